@@ -1,0 +1,90 @@
+//! Aggregate: exposure and capacity per village and county.
+//!
+//! For every class, the number of accepted records per village (0 where a village has none) and
+//! the sum of the class's `totals` fields (null where a village has no record: a missing return is
+//! not a zero). Counties sum their villages.
+//!
+//! ```
+//! use polars::prelude::*;
+//! use riskcensus_aggregate::{by_village, by_county, ClassRows};
+//! let villages = df!(
+//!     "code" => ["620402001001", "620402001002"], "name" => ["a", "b"],
+//!     "township_code" => ["620402001", "620402001"], "county_code" => ["620402", "620402"],
+//! ).unwrap();
+//! let schools = df!("division_code" => ["620402001001", "620402001001"], "students" => [Some(100i64), Some(20)]).unwrap();
+//! let totals = vec!["students".to_string()];
+//! let v = by_village(&villages, &[ClassRows { code: "HB-PSF-01", frame: &schools, totals: &totals }]).unwrap();
+//! assert_eq!(v.column("hb_psf_01_count").unwrap().i64().unwrap().to_vec(), [Some(2), Some(0)]);
+//! assert_eq!(v.column("hb_psf_01_students").unwrap().i64().unwrap().to_vec(), [Some(120), None]);
+//! let c = by_county(&v).unwrap();
+//! assert_eq!(c.column("hb_psf_01_students").unwrap().i64().unwrap().get(0), Some(120));
+//! ```
+#![deny(missing_docs)]
+
+use polars::prelude::*;
+
+/// The accepted rows of one class.
+#[derive(Debug, Clone, Copy)]
+pub struct ClassRows<'a> {
+    /// Class code, e.g. `HB-PSF-01`.
+    pub code: &'a str,
+    /// Rows with a `division_code` column and the `totals` columns.
+    pub frame: &'a DataFrame,
+    /// Fields to sum.
+    pub totals: &'a [String],
+}
+
+/// `HB-PSF-01` → `hb_psf_01`: the prefix of the class's columns on the aggregate layers.
+pub fn slug(code: &str) -> String {
+    code.to_ascii_lowercase().replace('-', "_")
+}
+
+/// Per-village counts and totals, one row per village of `villages` (columns `code`, `name`,
+/// `township_code`, `county_code`, …), sorted by code.
+pub fn by_village(villages: &DataFrame, classes: &[ClassRows<'_>]) -> PolarsResult<DataFrame> {
+    let mut table = villages.clone().lazy();
+    for class in classes {
+        let s = slug(class.code);
+        let count = format!("{s}_count");
+        let mut aggs = vec![len().cast(DataType::Int64).alias(count.as_str())];
+        aggs.extend(class.totals.iter().map(|t| col(t.as_str()).sum().alias(format!("{s}_{t}").as_str())));
+        let grouped = class
+            .frame
+            .clone()
+            .lazy()
+            .filter(col("division_code").is_not_null())
+            .group_by([col("division_code")])
+            .agg(aggs);
+        table = table
+            .join(grouped, [col("code")], [col("division_code")], JoinArgs::new(JoinType::Left))
+            .with_column(col(count.as_str()).fill_null(lit(0i64)));
+    }
+    table.sort(["code"], Default::default()).collect()
+}
+
+/// Per-county sums of every `*_count` and total column of a [`by_village`] table.
+pub fn by_county(villages: &DataFrame) -> PolarsResult<DataFrame> {
+    let skip = ["code", "name", "township_code", "township_name", "county_code", "county_name"];
+    let measures: Vec<Expr> = villages
+        .columns()
+        .iter()
+        .filter(|c| !skip.contains(&c.name().as_str()))
+        .map(|c| {
+            let name = c.name().as_str();
+            // A total stays null for a county where no village reported it.
+            when(col(name).is_not_null().any(true))
+                .then(col(name).sum())
+                .otherwise(lit(NULL).cast(c.dtype().clone()))
+                .alias(name)
+        })
+        .collect();
+    let mut aggs = vec![len().cast(DataType::Int64).alias("villages")];
+    aggs.extend(measures);
+    villages
+        .clone()
+        .lazy()
+        .group_by([col("county_code")])
+        .agg(aggs)
+        .sort(["county_code"], Default::default())
+        .collect()
+}

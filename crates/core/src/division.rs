@@ -1,0 +1,252 @@
+//! Statistical division codes (统计用区划代码) and the division register.
+//!
+//! A code is `PP CC DD TTT VVV`: province, prefecture, county, township, village. Higher levels
+//! are zero-padded to 12 digits (county 620421 → `620421000000`).
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// The administrative level of a division.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Level {
+    /// 省 province
+    Province,
+    /// 市 prefecture-level city
+    City,
+    /// 县 county / district
+    County,
+    /// 乡 township / sub-district
+    Township,
+    /// 村 village / community
+    Village,
+}
+
+impl Level {
+    /// The level's name as the register CSV spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Province => "province",
+            Level::City => "city",
+            Level::County => "county",
+            Level::Township => "township",
+            Level::Village => "village",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Level> {
+        Some(match s {
+            "province" => Level::Province,
+            "city" => Level::City,
+            "county" => Level::County,
+            "township" => Level::Township,
+            "village" => Level::Village,
+            _ => return None,
+        })
+    }
+}
+
+/// A 12-digit statistical division code.
+///
+/// ```
+/// use riskcensus_core::DivisionCode;
+/// let code = DivisionCode::parse("620421103201").unwrap();
+/// assert_eq!(code.county(), "620421");
+/// assert_eq!(code.township(), "620421103");
+/// assert!(DivisionCode::parse("62042110320").is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DivisionCode(String);
+
+impl DivisionCode {
+    /// Parse exactly 12 ASCII digits (surrounding whitespace is ignored).
+    pub fn parse(text: &str) -> Option<Self> {
+        let t = text.trim();
+        (t.len() == 12 && t.bytes().all(|b| b.is_ascii_digit())).then(|| Self(t.to_string()))
+    }
+
+    /// Pad a 2-, 4-, 6- or 9-digit code to 12 digits.
+    pub fn from_prefix(prefix: &str) -> Option<Self> {
+        let t = prefix.trim();
+        if !matches!(t.len(), 2 | 4 | 6 | 9 | 12) || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(Self(format!("{t:0<12}")))
+    }
+
+    /// The full 12 digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The 6-digit county part.
+    pub fn county(&self) -> &str {
+        &self.0[..6]
+    }
+
+    /// The 9-digit township part.
+    pub fn township(&self) -> &str {
+        &self.0[..9]
+    }
+
+    /// The level implied by the zero padding.
+    pub fn implied_level(&self) -> Level {
+        let c = &self.0;
+        if &c[9..] != "000" {
+            Level::Village
+        } else if &c[6..9] != "000" {
+            Level::Township
+        } else if &c[4..6] != "00" {
+            Level::County
+        } else if &c[2..4] != "00" {
+            Level::City
+        } else {
+            Level::Province
+        }
+    }
+}
+
+impl fmt::Display for DivisionCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One division of the register.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Division {
+    /// The 12-digit code.
+    pub code: DivisionCode,
+    /// The Chinese name, e.g. `乌兰镇`.
+    pub name: String,
+    /// Its level.
+    pub level: Level,
+    /// The 12-digit code of its parent, if any.
+    pub parent: Option<DivisionCode>,
+}
+
+/// The NBS division register of one edition, indexed by 12-digit code.
+#[derive(Debug, Clone, Default)]
+pub struct Register {
+    divisions: Vec<Division>,
+    by_code: HashMap<String, usize>,
+}
+
+impl Register {
+    /// Read the register CSV (`code,name,level,parent_code,urban_rural_code,code12,parent_code12,…`).
+    ///
+    /// ```
+    /// use riskcensus_core::{Register, Level};
+    /// let csv = "code,name,level,parent_code,urban_rural_code,code12,parent_code12,source_year\n\
+    ///            620421,靖远县,county,620400,,620421000000,620400000000,2023\n";
+    /// let reg = Register::from_csv_str(csv).unwrap();
+    /// assert_eq!(reg.get("620421000000").unwrap().level, Level::County);
+    /// ```
+    pub fn from_csv_str(text: &str) -> Result<Self> {
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let headers = reader.headers().map_err(|e| Error::register(0, e.to_string()))?.clone();
+        let col = |name: &str| {
+            headers
+                .iter()
+                .position(|h| h.trim_start_matches('\u{feff}') == name)
+                .ok_or_else(|| Error::register(1, format!("missing column `{name}`")))
+        };
+        let (c_code, c_name, c_level, c_parent) =
+            (col("code12")?, col("name")?, col("level")?, col("parent_code12")?);
+        let mut register = Register::default();
+        for (i, record) in reader.records().enumerate() {
+            let line = i + 2;
+            let record = record.map_err(|e| Error::register(line, e.to_string()))?;
+            let field = |c: usize| record.get(c).unwrap_or("").trim();
+            let code = DivisionCode::parse(field(c_code))
+                .ok_or_else(|| Error::register(line, format!("bad code12 `{}`", field(c_code))))?;
+            let level = Level::parse(field(c_level))
+                .ok_or_else(|| Error::register(line, format!("bad level `{}`", field(c_level))))?;
+            let parent = DivisionCode::parse(field(c_parent));
+            if register.by_code.contains_key(code.as_str()) {
+                return Err(Error::register(line, format!("duplicate code {code}")));
+            }
+            register.by_code.insert(code.as_str().to_string(), register.divisions.len());
+            register.divisions.push(Division {
+                code,
+                name: field(c_name).to_string(),
+                level,
+                parent,
+            });
+        }
+        Ok(register)
+    }
+
+    /// Look a 12-digit code up.
+    pub fn get(&self, code12: &str) -> Option<&Division> {
+        self.by_code.get(code12).map(|&i| &self.divisions[i])
+    }
+
+    /// All divisions in register order.
+    pub fn divisions(&self) -> &[Division] {
+        &self.divisions
+    }
+
+    /// Divisions of one level.
+    pub fn of_level(&self, level: Level) -> impl Iterator<Item = &Division> {
+        self.divisions.iter().filter(move |d| d.level == level)
+    }
+
+    /// The chain of names from the top of the register down to `code`, e.g.
+    /// `[白银市, 靖远县, 乌兰镇, 西关社区]`.
+    pub fn names_down_to(&self, code12: &str) -> Vec<&Division> {
+        let mut chain = Vec::new();
+        let mut cur = self.get(code12);
+        while let Some(d) = cur {
+            chain.push(d);
+            cur = d.parent.as_ref().and_then(|p| self.get(p.as_str()));
+        }
+        chain.reverse();
+        chain
+    }
+
+    /// Number of divisions.
+    pub fn len(&self) -> usize {
+        self.divisions.len()
+    }
+
+    /// Whether the register is empty.
+    pub fn is_empty(&self) -> bool {
+        self.divisions.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn implied_levels() {
+        let lv = |s: &str| DivisionCode::parse(s).map(|c| c.implied_level());
+        assert_eq!(lv("620000000000"), Some(Level::Province));
+        assert_eq!(lv("620400000000"), Some(Level::City));
+        assert_eq!(lv("620421000000"), Some(Level::County));
+        assert_eq!(lv("620421103000"), Some(Level::Township));
+        assert_eq!(lv("620423103400"), Some(Level::Village));
+    }
+
+    #[test]
+    fn rejects_non_digits_and_wrong_lengths() {
+        assert!(DivisionCode::parse("62042110320X").is_none());
+        assert!(DivisionCode::parse("6204211032011").is_none());
+        assert!(DivisionCode::parse("").is_none());
+        assert_eq!(
+            DivisionCode::from_prefix("620421103").map(|c| c.to_string()),
+            Some("620421103000".to_string())
+        );
+    }
+
+    #[test]
+    fn register_reports_bad_lines() {
+        let csv = "code,name,level,parent_code,urban_rural_code,code12,parent_code12,source_year\n\
+                   620421,靖远县,county,620400,,62042100000,620400000000,2023\n";
+        let err = Register::from_csv_str(csv).unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+    }
+}

@@ -1,0 +1,221 @@
+//! Findings: typed statements about the census data (not errors of the program).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// How serious a finding is. Errors reject the row; warnings and infos never do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Rejects the row (or the file, for file-level findings).
+    Error,
+    /// Worth a look; the row is kept.
+    Warning,
+    /// For information.
+    Info,
+}
+
+impl Severity {
+    /// `error`, `warning` or `info`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+    /// 错误 / 警告 / 提示.
+    pub fn as_zh(self) -> &'static str {
+        match self {
+            Severity::Error => "错误",
+            Severity::Warning => "警告",
+            Severity::Info => "提示",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! rules {
+    ($( $(#[$doc:meta])* $variant:ident = $code:literal, $sev:ident, $zh:literal, $en:literal; )*) => {
+        /// The catalogue of rules. Codes are stable: scripts and pipelines refer to them.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum Rule { $( $(#[$doc])* $variant, )* }
+
+        impl Rule {
+            /// Every rule, in catalogue order.
+            pub const ALL: &'static [Rule] = &[$(Rule::$variant),*];
+            /// The stable code, e.g. `cell.required`.
+            pub fn code(self) -> &'static str { match self { $(Rule::$variant => $code,)* } }
+            /// The severity unless a pipeline overrides it.
+            pub fn default_severity(self) -> Severity { match self { $(Rule::$variant => Severity::$sev,)* } }
+            /// A short Chinese title.
+            pub fn title_zh(self) -> &'static str { match self { $(Rule::$variant => $zh,)* } }
+            /// A short English title.
+            pub fn title_en(self) -> &'static str { match self { $(Rule::$variant => $en,)* } }
+            /// Look a rule up by its code.
+            pub fn from_code(code: &str) -> Option<Rule> {
+                match code { $($code => Some(Rule::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+rules! {
+    /// A column the class schema does not know.
+    UnknownColumn = "struct.unknown_column", Warning, "未知列", "Unknown column";
+    /// A required column is missing from the file: every row is rejected.
+    MissingColumn = "struct.missing_column", Error, "缺少必填列", "Missing required column";
+    /// Two columns map to the same field.
+    DuplicateColumn = "struct.duplicate_column", Error, "重复列", "Duplicate column";
+    /// A row with more or fewer values than the header has columns.
+    RaggedRow = "struct.ragged_row", Error, "行列数与表头不符", "Ragged row";
+    /// A required value is empty.
+    Required = "cell.required", Error, "必填项为空", "Required value missing";
+    /// A value does not parse as the field's type.
+    Type = "cell.type", Error, "类型错误", "Wrong type";
+    /// A value is not in the field's code list.
+    CodeList = "cell.code_list", Error, "不在代码表中", "Not in code list";
+    /// A number outside the field's range.
+    Range = "cell.range", Error, "超出取值范围", "Out of range";
+    /// Text longer than the field allows.
+    Length = "cell.length", Error, "长度超限", "Too long";
+    /// The division code is not 12 digits.
+    DivisionFormat = "id.division_format", Error, "区划代码格式错误", "Malformed division code";
+    /// The division code is not in the register.
+    DivisionUnknown = "id.division_unknown", Error, "区划代码不存在", "Division code not in register";
+    /// The division code is not at village level.
+    DivisionLevel = "id.division_level", Error, "区划代码层级错误", "Division code at wrong level";
+    /// Address names disagree with the division code.
+    DivisionName = "id.division_name", Warning, "地址名称与区划代码不符", "Address names disagree with division code";
+    /// The credit code is not 18 characters.
+    UsccLength = "id.uscc_length", Error, "信用代码长度错误", "Credit code length";
+    /// The credit code has a character outside GB 32100's charset.
+    UsccCharset = "id.uscc_charset", Error, "信用代码含非法字符", "Credit code character";
+    /// The credit code's check character is wrong.
+    UsccChecksum = "id.uscc_checksum", Error, "信用代码校验位错误", "Credit code checksum";
+    /// The point is outside China's extent.
+    OutsideChina = "geo.outside_china", Error, "坐标不在中国境内", "Point outside China";
+    /// Longitude and latitude are swapped.
+    Swapped = "geo.swapped", Error, "经纬度颠倒", "Longitude and latitude swapped";
+    /// The point is (0, 0).
+    ZeroPoint = "geo.zero", Error, "坐标为零", "Point at (0, 0)";
+    /// The point is outside the county of the division code.
+    OutsideCounty = "geo.outside_county", Error, "坐标不在所属区县内", "Point outside its county";
+    /// The point is in another village of the same county.
+    OtherVillage = "geo.other_village", Warning, "坐标落在其他村（社区）", "Point in another village";
+    /// A part (其中) exceeds its total (合计).
+    PartExceedsTotal = "xf.part_exceeds_total", Error, "其中项大于合计", "Part exceeds total";
+    /// A field required by another field's value is empty.
+    ConditionalRequired = "xf.conditional_required", Error, "条件必填项为空", "Conditionally required value missing";
+    /// The same credit code twice in one class.
+    DuplicateCreditCode = "dup.credit_code", Error, "信用代码重复", "Duplicate credit code";
+    /// The same normalised name twice in one village.
+    DuplicateName = "dup.name_in_village", Error, "同村重名记录", "Duplicate name in village";
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl Serialize for Rule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+/// One statement about the data: where, which rule, how serious, and why in both languages.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// The input file as the pipeline names it.
+    pub file: String,
+    /// The class code, e.g. `HB-PSF-01`.
+    pub class: String,
+    /// The row as the user sees it (line in the CSV, 1 = header); `None` for file-level findings.
+    pub row: Option<u64>,
+    /// The column header as it appears in the file.
+    pub column: Option<String>,
+    /// The offending value as written.
+    pub value: Option<String>,
+    /// The rule.
+    pub rule: Rule,
+    /// The severity (the rule's default unless the pipeline overrides it).
+    pub severity: Severity,
+    /// Chinese message.
+    pub message_zh: String,
+    /// English message.
+    pub message_en: String,
+    /// Longitude where known (EPSG:4490), so that findings can be mapped.
+    pub lon: Option<f64>,
+    /// Latitude where known (EPSG:4490).
+    pub lat: Option<f64>,
+}
+
+impl Finding {
+    /// A finding with the rule's default severity and no location.
+    pub fn new(
+        file: impl Into<String>,
+        class: impl Into<String>,
+        rule: Rule,
+        message_zh: impl Into<String>,
+        message_en: impl Into<String>,
+    ) -> Self {
+        Finding {
+            file: file.into(),
+            class: class.into(),
+            row: None,
+            column: None,
+            value: None,
+            rule,
+            severity: rule.default_severity(),
+            message_zh: message_zh.into(),
+            message_en: message_en.into(),
+            lon: None,
+            lat: None,
+        }
+    }
+
+    /// Set the row.
+    pub fn at_row(mut self, row: u64) -> Self {
+        self.row = Some(row);
+        self
+    }
+
+    /// Set the column and the value.
+    pub fn in_column(mut self, column: impl Into<String>, value: Option<String>) -> Self {
+        self.column = Some(column.into());
+        self.value = value;
+        self
+    }
+
+    /// Set the point.
+    pub fn at_point(mut self, lon: f64, lat: f64) -> Self {
+        self.lon = Some(lon);
+        self.lat = Some(lat);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        let mut codes: Vec<_> = Rule::ALL.iter().map(|r| r.code()).collect();
+        codes.sort_unstable();
+        let n = codes.len();
+        codes.dedup();
+        assert_eq!(codes.len(), n, "duplicate rule code");
+        for r in Rule::ALL {
+            assert_eq!(Rule::from_code(r.code()), Some(*r));
+        }
+    }
+}

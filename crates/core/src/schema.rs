@@ -1,0 +1,451 @@
+//! Class schemas as data: the 2 → 7 → 31 taxonomy and each class's fields.
+//!
+//! One format drives validation, the output columns and the docs. Files:
+//! `taxonomy.toml` (the class tree), `common.toml` (the header every class shares) and
+//! `classes/<CODE>.toml` (each class's own fields and cross-field checks).
+//!
+//! ```
+//! use riskcensus_core::schema::{ClassSchema, FieldType};
+//! let schema: ClassSchema = toml::from_str(r#"
+//!     code = "HB-PSF-01"
+//!     version = "1"
+//!     [[field]]
+//!     id = "students"
+//!     zh = "在校学生数"
+//!     en = "Enrolled students"
+//!     type = "integer"
+//!     unit = "人"
+//!     min = 0
+//! "#).unwrap();
+//! assert_eq!(schema.fields[0].field_type, FieldType::Integer);
+//! assert!(schema.fields[0].matches_header("在校学生数（人）"));
+//! ```
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Where a definition comes from (taxonomy.md's tags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Source {
+    /// Sourced from primary material.
+    S,
+    /// Sourced from third-party code reading official exports.
+    S3,
+    /// Reconstructed: confirm before relying on it.
+    #[default]
+    R,
+}
+
+/// The type of a field's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    /// Free text.
+    Text,
+    /// Whole number.
+    Integer,
+    /// Decimal number.
+    Decimal,
+    /// One value of `codes`.
+    Enum,
+    /// 是 / 否.
+    Boolean,
+    /// 12-digit statistical division code.
+    DivisionCode,
+    /// Unified social credit code (GB 32100).
+    CreditCode,
+    /// Longitude, decimal degrees (or easting in a projected CRS).
+    Longitude,
+    /// Latitude, decimal degrees (or northing in a projected CRS).
+    Latitude,
+}
+
+impl FieldType {
+    /// Whether values are parsed as numbers.
+    pub fn is_numeric(self) -> bool {
+        matches!(self, FieldType::Integer | FieldType::Decimal | FieldType::Longitude | FieldType::Latitude)
+    }
+}
+
+/// One field of a class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    /// English id: the output column name (snake case).
+    pub id: String,
+    /// The census field code (e.g. `dwmc`), when the form has one.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Chinese label as printed on the form, without the unit.
+    pub zh: String,
+    /// English label.
+    pub en: String,
+    /// Value type.
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+    /// Unit as printed on the form (人, 张, 万元, m² …).
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// Whether every row must have a value.
+    #[serde(default)]
+    pub required: bool,
+    /// Smallest allowed number.
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// Largest allowed number.
+    #[serde(default)]
+    pub max: Option<f64>,
+    /// Longest allowed text, in characters.
+    #[serde(default)]
+    pub max_len: Option<usize>,
+    /// Code list for `enum` fields.
+    #[serde(default)]
+    pub codes: Vec<String>,
+    /// Other labels seen on forms for this column.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Sourced or reconstructed.
+    #[serde(default)]
+    pub source: Source,
+}
+
+/// Turn a header as technicians type it into a comparable key: no spaces, half-width
+/// brackets, no trailing unit in brackets, lower case.
+///
+/// ```
+/// use riskcensus_core::schema::normalize_header;
+/// assert_eq!(normalize_header(" 在校学生数 (人) "), "在校学生数");
+/// assert_eq!(normalize_header("在校学生数（人）"), "在校学生数");
+/// assert_eq!(normalize_header("Students"), "students");
+/// ```
+pub fn normalize_header(header: &str) -> String {
+    let mut s: String = header
+        .trim_start_matches('\u{feff}')
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '*')
+        .map(|c| match c {
+            '（' => '(',
+            '）' => ')',
+            c => c,
+        })
+        .collect::<String>()
+        .to_lowercase();
+    if s.ends_with(')') {
+        if let Some(open) = s.rfind('(') {
+            if open > 0 {
+                s.truncate(open);
+            }
+        }
+    }
+    s
+}
+
+impl Field {
+    /// Whether a file's header names this field (by label, census code or English id).
+    pub fn matches_header(&self, header: &str) -> bool {
+        let key = normalize_header(header);
+        key == normalize_header(&self.zh)
+            || key == self.id.to_lowercase()
+            || self.code.as_deref().is_some_and(|c| key == c.to_lowercase())
+            || self.aliases.iter().any(|a| key == normalize_header(a))
+    }
+
+    /// The label with its unit, as a template prints it: `在校学生数（人）`.
+    pub fn label_with_unit(&self) -> String {
+        match &self.unit {
+            Some(u) => format!("{}（{}）", self.zh, u),
+            None => self.zh.clone(),
+        }
+    }
+}
+
+/// A check across fields of one record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Check {
+    /// 其中 ≤ 合计: the sum of `parts` must not exceed `total`.
+    PartLeTotal {
+        /// The 其中 fields.
+        parts: Vec<String>,
+        /// The 合计 field.
+        total: String,
+    },
+    /// `field` is required when `when` has a value (or equals `equals`, when given).
+    RequiredIf {
+        /// The field that becomes required.
+        field: String,
+        /// The field whose value triggers it.
+        when: String,
+        /// Trigger only on this value.
+        #[serde(default)]
+        equals: Option<String>,
+    },
+}
+
+/// One class's own schema file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassSchema {
+    /// Class code, e.g. `HB-PSF-01`.
+    pub code: String,
+    /// Version of this schema.
+    pub version: String,
+    /// Whether the common header applies (default yes).
+    #[serde(default = "yes")]
+    pub common_header: bool,
+    /// Fields, in form order.
+    #[serde(default, rename = "field")]
+    pub fields: Vec<Field>,
+    /// Cross-field checks.
+    #[serde(default, rename = "check")]
+    pub checks: Vec<Check>,
+    /// Fields whose per-village sum is published on the village layer.
+    #[serde(default)]
+    pub totals: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The header every class shares (`common.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommonHeader {
+    /// Version.
+    pub version: String,
+    /// Fields.
+    #[serde(rename = "field")]
+    pub fields: Vec<Field>,
+    /// Checks.
+    #[serde(default, rename = "check")]
+    pub checks: Vec<Check>,
+}
+
+/// A node of the class tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassNode {
+    /// Code: `HB`, `HB-PSF`, `HB-PSF-01`.
+    pub code: String,
+    /// Chinese name.
+    pub zh: String,
+    /// English name.
+    pub en: String,
+    /// Census software table code (prefix for major/mid classes).
+    #[serde(default)]
+    pub sys_table: Option<String>,
+    /// Parent code (for mid and sub-classes).
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// Geometry in the survey stage: `P`, `A`, `P+A`, `Admin`, `none`.
+    #[serde(default)]
+    pub geometry: Option<String>,
+    /// Sourced or reconstructed.
+    #[serde(default)]
+    pub source: Source,
+}
+
+/// The 2 → 7 → 31 taxonomy (`taxonomy.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Taxonomy {
+    /// Version.
+    pub version: String,
+    /// Major classes.
+    pub major: Vec<ClassNode>,
+    /// Mid classes.
+    pub mid: Vec<ClassNode>,
+    /// Sub-classes.
+    pub class: Vec<ClassNode>,
+}
+
+impl Taxonomy {
+    /// The node of a sub-class.
+    pub fn class(&self, code: &str) -> Option<&ClassNode> {
+        self.class.iter().find(|c| c.code == code)
+    }
+
+    fn check(&self, path: &Path) -> Result<()> {
+        let majors: HashSet<_> = self.major.iter().map(|m| m.code.as_str()).collect();
+        let mids: HashSet<_> = self.mid.iter().map(|m| m.code.as_str()).collect();
+        for m in &self.mid {
+            if !m.parent.as_deref().is_some_and(|p| majors.contains(p)) {
+                return Err(Error::schema(path, format!("mid class {} has no known major", m.code)));
+            }
+        }
+        let mut seen = HashSet::new();
+        for c in &self.class {
+            if !c.parent.as_deref().is_some_and(|p| mids.contains(p)) {
+                return Err(Error::schema(path, format!("class {} has no known mid class", c.code)));
+            }
+            if !seen.insert(c.code.as_str()) {
+                return Err(Error::schema(path, format!("class {} listed twice", c.code)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A class with its resolved fields: the common header followed by the class's own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedClass {
+    /// The taxonomy node.
+    pub node: ClassNode,
+    /// Schema version (`common version + class version`).
+    pub version: String,
+    /// All fields.
+    pub fields: Vec<Field>,
+    /// All checks.
+    pub checks: Vec<Check>,
+    /// Fields summed per village.
+    pub totals: Vec<String>,
+}
+
+impl ResolvedClass {
+    /// A field by id.
+    pub fn field(&self, id: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.id == id)
+    }
+}
+
+/// Everything under a schema directory.
+#[derive(Debug, Clone)]
+pub struct SchemaSet {
+    /// The directory it was read from.
+    pub dir: PathBuf,
+    /// The class tree.
+    pub taxonomy: Taxonomy,
+    /// Classes that have a field schema, by code.
+    pub classes: BTreeMap<String, ResolvedClass>,
+}
+
+fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    toml::from_str(&text).map_err(|e| Error::schema(path, e.to_string().trim_end().to_string()))
+}
+
+impl SchemaSet {
+    /// Read `taxonomy.toml`, `common.toml` and `classes/*.toml` under `dir`.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let taxonomy_path = dir.join("taxonomy.toml");
+        let taxonomy: Taxonomy = read_toml(&taxonomy_path)?;
+        taxonomy.check(&taxonomy_path)?;
+        let common: CommonHeader = read_toml(&dir.join("common.toml"))?;
+        let class_dir = dir.join("classes");
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&class_dir)
+            .map_err(|source| Error::Io { path: class_dir.clone(), source })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        paths.sort();
+        let mut classes = BTreeMap::new();
+        for path in paths {
+            let schema: ClassSchema = read_toml(&path)?;
+            let node = taxonomy.class(&schema.code).cloned().ok_or_else(|| {
+                Error::schema(&path, format!("class {} is not in taxonomy.toml", schema.code))
+            })?;
+            let mut fields = if schema.common_header { common.fields.clone() } else { Vec::new() };
+            fields.extend(schema.fields.iter().cloned());
+            let mut checks = if schema.common_header { common.checks.clone() } else { Vec::new() };
+            checks.extend(schema.checks.iter().cloned());
+            let resolved = ResolvedClass {
+                node,
+                version: format!("{}+{}", common.version, schema.version),
+                fields,
+                checks,
+                totals: schema.totals.clone(),
+            };
+            check_class(&resolved, &path)?;
+            classes.insert(schema.code.clone(), resolved);
+        }
+        Ok(SchemaSet { dir: dir.to_path_buf(), taxonomy, classes })
+    }
+
+    /// A class with a field schema.
+    pub fn class(&self, code: &str) -> Option<&ResolvedClass> {
+        self.classes.get(code)
+    }
+}
+
+fn check_class(class: &ResolvedClass, path: &Path) -> Result<()> {
+    let mut ids = HashSet::new();
+    for f in &class.fields {
+        if !ids.insert(f.id.as_str()) {
+            return Err(Error::schema(path, format!("field `{}` defined twice", f.id)));
+        }
+        if f.field_type == FieldType::Enum && f.codes.is_empty() {
+            return Err(Error::schema(path, format!("enum field `{}` has no codes", f.id)));
+        }
+    }
+    let known = |id: &str| -> Result<()> {
+        if ids.contains(id) {
+            Ok(())
+        } else {
+            Err(Error::schema(path, format!("check names unknown field `{id}`")))
+        }
+    };
+    for c in &class.checks {
+        match c {
+            Check::PartLeTotal { parts, total } => {
+                known(total)?;
+                parts.iter().try_for_each(|p| known(p))?;
+            }
+            Check::RequiredIf { field, when, .. } => {
+                known(field)?;
+                known(when)?;
+            }
+        }
+    }
+    for t in &class.totals {
+        known(t)?;
+    }
+    for role in [FieldType::DivisionCode, FieldType::Longitude, FieldType::Latitude] {
+        if class.fields.iter().filter(|f| f.field_type == role).count() != 1 {
+            return Err(Error::schema(path, format!("class needs exactly one {role:?} field")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_errors_with_a_line() {
+        let err = toml::from_str::<ClassSchema>("code = \"X\"\nversion = \"1\"\nbogus = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn header_matching_accepts_code_id_and_label_variants() {
+        let f = Field {
+            id: "beds".into(),
+            code: Some("syzycws".into()),
+            zh: "实有住院床位数".into(),
+            en: "Beds".into(),
+            field_type: FieldType::Integer,
+            unit: Some("张".into()),
+            required: false,
+            min: None,
+            max: None,
+            max_len: None,
+            codes: vec![],
+            aliases: vec![],
+            source: Source::S3,
+        };
+        for h in ["实有住院床位数（张）", "实有住院床位数 (张)", " 实有住院床位数", "SYZYCWS", "beds"] {
+            assert!(f.matches_header(h), "{h}");
+        }
+        assert!(!f.matches_header("床位"));
+        assert_eq!(f.label_with_unit(), "实有住院床位数（张）");
+    }
+}

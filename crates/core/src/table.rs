@@ -1,0 +1,52 @@
+//! The table that ingest hands to the later stages: text cells in a polars `DataFrame`, with the
+//! file's own headers and line numbers kept so that findings point where the user looks.
+
+use polars::prelude::DataFrame;
+
+use crate::Finding;
+
+/// The name of the frame column holding each row's line number in the file.
+pub const LINE_COLUMN: &str = "__line";
+
+/// One column of the file, in file order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceColumn {
+    /// The header as written.
+    pub header: String,
+    /// The schema field it resolved to, if any.
+    pub field: Option<String>,
+    /// Its column name in [`RawTable::frame`].
+    pub frame_column: String,
+}
+
+/// A return read into text columns.
+#[derive(Debug, Clone)]
+pub struct RawTable {
+    /// The file as the pipeline names it.
+    pub file: String,
+    /// The class code.
+    pub class: String,
+    /// sha256 of the bytes read.
+    pub sha256: String,
+    /// The encoding found.
+    pub encoding: &'static str,
+    /// Columns in file order.
+    pub columns: Vec<SourceColumn>,
+    /// Text cells: one column per source column (field id, or `__col<N>` for unknown ones) plus
+    /// [`LINE_COLUMN`]. Empty cells are null; other cells are kept as written.
+    pub frame: DataFrame,
+    /// Line number of each row (1 = header).
+    pub lines: Vec<u64>,
+    /// Required fields with no column: every row is rejected for them.
+    pub missing_required: Vec<String>,
+    /// Structure findings.
+    pub findings: Vec<Finding>,
+}
+
+impl RawTable {
+    /// The header a field was read from, or the field's Chinese label when the file lacks it.
+    pub fn header_of(&self, field: &str) -> Option<&str> {
+        self.columns.iter().find(|c| c.field.as_deref() == Some(field)).map(|c| c.header.as_str())
+    }
+}
+

@@ -1,0 +1,302 @@
+//! Ingest: census returns as technicians send them, into a table of text cells.
+//!
+//! Reads the bytes once (hashing them for the manifest), detects the encoding (UTF-8 with or
+//! without BOM, UTF-16 with BOM, GBK/GB18030), parses the CSV with exact line numbers, resolves
+//! each header to a schema field by its Chinese label (with or without unit), census code or
+//! English id, and hands a polars `DataFrame` of text columns to validation. Structure problems
+//! (unknown, duplicate or missing columns, ragged rows) are [`Finding`]s; a file that cannot be
+//! read at all is an [`IngestError`].
+//!
+//! ```
+//! use riskcensus_core::schema::{ClassSchema, Field, FieldType, ResolvedClass, ClassNode, Source};
+//! use riskcensus_ingest::{ingest_bytes, Encoding};
+//! # let field = |id: &str, zh: &str, t| Field { id: id.into(), code: None, zh: zh.into(), en: id.into(),
+//! #     field_type: t, unit: None, required: true, min: None, max: None, max_len: None,
+//! #     codes: vec![], aliases: vec![], source: Source::R };
+//! # let class = ResolvedClass { node: ClassNode { code: "X".into(), zh: "".into(), en: "".into(),
+//! #     sys_table: None, parent: None, geometry: None, source: Source::R }, version: "1".into(),
+//! #     fields: vec![field("name", "单位名称", FieldType::Text), field("students", "在校学生数", FieldType::Integer)],
+//! #     checks: vec![], totals: vec![] };
+//! let csv = "单位名称,在校学生数（人）,备注\n第一小学,420,\n";
+//! let table = ingest_bytes("a.csv", csv.as_bytes(), Encoding::Auto, &class).unwrap();
+//! assert_eq!(table.frame.height(), 1);
+//! assert_eq!(table.lines, vec![2]);
+//! assert_eq!(table.findings[0].rule.code(), "struct.unknown_column"); // 备注
+//! ```
+#![deny(missing_docs)]
+
+use std::path::Path;
+
+use polars::prelude::*;
+use riskcensus_core::table::{RawTable, SourceColumn, LINE_COLUMN};
+use riskcensus_core::{Finding, ResolvedClass, Rule};
+use sha2::{Digest, Sha256};
+
+/// What a file's encoding is declared or detected to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    /// Detect: BOM, else valid UTF-8, else GB18030 (a superset of GBK).
+    #[default]
+    Auto,
+    /// UTF-8 (a BOM is skipped).
+    Utf8,
+    /// GBK / GB18030.
+    Gb18030,
+}
+
+impl Encoding {
+    /// Parse a pipeline's `encoding = "…"`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+            "auto" => Encoding::Auto,
+            "utf8" => Encoding::Utf8,
+            "gbk" | "gb2312" | "gb18030" | "cp936" => Encoding::Gb18030,
+            _ => return None,
+        })
+    }
+}
+
+/// A file that could not be read at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// The OS could not read it.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// OS error.
+        source: std::io::Error,
+    },
+    /// The bytes are not text in any encoding riskcensus reads.
+    #[error("{path}: not UTF-8, UTF-16 or GBK/GB18030 text ({detail}); save it as CSV UTF-8 and retry")]
+    UnknownEncoding {
+        /// The file.
+        path: String,
+        /// What gave it away.
+        detail: String,
+    },
+    /// The CSV structure is broken beyond a row (e.g. an unclosed quote).
+    #[error("{path}, line {line}: malformed CSV: {message}")]
+    Csv {
+        /// The file.
+        path: String,
+        /// Line number.
+        line: u64,
+        /// Parser message.
+        message: String,
+    },
+    /// No header row.
+    #[error("{path}: the file is empty (no header row)")]
+    Empty {
+        /// The file.
+        path: String,
+    },
+    /// Polars refused the table.
+    #[error("{path}: {source}")]
+    Frame {
+        /// The file.
+        path: String,
+        /// Polars error.
+        source: PolarsError,
+    },
+}
+
+/// Read and ingest a file.
+pub fn ingest_file(
+    path: &Path,
+    display_name: &str,
+    encoding: Encoding,
+    class: &ResolvedClass,
+) -> Result<RawTable, IngestError> {
+    let bytes = std::fs::read(path)
+        .map_err(|source| IngestError::Io { path: display_name.to_string(), source })?;
+    ingest_bytes(display_name, &bytes, encoding, class)
+}
+
+/// Decode bytes to text, returning the encoding's name.
+pub fn decode(name: &str, bytes: &[u8], encoding: Encoding) -> Result<(String, &'static str), IngestError> {
+    let unknown = |detail: &str| IngestError::UnknownEncoding {
+        path: name.to_string(),
+        detail: detail.to_string(),
+    };
+    if encoding == Encoding::Auto || encoding == Encoding::Utf8 {
+        if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
+            let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom_len..]);
+            if had_errors {
+                return Err(unknown(&format!("invalid {} after its byte-order mark", enc.name())));
+            }
+            return Ok((text.into_owned(), if enc == encoding_rs::UTF_8 { "UTF-8 (BOM)" } else { enc.name() }));
+        }
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            return check_text(name, text.to_string(), "UTF-8");
+        }
+        if encoding == Encoding::Utf8 {
+            return Err(unknown("declared UTF-8 but the bytes are not valid UTF-8"));
+        }
+    }
+    match encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes) {
+        Some(text) => check_text(name, text.into_owned(), "GB18030"),
+        None => Err(unknown("invalid as UTF-8 and as GBK/GB18030")),
+    }
+}
+
+/// Text with NULs or other C0 controls is binary or UTF-16 without a BOM.
+fn check_text(name: &str, text: String, enc: &'static str) -> Result<(String, &'static str), IngestError> {
+    if let Some(c) = text.chars().find(|&c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(IngestError::UnknownEncoding {
+            path: name.to_string(),
+            detail: format!("control character U+{:04X} in the text", c as u32),
+        });
+    }
+    Ok((text, enc))
+}
+
+/// Ingest bytes already read.
+pub fn ingest_bytes(
+    name: &str,
+    bytes: &[u8],
+    encoding: Encoding,
+    class: &ResolvedClass,
+) -> Result<RawTable, IngestError> {
+    let sha256 = hex::encode(Sha256::digest(bytes));
+    let (text, encoding_found) = decode(name, bytes, encoding)?;
+    let code = class.node.code.as_str();
+    let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(false).from_reader(text.as_bytes());
+    let mut records = reader.records();
+    let csv_err = |e: csv::Error| IngestError::Csv {
+        path: name.to_string(),
+        line: e.position().map_or(0, |p| p.line()),
+        message: e.to_string(),
+    };
+    let header = match records.next() {
+        Some(r) => r.map_err(csv_err)?,
+        None => return Err(IngestError::Empty { path: name.to_string() }),
+    };
+    let mut findings = Vec::new();
+    let mut columns: Vec<SourceColumn> = Vec::new();
+    for (i, h) in header.iter().enumerate() {
+        let h = h.trim().trim_start_matches('\u{feff}').to_string();
+        let resolved = class.fields.iter().find(|f| f.matches_header(&h)).map(|f| f.id.clone());
+        let field = match resolved {
+            Some(id) if columns.iter().any(|c| c.field.as_deref() == Some(id.as_str())) => {
+                findings.push(
+                    Finding::new(name, code, Rule::DuplicateColumn,
+                        format!("列“{h}”与前面的列重复（字段 {id}），本列被忽略"),
+                        format!("column “{h}” repeats field `{id}`; this column is ignored"))
+                    .at_row(1).in_column(h.clone(), None),
+                );
+                None
+            }
+            Some(id) => Some(id),
+            None if h.is_empty() => None,
+            None => {
+                findings.push(
+                    Finding::new(name, code, Rule::UnknownColumn,
+                        format!("列“{h}”不属于 {code} 的表式，已忽略"),
+                        format!("column “{h}” is not in the {code} schema; ignored"))
+                    .at_row(1).in_column(h.clone(), None),
+                );
+                None
+            }
+        };
+        let frame_column = field.clone().unwrap_or_else(|| format!("__col{i}"));
+        columns.push(SourceColumn { header: h, field, frame_column });
+    }
+    let missing_required: Vec<String> = class
+        .fields
+        .iter()
+        .filter(|f| f.required && !columns.iter().any(|c| c.field.as_deref() == Some(f.id.as_str())))
+        .map(|f| f.id.clone())
+        .collect();
+    for id in &missing_required {
+        let label = class.field(id).map_or(id.clone(), |f| f.label_with_unit());
+        findings.push(
+            Finding::new(name, code, Rule::MissingColumn,
+                format!("缺少必填列“{label}”，本文件所有行均被退回"),
+                format!("required column “{label}” ({id}) is missing; every row of the file is rejected"))
+            .at_row(1).in_column(label, None),
+        );
+    }
+
+    let width = columns.len();
+    let mut cells: Vec<Vec<Option<String>>> = vec![Vec::new(); width];
+    let mut lines = Vec::new();
+    for record in records {
+        let record = record.map_err(csv_err)?;
+        let line = record.position().map_or(0, |p| p.line());
+        if record.iter().all(|v| v.trim().is_empty()) {
+            continue; // blank line: not a row
+        }
+        if record.len() != width {
+            let extra: Vec<&str> = record.iter().skip(width).collect();
+            findings.push(
+                Finding::new(name, code, Rule::RaggedRow,
+                    format!("本行有 {} 个值，表头有 {width} 列", record.len()),
+                    format!("row has {} values, the header {width} columns", record.len()))
+                .at_row(line)
+                .in_column("", (!extra.is_empty()).then(|| extra.join(","))),
+            );
+        }
+        for (i, col) in cells.iter_mut().enumerate() {
+            let v = record.get(i).map(str::trim).filter(|v| !v.is_empty());
+            col.push(v.map(str::to_string));
+        }
+        lines.push(line);
+    }
+    let height = lines.len();
+    let mut frame_columns: Vec<Column> = columns
+        .iter()
+        .zip(cells)
+        .map(|(c, values)| Column::new(c.frame_column.as_str().into(), values))
+        .collect();
+    frame_columns.push(Column::new(LINE_COLUMN.into(), lines.clone()));
+    let frame = DataFrame::new(height, frame_columns)
+        .map_err(|source| IngestError::Frame { path: name.to_string(), source })?;
+    Ok(RawTable {
+        file: name.to_string(),
+        class: code.to_string(),
+        sha256,
+        encoding: encoding_found,
+        columns,
+        frame,
+        lines,
+        missing_required,
+        findings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gbk_is_detected_and_decoded() {
+        let (bytes, _, _) = encoding_rs::GBK.encode("单位名称,学生\n白银市第一中学,1\n");
+        let (text, enc) = decode("x", &bytes, Encoding::Auto).unwrap();
+        assert_eq!(enc, "GB18030");
+        assert!(text.contains("白银市第一中学"));
+    }
+
+    #[test]
+    fn bom_is_stripped() {
+        let (text, enc) = decode("x", "\u{feff}a,b\n".as_bytes(), Encoding::Auto).unwrap();
+        assert_eq!((text.as_str(), enc), ("a,b\n", "UTF-8 (BOM)"));
+    }
+
+    #[test]
+    fn binary_is_an_unknown_encoding() {
+        let utf16_without_bom: Vec<u8> = "a,b\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let err = decode("x.csv", &utf16_without_bom, Encoding::Auto).unwrap_err();
+        assert!(matches!(err, IngestError::UnknownEncoding { .. }), "{err}");
+        let err = decode("x.csv", &[0xff, 0xfe, 0xfd, 0x81], Encoding::Utf8).unwrap_err();
+        assert!(err.to_string().contains("not valid UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn encoding_names() {
+        assert_eq!(Encoding::parse("GBK"), Some(Encoding::Gb18030));
+        assert_eq!(Encoding::parse("utf-8"), Some(Encoding::Utf8));
+        assert_eq!(Encoding::parse("latin1"), None);
+    }
+}

@@ -1,0 +1,359 @@
+//! Locate: join each record to its village and check its point against the village and county
+//! polygons.
+//!
+//! Points arrive in the CRS the pipeline declares for the file (CGCS2000 geographic EPSG:4490,
+//! WGS 84, or a CGCS2000 Gauss-Krüger zone such as EPSG:4544) and are reprojected to EPSG:4490
+//! with [`proj4rs`] (pure Rust; a test compares it with PROJ). Village polygons are indexed once
+//! in an R-tree ([`rstar`]); the point-in-polygon test counts the boundary as inside (geo's
+//! `Intersects`), so a point on a shared border belongs to the declared village when that is one
+//! of its neighbours.
+//!
+//! ```
+//! use riskcensus_locate::{Crs, VillageIndex, Village};
+//! use geo_types::{polygon, MultiPolygon};
+//! let square = |x0: f64, code: &str| Village {
+//!     code: code.into(), name: code.into(), county: code[..6].into(), township: code[..9].into(),
+//!     geometry: MultiPolygon(vec![polygon![(x: x0, y: 36.0), (x: x0 + 1.0, y: 36.0),
+//!         (x: x0 + 1.0, y: 37.0), (x: x0, y: 37.0), (x: x0, y: 36.0)]]),
+//! };
+//! let index = VillageIndex::new(vec![square(104.0, "620421100201"), square(105.0, "620421100202")]);
+//! assert_eq!(index.containing(105.5, 36.5).map(|v| v.code.as_str()), Some("620421100202"));
+//! assert!(Crs::parse("EPSG:4544").is_ok());
+//! ```
+#![deny(missing_docs)]
+
+use std::collections::HashMap;
+
+use geo::{BoundingRect, Intersects};
+use geo_types::{MultiPolygon, Point};
+use riskcensus_core::{Finding, Rule};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+
+/// Errors of the locate stage (geometry inputs, CRS definitions).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LocateError {
+    /// The CRS string is not one riskcensus knows.
+    #[error("unknown CRS `{0}`: use EPSG:4490, EPSG:4326 or a CGCS2000 Gauss-Krüger zone (EPSG:4491–4554)")]
+    UnknownCrs(String),
+    /// A coordinate could not be transformed.
+    #[error("cannot reproject from {crs}: {message}")]
+    Reproject {
+        /// Source CRS.
+        crs: String,
+        /// proj4rs' message.
+        message: String,
+    },
+    /// A polygon file could not be read or is malformed.
+    #[error("{path}: {message}")]
+    Geometry {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A coordinate reference system of an input.
+#[derive(Debug, Clone)]
+pub struct Crs {
+    epsg: u16,
+    proj: proj4rs::Proj,
+}
+
+impl Crs {
+    /// Parse `EPSG:NNNN`.
+    pub fn parse(text: &str) -> Result<Self, LocateError> {
+        let code: u16 = text
+            .trim()
+            .to_ascii_uppercase()
+            .strip_prefix("EPSG:")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| LocateError::UnknownCrs(text.to_string()))?;
+        let supported = matches!(code, 4490 | 4326 | 4491..=4554);
+        if !supported {
+            return Err(LocateError::UnknownCrs(text.to_string()));
+        }
+        let proj = proj4rs::Proj::from_epsg_code(code).map_err(|_| LocateError::UnknownCrs(text.to_string()))?;
+        Ok(Crs { epsg: code, proj })
+    }
+
+    /// EPSG:4490.
+    pub fn cgcs2000() -> Self {
+        Crs::parse("EPSG:4490").unwrap_or_else(|_| unreachable!("EPSG:4490 is built in"))
+    }
+
+    /// The EPSG code.
+    pub fn epsg(&self) -> u16 {
+        self.epsg
+    }
+
+    /// Whether coordinates are longitude/latitude degrees.
+    pub fn is_geographic(&self) -> bool {
+        self.proj.is_latlong()
+    }
+
+    /// Reproject one coordinate to EPSG:4490 longitude/latitude degrees. Geographic CGCS2000 and
+    /// WGS 84 are taken as equal (they differ by well under a metre).
+    pub fn to_cgcs2000(&self, x: f64, y: f64) -> Result<(f64, f64), LocateError> {
+        if self.is_geographic() {
+            return Ok((x, y));
+        }
+        let target = Crs::cgcs2000();
+        let mut p = (x, y, 0.0);
+        proj4rs::transform::transform(&self.proj, &target.proj, &mut p)
+            .map_err(|e| LocateError::Reproject { crs: format!("EPSG:{}", self.epsg), message: e.to_string() })?;
+        Ok((p.0.to_degrees(), p.1.to_degrees()))
+    }
+
+    /// Reproject polygons to EPSG:4490.
+    pub fn polygons_to_cgcs2000(&self, mp: MultiPolygon<f64>) -> Result<MultiPolygon<f64>, LocateError> {
+        if self.is_geographic() {
+            return Ok(mp);
+        }
+        use geo::MapCoords;
+        mp.try_map_coords(|c| self.to_cgcs2000(c.x, c.y).map(|(x, y)| geo_types::coord! { x: x, y: y }))
+    }
+
+    /// Project EPSG:4490 degrees into this CRS (for tests and sample generation).
+    pub fn from_cgcs2000(&self, lon: f64, lat: f64) -> Result<(f64, f64), LocateError> {
+        if self.is_geographic() {
+            return Ok((lon, lat));
+        }
+        let source = Crs::cgcs2000();
+        let mut p = (lon.to_radians(), lat.to_radians(), 0.0);
+        proj4rs::transform::transform(&source.proj, &self.proj, &mut p)
+            .map_err(|e| LocateError::Reproject { crs: format!("EPSG:{}", self.epsg), message: e.to_string() })?;
+        Ok((p.0, p.1))
+    }
+}
+
+/// One village (or community) polygon.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Village {
+    /// 12-digit code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// 9-digit township code.
+    pub township: String,
+    /// 6-digit county code.
+    pub county: String,
+    /// Polygon(s), EPSG:4490.
+    pub geometry: MultiPolygon<f64>,
+}
+
+/// Villages with an R-tree over their bounding boxes.
+#[derive(Debug)]
+pub struct VillageIndex {
+    villages: Vec<Village>,
+    by_code: HashMap<String, usize>,
+    tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+}
+
+impl VillageIndex {
+    /// Index villages (built once, reused for every file).
+    pub fn new(villages: Vec<Village>) -> Self {
+        let entries = villages
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| {
+                let r = v.geometry.bounding_rect()?;
+                Some(GeomWithData::new(
+                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    i,
+                ))
+            })
+            .collect();
+        let by_code = villages.iter().enumerate().map(|(i, v)| (v.code.clone(), i)).collect();
+        VillageIndex { villages, by_code, tree: RTree::bulk_load(entries) }
+    }
+
+    /// Read villages from GeoJSON (properties `code`, `name`; EPSG:4490 unless `crs` says else).
+    pub fn from_geojson(path: &str, text: &str, crs: &Crs) -> Result<Self, LocateError> {
+        let err = |message: String| LocateError::Geometry { path: path.to_string(), message };
+        let fc: geojson::FeatureCollection = text.parse().map_err(|e: geojson::Error| err(e.to_string()))?;
+        let mut villages = Vec::with_capacity(fc.features.len());
+        for (i, feature) in fc.features.into_iter().enumerate() {
+            let prop = |k: &str| feature.property(k).and_then(|v| v.as_str()).map(str::to_string);
+            let code = prop("code").ok_or_else(|| err(format!("feature {i} has no `code` property")))?;
+            if code.len() != 12 || !code.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(err(format!("feature {i}: `code` {code} is not a 12-digit division code")));
+            }
+            let geometry = feature.geometry.as_ref().ok_or_else(|| err(format!("feature {i} ({code}) has no geometry")))?;
+            let geometry: geo_types::Geometry<f64> =
+                geometry.try_into().map_err(|e: geojson::Error| err(format!("feature {i} ({code}): {e}")))?;
+            let mp = match geometry {
+                geo_types::Geometry::Polygon(p) => MultiPolygon(vec![p]),
+                geo_types::Geometry::MultiPolygon(mp) => mp,
+                other => return Err(err(format!("feature {i} ({code}) is a {other:?}, not a polygon"))),
+            };
+            let mp = crs.polygons_to_cgcs2000(mp).map_err(|e| err(e.to_string()))?;
+            villages.push(Village {
+                name: prop("name").unwrap_or_default(),
+                township: code[..9].to_string(),
+                county: code[..6].to_string(),
+                code,
+                geometry: mp,
+            });
+        }
+        Ok(VillageIndex::new(villages))
+    }
+
+    /// All villages, in input order.
+    pub fn villages(&self) -> &[Village] {
+        &self.villages
+    }
+
+    /// A village by code.
+    pub fn get(&self, code: &str) -> Option<&Village> {
+        self.by_code.get(code).map(|&i| &self.villages[i])
+    }
+
+    /// The villages whose polygon contains the point (boundary included), in input order.
+    pub fn all_containing(&self, lon: f64, lat: f64) -> Vec<&Village> {
+        let p = Point::new(lon, lat);
+        let mut hits: Vec<usize> = self
+            .tree
+            .locate_in_envelope_intersecting(&AABB::from_point([lon, lat]))
+            .map(|e| e.data)
+            .filter(|&i| self.villages[i].geometry.intersects(&p))
+            .collect();
+        hits.sort_unstable();
+        hits.into_iter().map(|i| &self.villages[i]).collect()
+    }
+
+    /// The first village containing the point.
+    pub fn containing(&self, lon: f64, lat: f64) -> Option<&Village> {
+        self.all_containing(lon, lat).into_iter().next()
+    }
+}
+
+/// China's extent as the census uses it (taxonomy.md §3): 73–136°E, 3–54°N.
+pub const CHINA_LON: (f64, f64) = (73.0, 136.0);
+/// See [`CHINA_LON`].
+pub const CHINA_LAT: (f64, f64) = (3.0, 54.0);
+
+fn in_china(lon: f64, lat: f64) -> bool {
+    (CHINA_LON.0..=CHINA_LON.1).contains(&lon) && (CHINA_LAT.0..=CHINA_LAT.1).contains(&lat)
+}
+
+/// The input of [`locate`]: one file's points and declared village codes.
+#[derive(Debug, Clone, Copy)]
+pub struct PointInput<'a> {
+    /// The file name for findings.
+    pub file: &'a str,
+    /// The class code.
+    pub class: &'a str,
+    /// Line numbers of the rows.
+    pub lines: &'a [u64],
+    /// X (longitude or easting) per row.
+    pub x: &'a [Option<f64>],
+    /// Y (latitude or northing) per row.
+    pub y: &'a [Option<f64>],
+    /// The declared 12-digit village code per row.
+    pub codes: &'a [Option<&'a str>],
+    /// Header of the longitude column (for findings).
+    pub x_header: &'a str,
+    /// Header of the latitude column.
+    pub y_header: &'a str,
+}
+
+/// Where each row's point is, in EPSG:4490.
+#[derive(Debug, Clone, Default)]
+pub struct Located {
+    /// Longitude per row (None when absent or unusable).
+    pub lon: Vec<Option<f64>>,
+    /// Latitude per row.
+    pub lat: Vec<Option<f64>>,
+    /// The village whose polygon contains the point, per row.
+    pub village: Vec<Option<String>>,
+    /// Spatial findings.
+    pub findings: Vec<Finding>,
+}
+
+/// Check every point against China's extent and the polygons of its declared village and county.
+pub fn locate(input: PointInput<'_>, crs: &Crs, index: &VillageIndex, county_names: &HashMap<String, String>) -> Result<Located, LocateError> {
+    let n = input.lines.len();
+    let mut out = Located { lon: vec![None; n], lat: vec![None; n], village: vec![None; n], findings: Vec::new() };
+    let both = format!("{}/{}", input.x_header, input.y_header);
+    for i in 0..n {
+        let (Some(x), Some(y)) = (input.x[i], input.y[i]) else { continue };
+        let line = input.lines[i];
+        let value = Some(format!("{x}, {y}"));
+        let finding = |rule: Rule, zh: String, en: String| {
+            Finding::new(input.file, input.class, rule, zh, en).at_row(line).in_column(both.clone(), value.clone())
+        };
+        if x == 0.0 && y == 0.0 {
+            out.findings.push(finding(Rule::ZeroPoint, "坐标为 (0, 0)，未定位".into(), "point is (0, 0): not located".into()));
+            continue;
+        }
+        let (lon, lat) = crs.to_cgcs2000(x, y)?;
+        if !in_china(lon, lat) {
+            if in_china(lat, lon) {
+                out.findings.push(finding(Rule::Swapped,
+                    format!("经纬度填反，应为 经度 {lat}、纬度 {lon}"),
+                    format!("longitude and latitude are swapped; the point is probably ({lat}, {lon})")).at_point(lat, lon));
+            } else {
+                out.findings.push(finding(Rule::OutsideChina,
+                    format!("坐标 ({lon}, {lat}) 不在中国范围内（经度73–136，纬度3–54）"),
+                    format!("point ({lon}, {lat}) is outside China (73–136°E, 3–54°N)")));
+            }
+            continue;
+        }
+        out.lon[i] = Some(lon);
+        out.lat[i] = Some(lat);
+        let containing = index.all_containing(lon, lat);
+        let declared = input.codes[i];
+        let hit = declared
+            .and_then(|d| containing.iter().find(|v| v.code == d))
+            .or_else(|| containing.first())
+            .copied();
+        out.village[i] = hit.map(|v| v.code.clone());
+        let Some(declared) = declared.filter(|d| index.get(d).is_some()) else { continue };
+        let declared_county = &declared[..6];
+        match hit {
+            Some(v) if v.code == declared => {}
+            Some(v) if v.county == declared_county => out.findings.push(
+                finding(Rule::OtherVillage,
+                    format!("坐标落在 {}（{}），而非所填的村 {declared}", v.name, v.code),
+                    format!("point lies in {} ({}), not in the declared village {declared}", v.name, v.code))
+                .at_point(lon, lat)),
+            other => {
+                let declared_name = county_names.get(declared_county).map_or(declared_county, String::as_str);
+                let (zh_where, en_where) = match other {
+                    Some(v) => {
+                        let cn = county_names.get(&v.county).map_or(v.county.as_str(), String::as_str);
+                        (format!("落在{cn}的 {}（{}）", v.name, v.code), format!("lies in {} ({}) of {cn}", v.name, v.code))
+                    }
+                    None => ("不在任何已知村界内".to_string(), "lies in no known village".to_string()),
+                };
+                out.findings.push(finding(Rule::OutsideCounty,
+                    format!("坐标不在所填区县 {declared_name} 内：{zh_where}"),
+                    format!("point is outside the declared county {declared_name}: it {en_where}")).at_point(lon, lat));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gauss_kruger_round_trip() {
+        let gk = Crs::parse("EPSG:4544").unwrap();
+        let (e, n) = gk.from_cgcs2000(104.6, 36.5).unwrap();
+        assert!((e - 553_700.0).abs() < 1000.0 && (n - 4_040_000.0).abs() < 2000.0, "{e} {n}");
+        let (lon, lat) = gk.to_cgcs2000(e, n).unwrap();
+        assert!((lon - 104.6).abs() < 1e-9 && (lat - 36.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn unsupported_crs_is_an_error() {
+        assert!(Crs::parse("EPSG:3857").is_err());
+        assert!(Crs::parse("4490").is_err());
+    }
+}

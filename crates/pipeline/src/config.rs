@@ -1,0 +1,134 @@
+//! The pipeline file (`pipelines/*.toml`): what to read, with which schemas, where to write.
+//! Paths are relative to the pipeline file.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::PipelineError;
+
+/// The division register input.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterConf {
+    /// The register CSV.
+    pub path: PathBuf,
+    /// Its edition, e.g. `NBS 统计用区划代码 2023`: recorded in the manifest.
+    pub edition: String,
+}
+
+/// The polygon inputs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeometryConf {
+    /// Village/community polygons (GeoJSON, property `code` = 12-digit division code).
+    pub villages: PathBuf,
+    /// County polygons (GeoJSON, properties `adcode`, `name`, `level` = county).
+    pub counties: PathBuf,
+    /// CRS of both files (default EPSG:4490).
+    #[serde(default)]
+    pub crs: Option<String>,
+}
+
+/// One return file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnConf {
+    /// Class code, e.g. `HB-PSF-01`.
+    pub class: String,
+    /// The CSV file.
+    pub path: PathBuf,
+    /// `auto` (default), `utf-8` or `gbk`.
+    #[serde(default)]
+    pub encoding: Option<String>,
+    /// CRS of its coordinates (default EPSG:4490).
+    #[serde(default)]
+    pub crs: Option<String>,
+}
+
+/// A pipeline file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pipeline {
+    /// Name of the run.
+    pub name: String,
+    /// The census reference date (2020-12-31).
+    pub reference_date: String,
+    /// Output directory.
+    pub output: PathBuf,
+    /// Schema directory.
+    pub schemas: PathBuf,
+    /// The division register.
+    pub register: RegisterConf,
+    /// Polygons.
+    pub geometry: GeometryConf,
+    /// Returns.
+    pub returns: Vec<ReturnConf>,
+    /// Where the pipeline file is (paths below are resolved against it).
+    #[serde(skip)]
+    pub base: PathBuf,
+    /// The pipeline file.
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+impl Pipeline {
+    /// Read a pipeline file and resolve its paths; every input must exist.
+    pub fn load(path: &Path) -> Result<Self, PipelineError> {
+        let text = std::fs::read_to_string(path).map_err(|e| PipelineError::Config {
+            message: format!("cannot read pipeline file {}: {e}", path.display()),
+        })?;
+        let mut p: Pipeline = toml::from_str(&text).map_err(|e| PipelineError::Config {
+            message: format!("pipeline file {}: {}", path.display(), e.to_string().trim_end()),
+        })?;
+        p.file = path.to_path_buf();
+        p.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base = p.base.clone();
+        let resolve = |rel: &mut PathBuf| *rel = base.join(&*rel);
+        resolve(&mut p.output);
+        resolve(&mut p.schemas);
+        resolve(&mut p.register.path);
+        resolve(&mut p.geometry.villages);
+        resolve(&mut p.geometry.counties);
+        for r in &mut p.returns {
+            resolve(&mut r.path);
+        }
+        p.check()?;
+        Ok(p)
+    }
+
+    fn check(&self) -> Result<(), PipelineError> {
+        let missing = |what: &str, path: &Path| -> Result<(), PipelineError> {
+            if path.exists() {
+                Ok(())
+            } else {
+                Err(PipelineError::Config {
+                    message: format!("{}: {what} {} does not exist", self.file.display(), path.display()),
+                })
+            }
+        };
+        missing("schema directory", &self.schemas)?;
+        missing("register", &self.register.path)?;
+        missing("village polygons", &self.geometry.villages)?;
+        missing("county polygons", &self.geometry.counties)?;
+        for r in &self.returns {
+            missing(&format!("{} return", r.class), &r.path)?;
+        }
+        let date_ok = self.reference_date.len() == 10
+            && self.reference_date.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        if !date_ok {
+            return Err(PipelineError::Config {
+                message: format!("{}: reference_date `{}` is not YYYY-MM-DD", self.file.display(), self.reference_date),
+            });
+        }
+        if self.returns.is_empty() {
+            return Err(PipelineError::Config { message: format!("{}: no [[returns]]", self.file.display()) });
+        }
+        Ok(())
+    }
+
+    /// How a path is shown in findings and the manifest: relative to the pipeline file.
+    pub fn display_path(&self, path: &Path) -> String {
+        path.strip_prefix(&self.base).unwrap_or(path).display().to_string()
+    }
+}

@@ -1,0 +1,225 @@
+//! Per-file processing: ingest → validate → locate → accept or reject each row.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use polars::prelude::*;
+use rayon::prelude::*;
+use riskcensus_core::table::LINE_COLUMN;
+use riskcensus_core::{FieldType, Finding, Register, ResolvedClass, SchemaSet, Severity};
+use riskcensus_ingest::Encoding;
+use riskcensus_locate::{Crs, PointInput, VillageIndex};
+
+use crate::config::{Pipeline, ReturnConf};
+use crate::error::PipelineError;
+use crate::FileReport;
+
+/// Everything loaded once per run.
+#[derive(Debug)]
+pub struct Context<'a> {
+    /// The pipeline.
+    pub pipeline: &'a Pipeline,
+    /// Schemas.
+    pub schemas: SchemaSet,
+    /// Division register.
+    pub register: Register,
+    /// sha256 of the register file.
+    pub register_sha256: String,
+    /// Village polygons, indexed.
+    pub villages: VillageIndex,
+    /// County polygons by 6-digit code, with names.
+    pub counties: BTreeMap<String, (String, geo_types::MultiPolygon<f64>)>,
+}
+
+/// Load schemas, register and polygons, and check that every return names a known class.
+pub fn prepare(pipeline: &Pipeline) -> Result<Context<'_>, PipelineError> {
+    let schemas = SchemaSet::load(&pipeline.schemas)?;
+    for r in &pipeline.returns {
+        if schemas.class(&r.class).is_none() {
+            let known: Vec<&str> = schemas.classes.keys().map(String::as_str).collect();
+            return Err(PipelineError::Config {
+                message: format!("{}: return {} names class {}, which has no field schema (known: {})",
+                    pipeline.file.display(), r.path.display(), r.class, known.join(", ")),
+            });
+        }
+        if let Some(e) = &r.encoding {
+            Encoding::parse(e).ok_or_else(|| PipelineError::Config {
+                message: format!("{}: unknown encoding `{e}` (auto, utf-8, gbk)", pipeline.file.display()),
+            })?;
+        }
+        if let Some(c) = &r.crs {
+            Crs::parse(c)?;
+        }
+    }
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| PipelineError::Config { message: format!("cannot read {}: {e}", path.display()) })
+    };
+    let register_bytes = read(&pipeline.register.path)?;
+    let register_text = String::from_utf8(register_bytes.clone()).map_err(|_| PipelineError::Config {
+        message: format!("{}: the register must be UTF-8", pipeline.register.path.display()),
+    })?;
+    let register = Register::from_csv_str(&register_text)?;
+    use sha2::Digest;
+    let register_sha256 = hex::encode(sha2::Sha256::digest(&register_bytes));
+    let crs = match &pipeline.geometry.crs {
+        Some(c) => Crs::parse(c)?,
+        None => Crs::cgcs2000(),
+    };
+    let villages_path = pipeline.display_path(&pipeline.geometry.villages);
+    let villages_text = String::from_utf8(read(&pipeline.geometry.villages)?)
+        .map_err(|_| PipelineError::Config { message: format!("{villages_path}: not UTF-8") })?;
+    let villages = VillageIndex::from_geojson(&villages_path, &villages_text, &crs)?;
+    for v in villages.villages() {
+        if register.get(&v.code).is_none() {
+            return Err(PipelineError::Config {
+                message: format!("{villages_path}: village {} ({}) is not in the register", v.code, v.name),
+            });
+        }
+    }
+    let counties = read_counties(pipeline, &crs)?;
+    Ok(Context { pipeline, schemas, register, register_sha256, villages, counties })
+}
+
+fn read_counties(pipeline: &Pipeline, crs: &Crs) -> Result<BTreeMap<String, (String, geo_types::MultiPolygon<f64>)>, PipelineError> {
+    let shown = pipeline.display_path(&pipeline.geometry.counties);
+    let err = |m: String| PipelineError::Config { message: format!("{shown}: {m}") };
+    let text = std::fs::read_to_string(&pipeline.geometry.counties).map_err(|e| err(e.to_string()))?;
+    let fc: geojson::FeatureCollection = text.parse().map_err(|e: geojson::Error| err(e.to_string()))?;
+    let mut out = BTreeMap::new();
+    for f in fc.features {
+        if f.property("level").and_then(|v| v.as_str()).is_some_and(|l| l != "county") {
+            continue;
+        }
+        let code = f.property("adcode").and_then(|v| v.as_str()).ok_or_else(|| err("a feature has no `adcode`".into()))?.to_string();
+        let name = f.property("name").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let g: geo_types::Geometry<f64> = f.geometry.ok_or_else(|| err(format!("county {code} has no geometry")))?
+            .try_into().map_err(|e: geojson::Error| err(e.to_string()))?;
+        let mp = match g {
+            geo_types::Geometry::MultiPolygon(mp) => mp,
+            geo_types::Geometry::Polygon(p) => geo_types::MultiPolygon(vec![p]),
+            _ => return Err(err(format!("county {code} is not a polygon"))),
+        };
+        let mp = crs.polygons_to_cgcs2000(mp)?;
+        out.insert(code, (name, mp));
+    }
+    Ok(out)
+}
+
+/// One processed return file.
+#[derive(Debug, Clone)]
+pub struct FileOutcome {
+    /// Counts.
+    pub report: FileReport,
+    /// The class.
+    pub class: ResolvedClass,
+    /// Accepted rows: every schema field typed (lon/lat in EPSG:4490), then `county_code`,
+    /// `located_village_code`, `source_file`, `source_row`.
+    pub accepted: DataFrame,
+    /// Rejected rows as written, with `__reasons`, and their original headers.
+    pub rejected: DataFrame,
+    /// Original headers of the rejected frame's columns (same order), then row and reasons.
+    pub rejected_headers: Vec<String>,
+    /// Findings, by row.
+    pub findings: Vec<Finding>,
+}
+
+/// Process every return (in parallel; results in pipeline order).
+pub fn process_all(ctx: &Context<'_>) -> Result<Vec<FileOutcome>, PipelineError> {
+    ctx.pipeline.returns.par_iter().map(|r| process_file(ctx, r)).collect()
+}
+
+fn process_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<FileOutcome, PipelineError> {
+    let class = ctx.schemas.class(&conf.class).cloned().ok_or_else(|| PipelineError::Internal(format!("class {}", conf.class)))?;
+    let shown = ctx.pipeline.display_path(&conf.path);
+    let encoding = conf.encoding.as_deref().and_then(Encoding::parse).unwrap_or_default();
+    let raw = riskcensus_ingest::ingest_file(&conf.path, &shown, encoding, &class)?;
+    let validated = riskcensus_validate::validate(&raw, &class, &ctx.register)?;
+    let typed = &validated.typed;
+    let field_of = |t: FieldType| class.fields.iter().find(|f| f.field_type == t).map(|f| f.id.clone());
+    let (lon_id, lat_id, code_id) = match (field_of(FieldType::Longitude), field_of(FieldType::Latitude), field_of(FieldType::DivisionCode)) {
+        (Some(a), Some(b), Some(c)) => (a, b, c),
+        _ => return Err(PipelineError::Internal(format!("class {} lacks lon/lat/division code", class.node.code))),
+    };
+    let x: Vec<Option<f64>> = typed.column(lon_id.as_str())?.f64()?.iter().collect();
+    let y: Vec<Option<f64>> = typed.column(lat_id.as_str())?.f64()?.iter().collect();
+    let code_col = typed.column(code_id.as_str())?.str()?.clone();
+    let codes: Vec<Option<&str>> = code_col.iter().map(|c| c.filter(|c| c.len() == 12 && c.bytes().all(|b| b.is_ascii_digit()))).collect();
+    let crs = match &conf.crs { Some(c) => Crs::parse(c)?, None => Crs::cgcs2000() };
+    let county_names: HashMap<String, String> = ctx.counties.iter().map(|(k, (n, _))| (k.clone(), n.clone())).collect();
+    let x_header = raw.header_of(&lon_id).unwrap_or(&lon_id).to_string();
+    let y_header = raw.header_of(&lat_id).unwrap_or(&lat_id).to_string();
+    let located = riskcensus_locate::locate(
+        PointInput { file: &shown, class: &class.node.code, lines: &raw.lines, x: &x, y: &y, codes: &codes, x_header: &x_header, y_header: &y_header },
+        &crs, &ctx.villages, &county_names)?;
+
+    let mut findings = validated.findings;
+    findings.extend(located.findings);
+    // Put the point on every finding of a row whose point is known.
+    let row_of_line: HashMap<u64, usize> = raw.lines.iter().enumerate().map(|(i, l)| (*l, i)).collect();
+    for f in &mut findings {
+        if f.lon.is_none() {
+            if let Some(&i) = f.row.and_then(|r| row_of_line.get(&r)) {
+                if let (Some(lon), Some(lat)) = (located.lon[i], located.lat[i]) {
+                    f.lon = Some(lon);
+                    f.lat = Some(lat);
+                }
+            }
+        }
+    }
+    findings.sort_by(|a, b| a.row.cmp(&b.row).then(a.rule.cmp(&b.rule)));
+
+    let reject_all = !raw.missing_required.is_empty();
+    let mut reasons: Vec<BTreeSet<String>> = vec![BTreeSet::new(); raw.lines.len()];
+    for f in findings.iter().filter(|f| f.severity == Severity::Error) {
+        match f.row.and_then(|r| row_of_line.get(&r)) {
+            Some(&i) => { reasons[i].insert(format!("{}: {}", f.rule.code(), f.message_zh)); }
+            None if f.row == Some(1) || f.row.is_none() => {
+                if reject_all {
+                    for r in &mut reasons { r.insert(format!("{}: {}", f.rule.code(), f.message_zh)); }
+                }
+            }
+            None => {}
+        }
+    }
+    let keep: Vec<bool> = reasons.iter().map(|r| r.is_empty()).collect();
+    let keep_mask = BooleanChunked::from_slice("keep".into(), &keep);
+    let reject_mask = !&keep_mask;
+
+    // Accepted rows: typed fields, lon/lat replaced by EPSG:4490, provenance columns.
+    let mut accepted = typed.clone();
+    accepted.with_column(Column::new(lon_id.as_str().into(), located.lon.clone()))?;
+    accepted.with_column(Column::new(lat_id.as_str().into(), located.lat.clone()))?;
+    let county: Vec<Option<String>> = codes.iter().map(|c| c.map(|c| c[..6].to_string())).collect();
+    accepted.with_column(Column::new("county_code".into(), county))?;
+    accepted.with_column(Column::new("located_village_code".into(), located.village.clone()))?;
+    accepted.with_column(Column::new("source_file".into(), vec![shown.clone(); raw.lines.len()]))?;
+    let lines: Vec<i64> = raw.lines.iter().map(|&l| l as i64).collect();
+    accepted.with_column(Column::new("source_row".into(), lines))?;
+    let accepted = accepted.drop(LINE_COLUMN)?.filter(&keep_mask)?;
+
+    // Rejected rows: the cells as written, the row number and the reasons.
+    let mut rejected_headers: Vec<String> = raw.columns.iter().map(|c| c.header.clone()).collect();
+    rejected_headers.push("行号 row".into());
+    rejected_headers.push("退回原因 reasons".into());
+    let mut rejected = raw.frame.clone();
+    let reason_text: Vec<String> = reasons.iter().map(|r| r.iter().cloned().collect::<Vec<_>>().join("; ")).collect();
+    rejected.with_column(Column::new("__reasons".into(), reason_text))?;
+    let rejected = rejected.filter(&reject_mask)?;
+
+    let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
+    let warnings = findings.iter().filter(|f| f.severity == Severity::Warning).count();
+    let report = FileReport {
+        file: shown,
+        class: class.node.code.clone(),
+        encoding: raw.encoding.to_string(),
+        sha256: raw.sha256.clone(),
+        rows_read: raw.lines.len(),
+        accepted: accepted.height(),
+        rejected: rejected.height(),
+        errors,
+        warnings,
+    };
+    if report.accepted + report.rejected != report.rows_read {
+        return Err(PipelineError::Internal(format!("{}: read {} ≠ accepted {} + rejected {}", report.file, report.rows_read, report.accepted, report.rejected)));
+    }
+    Ok(FileOutcome { report, class, accepted, rejected, rejected_headers, findings })
+}

@@ -1,0 +1,347 @@
+//! Publish: GeoParquet 1.1 layers, the findings table and the rejected rows.
+//!
+//! GeoParquet is written with arrow-rs `parquet` so that the file carries only plain Arrow types
+//! (Utf8, Int64, Float64, Boolean, Binary, Struct) — no view types, no `geoarrow.wkb` extension
+//! tag — which the GDAL builds inside QGIS read. Each file has:
+//! WKB geometry, the `geo` metadata (version 1.1.0) with the PROJJSON of EPSG:4490 from PROJ's
+//! database, exact `geometry_types`, the file `bbox`, a `bbox` covering struct column, `edges`
+//! planar, polygons counter-clockwise with `orientation` declared; zstd; row groups of at most
+//! [`ROW_GROUP_SIZE`] rows. Writing is deterministic: the same input gives the same bytes.
+//!
+//! ```
+//! use polars::prelude::*;
+//! use riskcensus_publish::{write_geoparquet, Geometries};
+//! let attrs = df!("name" => ["第一小学", "第二小学"]).unwrap();
+//! let dir = std::env::temp_dir().join(format!("rc-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let info = write_geoparquet(&dir.join("schools.parquet"), &attrs,
+//!     Geometries::Points(vec![Some((104.1, 36.5)), Some((104.2, 36.6))])).unwrap();
+//! assert_eq!(info.rows, 2);
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+#![deny(missing_docs)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::builder::BinaryBuilder;
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, StructArray};
+use arrow_schema::{DataType as ArrowType, Field as ArrowField, Fields, Schema};
+use geo::orient::{Direction, Orient};
+use geo::BoundingRect;
+use geo_types::{MultiPolygon, Point};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use parquet::file::metadata::KeyValue;
+use polars::prelude::{DataFrame, DataType as PlType};
+use riskcensus_core::Finding;
+use sha2::{Digest, Sha256};
+
+/// Largest row group written (QGIS and DuckDB prune by row group statistics).
+pub const ROW_GROUP_SIZE: usize = 65_536;
+
+/// PROJJSON of EPSG:4490 (CGCS2000), exported from PROJ 9.5.1's database by pyproj.
+pub const EPSG_4490_PROJJSON: &str = include_str!("epsg4490.projjson");
+
+/// Errors while publishing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// File system.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// OS error.
+        source: std::io::Error,
+    },
+    /// Parquet or Arrow.
+    #[error("cannot write {path}: {message}")]
+    Parquet {
+        /// The file.
+        path: String,
+        /// What failed.
+        message: String,
+    },
+    /// A column type this writer does not publish.
+    #[error("column `{column}` has type {dtype}, which is not published")]
+    UnsupportedType {
+        /// Column.
+        column: String,
+        /// Its polars type.
+        dtype: String,
+    },
+}
+
+/// The geometries of a layer, one per row.
+#[derive(Debug, Clone)]
+pub enum Geometries {
+    /// Points as (lon, lat); `None` writes a null geometry.
+    Points(Vec<Option<(f64, f64)>>),
+    /// Areas, always written as MultiPolygon so that one style fits the whole layer.
+    Polygons(Vec<MultiPolygon<f64>>),
+}
+
+impl Geometries {
+    fn len(&self) -> usize {
+        match self {
+            Geometries::Points(p) => p.len(),
+            Geometries::Polygons(p) => p.len(),
+        }
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    /// Rows.
+    pub rows: usize,
+    /// sha256 of the file.
+    pub sha256: String,
+}
+
+fn to_arrow(frame: &DataFrame) -> Result<Vec<(ArrowField, ArrayRef)>, PublishError> {
+    let mut out = Vec::with_capacity(frame.width());
+    for column in frame.columns() {
+        let name = column.name().to_string();
+        let unsupported = || PublishError::UnsupportedType { column: name.clone(), dtype: column.dtype().to_string() };
+        let series = column.as_materialized_series();
+        let (dtype, array): (ArrowType, ArrayRef) = match column.dtype() {
+            PlType::String => {
+                let ca = series.str().map_err(|_| unsupported())?;
+                (ArrowType::Utf8, Arc::new(ca.iter().collect::<StringArray>()))
+            }
+            PlType::Boolean => {
+                let ca = series.bool().map_err(|_| unsupported())?;
+                (ArrowType::Boolean, Arc::new(ca.iter().collect::<BooleanArray>()))
+            }
+            PlType::Float64 => {
+                let ca = series.f64().map_err(|_| unsupported())?;
+                (ArrowType::Float64, Arc::new(ca.iter().collect::<Float64Array>()))
+            }
+            PlType::Int64 | PlType::Int32 | PlType::UInt32 | PlType::UInt64 => {
+                let cast = series.cast(&PlType::Int64).map_err(|_| unsupported())?;
+                let ca = cast.i64().map_err(|_| unsupported())?;
+                (ArrowType::Int64, Arc::new(ca.iter().collect::<Int64Array>()))
+            }
+            _ => return Err(unsupported()),
+        };
+        out.push((ArrowField::new(name, dtype, true), array));
+    }
+    Ok(out)
+}
+
+/// Write a GeoParquet 1.1 file: the frame's columns, then `geometry` (WKB) and `bbox`.
+pub fn write_geoparquet(path: &Path, attributes: &DataFrame, geometries: Geometries) -> Result<Written, PublishError> {
+    let shown = path.display().to_string();
+    let pq_err = |e: &dyn std::fmt::Display| PublishError::Parquet { path: shown.clone(), message: e.to_string() };
+    if geometries.len() != attributes.height() {
+        return Err(pq_err(&format!("{} geometries for {} rows", geometries.len(), attributes.height())));
+    }
+    let mut columns = to_arrow(attributes)?;
+    let options = wkb::writer::WriteOptions { endianness: wkb::Endianness::LittleEndian };
+    let mut wkb_builder = BinaryBuilder::new();
+    let (mut xmin, mut ymin, mut xmax, mut ymax) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut extent: Option<[f64; 4]> = None;
+    let mut buffer = Vec::new();
+    let mut grow = |b: [f64; 4]| {
+        extent = Some(match extent {
+            None => b,
+            Some(e) => [e[0].min(b[0]), e[1].min(b[1]), e[2].max(b[2]), e[3].max(b[3])],
+        });
+    };
+    let geometry_type = match &geometries {
+        Geometries::Points(_) => "Point",
+        Geometries::Polygons(_) => "MultiPolygon",
+    };
+    let mut push_bbox = |b: Option<[f64; 4]>| {
+        xmin.push(b.map(|b| b[0]));
+        ymin.push(b.map(|b| b[1]));
+        xmax.push(b.map(|b| b[2]));
+        ymax.push(b.map(|b| b[3]));
+    };
+    match geometries {
+        Geometries::Points(points) => {
+            for p in points {
+                match p {
+                    Some((x, y)) => {
+                        buffer.clear();
+                        wkb::writer::write_geometry(&mut buffer, &Point::new(x, y), &options).map_err(|e| pq_err(&e))?;
+                        wkb_builder.append_value(&buffer);
+                        grow([x, y, x, y]);
+                        push_bbox(Some([x, y, x, y]));
+                    }
+                    None => {
+                        wkb_builder.append_null();
+                        push_bbox(None);
+                    }
+                }
+            }
+        }
+        Geometries::Polygons(polys) => {
+            for mp in polys {
+                let mp = mp.orient(Direction::Default);
+                buffer.clear();
+                wkb::writer::write_geometry(&mut buffer, &mp, &options).map_err(|e| pq_err(&e))?;
+                wkb_builder.append_value(&buffer);
+                let b = mp.bounding_rect().map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+                if let Some(b) = b {
+                    grow(b);
+                }
+                push_bbox(b);
+            }
+        }
+    }
+    let bbox_fields = Fields::from(
+        ["xmin", "ymin", "xmax", "ymax"].map(|n| ArrowField::new(n, ArrowType::Float64, true)).to_vec(),
+    );
+    let bbox_arrays: Vec<ArrayRef> = [xmin, ymin, xmax, ymax]
+        .into_iter()
+        .map(|v| Arc::new(Float64Array::from(v)) as ArrayRef)
+        .collect();
+    let bbox = StructArray::try_new(bbox_fields.clone(), bbox_arrays, None).map_err(|e| pq_err(&e))?;
+    columns.push((ArrowField::new("geometry", ArrowType::Binary, true), Arc::new(wkb_builder.finish())));
+    columns.push((ArrowField::new("bbox", ArrowType::Struct(bbox_fields), true), Arc::new(bbox)));
+
+    let mut column_meta = serde_json::json!({
+        "encoding": "WKB",
+        "geometry_types": if extent.is_some() { vec![geometry_type] } else { vec![] },
+        "crs": serde_json::from_str::<serde_json::Value>(EPSG_4490_PROJJSON).map_err(|e| pq_err(&e))?,
+        "edges": "planar",
+        "covering": {"bbox": {
+            "xmin": ["bbox", "xmin"], "ymin": ["bbox", "ymin"],
+            "xmax": ["bbox", "xmax"], "ymax": ["bbox", "ymax"]
+        }}
+    });
+    if let Some(e) = extent {
+        column_meta["bbox"] = serde_json::json!(e);
+    }
+    if geometry_type == "MultiPolygon" {
+        column_meta["orientation"] = "counterclockwise".into();
+    }
+    let geo = serde_json::json!({
+        "version": "1.1.0",
+        "primary_column": "geometry",
+        "columns": {"geometry": column_meta}
+    });
+
+    let (fields, arrays): (Vec<ArrowField>, Vec<ArrayRef>) = columns.into_iter().unzip();
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| pq_err(&e))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).map_err(|e| pq_err(&e))?))
+        .set_max_row_group_row_count(Some(ROW_GROUP_SIZE))
+        .set_key_value_metadata(Some(vec![KeyValue::new("geo".to_string(), geo.to_string())]))
+        .build();
+    let mut bytes = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut bytes, schema, Some(props)).map_err(|e| pq_err(&e))?;
+    writer.write(&batch).map_err(|e| pq_err(&e))?;
+    writer.close().map_err(|e| pq_err(&e))?;
+    std::fs::write(path, &bytes).map_err(|source| PublishError::Io { path: shown.clone(), source })?;
+    Ok(Written { rows: batch.num_rows(), sha256: hex::encode(Sha256::digest(&bytes)) })
+}
+
+/// Keep a spreadsheet from reading a cell as a formula (CSV injection): a leading `=`, `+`, `@`,
+/// tab or carriage return, or `-` not followed by a digit, gets a `'` in front.
+///
+/// ```
+/// use riskcensus_publish::excel_safe;
+/// assert_eq!(excel_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+/// assert_eq!(excel_safe("-5"), "-5");
+/// assert_eq!(excel_safe("第一小学"), "第一小学");
+/// ```
+pub fn excel_safe(value: &str) -> std::borrow::Cow<'_, str> {
+    let mut chars = value.chars();
+    let risky = match chars.next() {
+        Some('=' | '+' | '@' | '\t' | '\r') => true,
+        Some('-') => !chars.next().is_some_and(|c| c.is_ascii_digit() || c == '.'),
+        _ => false,
+    };
+    if risky { format!("'{value}").into() } else { value.into() }
+}
+
+/// The columns of `findings.csv` and of the findings layer, in order.
+pub const FINDING_COLUMNS: [&str; 11] =
+    ["file", "class", "row", "column", "value", "rule", "severity", "message_zh", "message_en", "lon", "lat"];
+
+/// Write `findings.csv`: UTF-8 with BOM (Excel opens it as Unicode), Excel-safe cells.
+pub fn write_findings_csv(path: &Path, findings: &[Finding]) -> Result<Written, PublishError> {
+    let shown = path.display().to_string();
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let err = |e: &dyn std::fmt::Display| PublishError::Parquet { path: shown.clone(), message: e.to_string() };
+    w.write_record(FINDING_COLUMNS).map_err(|e| err(&e))?;
+    for f in findings {
+        let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+        w.write_record([
+            excel_safe(&f.file).as_ref(),
+            &f.class,
+            &f.row.map(|r| r.to_string()).unwrap_or_default(),
+            excel_safe(f.column.as_deref().unwrap_or("")).as_ref(),
+            excel_safe(f.value.as_deref().unwrap_or("")).as_ref(),
+            f.rule.code(),
+            f.severity.as_str(),
+            excel_safe(&f.message_zh).as_ref(),
+            excel_safe(&f.message_en).as_ref(),
+            &opt(f.lon),
+            &opt(f.lat),
+        ])
+        .map_err(|e| err(&e))?;
+    }
+    let bytes = w.into_inner().map_err(|e| err(&e))?;
+    std::fs::write(path, &bytes).map_err(|source| PublishError::Io { path: shown.clone(), source })?;
+    Ok(Written { rows: findings.len(), sha256: hex::encode(Sha256::digest(&bytes)) })
+}
+
+/// The findings as a table for [`write_geoparquet`] (points where the finding has one).
+pub fn findings_frame(findings: &[Finding]) -> polars::prelude::PolarsResult<(DataFrame, Geometries)> {
+    use polars::prelude::*;
+    let s = |f: &dyn Fn(&Finding) -> Option<String>| findings.iter().map(f).collect::<Vec<_>>();
+    let frame = DataFrame::new(
+        findings.len(),
+        vec![
+            Column::new("file".into(), s(&|f| Some(f.file.clone()))),
+            Column::new("class".into(), s(&|f| Some(f.class.clone()))),
+            Column::new("row".into(), findings.iter().map(|f| f.row.map(|r| r as i64)).collect::<Vec<_>>()),
+            Column::new("column".into(), s(&|f| f.column.clone())),
+            Column::new("value".into(), s(&|f| f.value.clone())),
+            Column::new("rule".into(), s(&|f| Some(f.rule.code().to_string()))),
+            Column::new("severity".into(), s(&|f| Some(f.severity.as_str().to_string()))),
+            Column::new("message_zh".into(), s(&|f| Some(f.message_zh.clone()))),
+            Column::new("message_en".into(), s(&|f| Some(f.message_en.clone()))),
+        ],
+    )?;
+    let points = findings.iter().map(|f| f.lon.zip(f.lat)).collect();
+    Ok((frame, Geometries::Points(points)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo_types::polygon;
+
+    #[test]
+    fn clockwise_input_is_written_counter_clockwise_and_deterministic() {
+        let cw = polygon![(x: 0.0, y: 0.0), (x: 0.0, y: 1.0), (x: 1.0, y: 1.0), (x: 1.0, y: 0.0), (x: 0.0, y: 0.0)];
+        let frame = polars::df!("code" => ["620402001001"]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let a = write_geoparquet(&dir.path().join("a.parquet"), &frame, Geometries::Polygons(vec![MultiPolygon(vec![cw.clone()])])).unwrap();
+        let b = write_geoparquet(&dir.path().join("b.parquet"), &frame, Geometries::Polygons(vec![MultiPolygon(vec![cw])])).unwrap();
+        assert_eq!(a, b);
+        let reader = parquet::file::reader::SerializedFileReader::new(std::fs::File::open(dir.path().join("a.parquet")).unwrap()).unwrap();
+        use parquet::file::reader::FileReader;
+        let kv = reader.metadata().file_metadata().key_value_metadata().unwrap();
+        let geo = kv.iter().find(|k| k.key == "geo").and_then(|k| k.value.clone()).unwrap();
+        let geo: serde_json::Value = serde_json::from_str(&geo).unwrap();
+        assert_eq!(geo["columns"]["geometry"]["orientation"], "counterclockwise");
+        assert_eq!(geo["columns"]["geometry"]["bbox"], serde_json::json!([0.0, 0.0, 1.0, 1.0]));
+    }
+
+    #[test]
+    fn row_count_mismatch_is_an_error() {
+        let frame = polars::df!("code" => ["a", "b"]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let err = write_geoparquet(&dir.path().join("x.parquet"), &frame, Geometries::Points(vec![None])).unwrap_err();
+        assert!(err.to_string().contains("1 geometries for 2 rows"), "{err}");
+    }
+}

@@ -1,0 +1,290 @@
+//! Validate: typed values and findings from a [`RawTable`], columnar on polars.
+//!
+//! Every field of the class schema becomes a typed column (always present, null where the file
+//! lacks it, so every output of a class has one schema). The cell rules (required, type, code
+//! list, range, length), the identifier rules (division code format, existence and level in the
+//! register, credit-code length, charset and checksum), the cross-field rules (其中 ≤ 合计,
+//! conditional required) and the duplicate rules run over whole columns; each violation becomes a
+//! [`Finding`] with the file's row number, header and value.
+//!
+//! ```
+//! # use riskcensus_core::schema::*;
+//! # use riskcensus_core::{Register, table::RawTable};
+//! # let field = |id: &str, zh: &str, t, required| Field { id: id.into(), code: None, zh: zh.into(),
+//! #     en: id.into(), field_type: t, unit: None, required, min: Some(0.0), max: None, max_len: None,
+//! #     codes: vec![], aliases: vec![], source: Source::R };
+//! # let class = ResolvedClass { node: ClassNode { code: "HB-PSF-01".into(), zh: "".into(), en: "".into(),
+//! #     sys_table: None, parent: None, geometry: None, source: Source::R }, version: "1".into(),
+//! #     fields: vec![field("name", "单位名称", FieldType::Text, true),
+//! #                  field("students", "在校学生数", FieldType::Integer, true)],
+//! #     checks: vec![], totals: vec![] };
+//! let csv = "单位名称,在校学生数\n第一小学,420\n,-3\n";
+//! let raw = riskcensus_ingest::ingest_bytes("a.csv", csv.as_bytes(), Default::default(), &class).unwrap();
+//! let out = riskcensus_validate::validate(&raw, &class, &Register::default()).unwrap();
+//! let rules: Vec<_> = out.findings.iter().map(|f| (f.row.unwrap(), f.rule.code())).collect();
+//! assert_eq!(rules, [(3, "cell.required"), (3, "cell.range")]);
+//! assert_eq!(out.typed.column("students").unwrap().i64().unwrap().get(0), Some(420));
+//! ```
+#![deny(missing_docs)]
+
+use std::collections::HashMap;
+
+use polars::prelude::*;
+use riskcensus_core::schema::Check;
+use riskcensus_core::table::{RawTable, LINE_COLUMN};
+use riskcensus_core::uscc::{self, UsccProblem};
+use riskcensus_core::{Field, FieldType, Finding, Level, Register, ResolvedClass, Rule};
+
+/// The result of validating one table.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    /// One typed column per schema field (field ids) plus [`LINE_COLUMN`], row for row with the
+    /// raw table.
+    pub typed: DataFrame,
+    /// Every finding, structure findings from ingest first.
+    pub findings: Vec<Finding>,
+}
+
+/// The polars type a field's values are held in.
+pub fn dtype_of(t: FieldType) -> DataType {
+    match t {
+        FieldType::Integer => DataType::Int64,
+        FieldType::Decimal | FieldType::Longitude | FieldType::Latitude => DataType::Float64,
+        FieldType::Boolean => DataType::Boolean,
+        FieldType::Text | FieldType::Enum | FieldType::DivisionCode | FieldType::CreditCode => {
+            DataType::String
+        }
+    }
+}
+
+fn typed_expr(f: &Field) -> Expr {
+    let c = col(f.id.as_str());
+    match f.field_type {
+        FieldType::Boolean => when(c.clone().eq(lit("是")))
+            .then(lit(true))
+            .when(c.eq(lit("否")))
+            .then(lit(false))
+            .otherwise(lit(NULL).cast(DataType::Boolean)),
+        t => c.cast(dtype_of(t)),
+    }
+}
+
+/// A boolean column per rule and field, true where the rule fires.
+struct Mask {
+    name: String,
+    rule: Rule,
+    field: String,
+    zh: String,
+    en: String,
+}
+
+fn fmt_num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{}", v as i64) } else { format!("{v}") }
+}
+
+/// Validate a raw table against its class.
+pub fn validate(raw: &RawTable, class: &ResolvedClass, register: &Register) -> PolarsResult<Validated> {
+    let present: Vec<&Field> =
+        class.fields.iter().filter(|f| raw.frame.column(f.id.as_str()).is_ok()).collect();
+    let mut masks: Vec<Mask> = Vec::new();
+    let mut exprs: Vec<Expr> = Vec::new();
+    let mut add = |exprs: &mut Vec<Expr>, e: Expr, rule: Rule, f: &Field, zh: String, en: String| {
+        let name = format!("__m{}", masks.len());
+        exprs.push(e.alias(name.as_str()));
+        masks.push(Mask { name, rule, field: f.id.clone(), zh, en });
+    };
+    for f in &present {
+        let raw_col = col(f.id.as_str());
+        let typed = col(format!("__t_{}", f.id).as_str());
+        let label = f.label_with_unit();
+        if f.required {
+            add(&mut exprs, raw_col.clone().is_null(), Rule::Required, f,
+                format!("必填项“{label}”为空"), format!("required value “{}” is empty", f.en));
+        }
+        match f.field_type {
+            FieldType::Integer | FieldType::Decimal | FieldType::Longitude | FieldType::Latitude | FieldType::Boolean => {
+                let expected = match f.field_type {
+                    FieldType::Integer => ("整数", "a whole number"),
+                    FieldType::Boolean => ("“是”或“否”", "是 or 否"),
+                    _ => ("数值", "a number"),
+                };
+                add(&mut exprs, raw_col.clone().is_not_null().and(typed.clone().is_null()), Rule::Type, f,
+                    format!("“{label}”应为{}", expected.0), format!("“{}” must be {}", f.en, expected.1));
+            }
+            FieldType::Enum => {
+                let codes = Series::new("codes".into(), f.codes.clone());
+                add(&mut exprs, raw_col.clone().is_not_null().and(raw_col.clone().is_in(lit(codes).implode(false), false).not()),
+                    Rule::CodeList, f,
+                    format!("“{label}”的值不在代码表中（可选：{}）", f.codes.join("、")),
+                    format!("“{}” is not one of: {}", f.en, f.codes.join(", ")));
+            }
+            FieldType::DivisionCode => {
+                add(&mut exprs, raw_col.clone().is_not_null().and(raw_col.clone().str().contains(lit(r"^\d{12}$"), true).not()),
+                    Rule::DivisionFormat, f,
+                    "行政区划代码应为12位数字（统计用区划代码）".into(),
+                    "the division code must be 12 digits (NBS statistical code)".into());
+            }
+            FieldType::Text | FieldType::CreditCode => {}
+        }
+        if let Some(n) = f.max_len {
+            add(&mut exprs, raw_col.clone().str().len_chars().gt(lit(n as u32)), Rule::Length, f,
+                format!("“{label}”超过{n}个字符"), format!("“{}” is longer than {n} characters", f.en));
+        }
+        if f.field_type.is_numeric() && f.field_type != FieldType::Longitude && f.field_type != FieldType::Latitude {
+            let range = |e: Expr| -> Option<Expr> {
+                match (f.min, f.max) {
+                    (Some(lo), Some(hi)) => Some(e.clone().lt(lit(lo)).or(e.gt(lit(hi)))),
+                    (Some(lo), None) => Some(e.lt(lit(lo))),
+                    (None, Some(hi)) => Some(e.gt(lit(hi))),
+                    (None, None) => None,
+                }
+            };
+            if let Some(e) = range(typed.clone().cast(DataType::Float64)) {
+                let bounds = match (f.min, f.max) {
+                    (Some(lo), Some(hi)) => format!("{}–{}", fmt_num(lo), fmt_num(hi)),
+                    (Some(lo), None) => format!("≥ {}", fmt_num(lo)),
+                    (None, Some(hi)) => format!("≤ {}", fmt_num(hi)),
+                    (None, None) => String::new(),
+                };
+                add(&mut exprs, e.fill_null(lit(false)), Rule::Range, f,
+                    format!("“{label}”应在 {bounds} 范围内"), format!("“{}” must be {bounds}", f.en));
+            }
+        }
+    }
+    for check in &class.checks {
+        match check {
+            Check::PartLeTotal { parts, total } => {
+                let (Some(tf), true) = (class.field(total), raw.frame.column(total.as_str()).is_ok()) else { continue };
+                let part_fields: Vec<&Field> = parts.iter().filter_map(|p| class.field(p)).filter(|p| raw.frame.column(p.id.as_str()).is_ok()).collect();
+                if part_fields.is_empty() { continue; }
+                let sum = part_fields.iter().map(|p| col(format!("__t_{}", p.id).as_str()).cast(DataType::Float64).fill_null(lit(0.0)))
+                    .reduce(|a, b| a + b).unwrap_or(lit(0.0));
+                let t = col(format!("__t_{}", tf.id).as_str()).cast(DataType::Float64);
+                let names_zh: Vec<String> = part_fields.iter().map(|p| format!("“{}”", p.zh)).collect();
+                let names_en: Vec<String> = part_fields.iter().map(|p| p.en.clone()).collect();
+                add(&mut exprs, sum.gt(t).fill_null(lit(false)), Rule::PartExceedsTotal, part_fields[0],
+                    format!("{}之和大于“{}”", names_zh.join(" + "), tf.zh),
+                    format!("{} exceeds {}", names_en.join(" + "), tf.en));
+            }
+            Check::RequiredIf { field, when: trigger, equals } => {
+                let (Some(ff), Some(tf)) = (class.field(field), class.field(trigger)) else { continue };
+                if raw.frame.column(trigger.as_str()).is_err() { continue; }
+                let cond = match equals { Some(v) => col(trigger.as_str()).eq(lit(v.as_str())), None => col(trigger.as_str()).is_not_null() };
+                let target_null = if raw.frame.column(field.as_str()).is_ok() { col(field.as_str()).is_null() } else { lit(true) };
+                add(&mut exprs, cond.and(target_null).fill_null(lit(false)), Rule::ConditionalRequired, ff,
+                    format!("填写了“{}”时“{}”必填", tf.zh, ff.zh), format!("“{}” is required when “{}” is given", ff.en, tf.en));
+            }
+        }
+    }
+
+    let typed_cols: Vec<Expr> = present.iter().map(|f| typed_expr(f).alias(format!("__t_{}", f.id).as_str())).collect();
+    let evaluated = raw.frame.clone().lazy().with_columns(typed_cols).with_columns(exprs).collect()?;
+
+    let lines = evaluated.column(LINE_COLUMN)?.u64()?.clone();
+    let mut findings = raw.findings.clone();
+    let header = |field: &str| raw.header_of(field).map(str::to_string).unwrap_or_else(|| field.to_string());
+    let raw_value = |field: &str, i: usize| -> Option<String> {
+        evaluated.column(field).ok()?.str().ok()?.get(i).map(str::to_string)
+    };
+    for m in &masks {
+        let mask = evaluated.column(m.name.as_str())?.bool()?;
+        for (i, hit) in mask.iter().enumerate() {
+            if hit != Some(true) { continue; }
+            let line = lines.get(i).unwrap_or(0);
+            findings.push(Finding::new(&raw.file, &raw.class, m.rule, m.zh.clone(), m.en.clone())
+                .at_row(line).in_column(header(&m.field), raw_value(&m.field, i)));
+        }
+    }
+
+    // Division codes against the register; credit codes against GB 32100; duplicates.
+    let code_field = class.fields.iter().find(|f| f.field_type == FieldType::DivisionCode);
+    if let Some(cf) = code_field.filter(|cf| evaluated.column(cf.id.as_str()).is_ok()) {
+        let codes = evaluated.column(cf.id.as_str())?.str()?.clone();
+        for (i, code) in codes.iter().enumerate() {
+            let Some(code) = code.filter(|c| c.len() == 12 && c.bytes().all(|b| b.is_ascii_digit())) else { continue };
+            let line = lines.get(i).unwrap_or(0);
+            match register.get(code) {
+                None => findings.push(Finding::new(&raw.file, &raw.class, Rule::DivisionUnknown,
+                        format!("行政区划代码 {code} 不在区划库中"),
+                        format!("division code {code} is not in the register"))
+                    .at_row(line).in_column(header(&cf.id), Some(code.to_string()))),
+                Some(d) if d.level != Level::Village => findings.push(Finding::new(&raw.file, &raw.class, Rule::DivisionLevel,
+                        format!("行政区划代码 {code}（{}）不是村级代码", d.name),
+                        format!("division code {code} ({}) is a {} code, not a village code", d.name, d.level.as_str()))
+                    .at_row(line).in_column(header(&cf.id), Some(code.to_string()))),
+                Some(_) => {}
+            }
+        }
+    }
+    let type_field = class.field("code_type").filter(|f| evaluated.column(f.id.as_str()).is_ok());
+    for cf in class.fields.iter().filter(|f| f.field_type == FieldType::CreditCode) {
+        let Ok(column) = evaluated.column(cf.id.as_str()) else { continue };
+        let values = column.str()?.clone();
+        let kinds = match type_field { Some(t) => Some(evaluated.column(t.id.as_str())?.str()?.clone()), None => None };
+        let mut first_seen: HashMap<&str, u64> = HashMap::new();
+        for (i, v) in values.iter().enumerate() {
+            let Some(v) = v else { continue };
+            let line = lines.get(i).unwrap_or(0);
+            let is_org_code = kinds.as_ref().and_then(|k| k.get(i)) == Some("机构编码");
+            if !is_org_code {
+                if let Err(problem) = uscc::check(v) {
+                    let (rule, zh, en) = match problem {
+                        UsccProblem::Length(n) => (Rule::UsccLength, format!("统一社会信用代码应为18位，实为{n}位"), format!("credit code must have 18 characters, has {n}")),
+                        UsccProblem::Charset(c) => (Rule::UsccCharset, format!("统一社会信用代码含非法字符“{c}”（不用 I、O、S、V、Z）"), format!("credit code contains “{c}”, which GB 32100 does not use")),
+                        UsccProblem::Checksum { expected } => (Rule::UsccChecksum, format!("统一社会信用代码校验位错误（应为“{expected}”）"), format!("credit code check character is wrong (expected “{expected}”)")),
+                    };
+                    findings.push(Finding::new(&raw.file, &raw.class, rule, zh, en).at_row(line).in_column(header(&cf.id), Some(v.to_string())));
+                }
+            }
+            if let Some(first) = first_seen.get(v) {
+                findings.push(Finding::new(&raw.file, &raw.class, Rule::DuplicateCreditCode,
+                        format!("统一社会信用代码与第 {first} 行重复"), format!("same credit code as row {first}"))
+                    .at_row(line).in_column(header(&cf.id), Some(v.to_string())));
+            } else {
+                first_seen.insert(v, line);
+            }
+        }
+    }
+    if let (Some(nf), Some(cf)) = (class.field("name"), code_field) {
+        if let (Ok(names), Ok(codes)) = (evaluated.column(nf.id.as_str()), evaluated.column(cf.id.as_str())) {
+            let (names, codes) = (names.str()?.clone(), codes.str()?.clone());
+            let mut first_seen: HashMap<(String, &str), u64> = HashMap::new();
+            for (i, (name, code)) in names.iter().zip(codes.iter()).enumerate() {
+                let (Some(name), Some(code)) = (name, code) else { continue };
+                let key = (normalize_name(name), code);
+                let line = lines.get(i).unwrap_or(0);
+                if let Some(first) = first_seen.get(&key) {
+                    findings.push(Finding::new(&raw.file, &raw.class, Rule::DuplicateName,
+                            format!("与第 {first} 行同名且同村（{code}），疑为重复填报"),
+                            format!("same name and village ({code}) as row {first}: likely filed twice"))
+                        .at_row(line).in_column(header(&nf.id), Some(name.to_string())));
+                } else {
+                    first_seen.insert(key, line);
+                }
+            }
+        }
+    }
+
+    // The typed frame: every field of the class, in schema order.
+    let height = evaluated.height();
+    let mut out: Vec<Column> = Vec::with_capacity(class.fields.len() + 1);
+    for f in &class.fields {
+        let c = match evaluated.column(format!("__t_{}", f.id).as_str()) {
+            Ok(c) => c.clone().with_name(f.id.as_str().into()),
+            Err(_) => Column::full_null(f.id.as_str().into(), height, &dtype_of(f.field_type)),
+        };
+        out.push(c);
+    }
+    out.push(evaluated.column(LINE_COLUMN)?.clone());
+    let typed = DataFrame::new(height, out)?;
+    findings.sort_by(|a, b| a.row.cmp(&b.row).then(a.rule.cmp(&b.rule)));
+    Ok(Validated { typed, findings })
+}
+
+/// A name for duplicate comparison: no whitespace or brackets, half-width, lower case.
+pub fn normalize_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | '（' | '）' | '·' | '-'))
+        .map(|c| c.to_lowercase().next().unwrap_or(c))
+        .collect()
+}
