@@ -289,7 +289,7 @@ mod tests {
         let utf16_without_bom: Vec<u8> = "a,b\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
         let err = decode("x.csv", &utf16_without_bom, Encoding::Auto).unwrap_err();
         assert!(matches!(err, IngestError::UnknownEncoding { .. }), "{err}");
-        let err = decode("x.csv", &[0xff, 0xfe, 0xfd, 0x81], Encoding::Utf8).unwrap_err();
+        let err = decode("x.csv", &[0x41, 0xc3, 0x28, 0x41], Encoding::Utf8).unwrap_err();
         assert!(err.to_string().contains("not valid UTF-8"), "{err}");
     }
 

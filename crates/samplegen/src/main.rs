@@ -10,7 +10,6 @@
 //! every village lies inside its real county and townships stay contiguous.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -486,7 +485,8 @@ impl Returns {
     }
 
     fn write(&self, out: &Path) -> Result<()> {
-        let mut expected = String::from("file,row,rule,defect\n");
+        let mut expected = csv::Writer::from_writer(Vec::new());
+        expected.write_record(["file", "row", "rule", "defect"])?;
         for f in &self.files {
             let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
             w.write_record(&f.header)?;
@@ -507,10 +507,10 @@ impl Returns {
             let mut rows = f.expected.clone();
             rows.sort();
             for (line, rule, what) in rows {
-                writeln!(expected, "returns/{},{line},{rule},{what}", f.name)?;
+                expected.write_record([format!("returns/{}", f.name), line.to_string(), rule.to_string(), what.to_string()])?;
             }
         }
-        std::fs::write(out.join("expected_findings.csv"), expected)?;
+        std::fs::write(out.join("expected_findings.csv"), expected.into_inner()?)?;
         Ok(())
     }
 }
