@@ -47,7 +47,12 @@ pub fn by_village(villages: &DataFrame, classes: &[ClassRows<'_>]) -> PolarsResu
         let s = slug(class.code);
         let count = format!("{s}_count");
         let mut aggs = vec![len().cast(DataType::Int64).alias(count.as_str())];
-        aggs.extend(class.totals.iter().map(|t| col(t.as_str()).sum().alias(format!("{s}_{t}").as_str())));
+        aggs.extend(
+            class
+                .totals
+                .iter()
+                .map(|t| col(t.as_str()).sum().alias(format!("{s}_{t}").as_str())),
+        );
         let grouped = class
             .frame
             .clone()
@@ -56,7 +61,12 @@ pub fn by_village(villages: &DataFrame, classes: &[ClassRows<'_>]) -> PolarsResu
             .group_by([col("division_code")])
             .agg(aggs);
         table = table
-            .join(grouped, [col("code")], [col("division_code")], JoinArgs::new(JoinType::Left))
+            .join(
+                grouped,
+                [col("code")],
+                [col("division_code")],
+                JoinArgs::new(JoinType::Left),
+            )
             .with_column(col(count.as_str()).fill_null(lit(0i64)));
     }
     table.sort(["code"], Default::default()).collect()
@@ -64,7 +74,14 @@ pub fn by_village(villages: &DataFrame, classes: &[ClassRows<'_>]) -> PolarsResu
 
 /// Per-county sums of every `*_count` and total column of a [`by_village`] table.
 pub fn by_county(villages: &DataFrame) -> PolarsResult<DataFrame> {
-    let skip = ["code", "name", "township_code", "township_name", "county_code", "county_name"];
+    let skip = [
+        "code",
+        "name",
+        "township_code",
+        "township_name",
+        "county_code",
+        "county_name",
+    ];
     let measures: Vec<Expr> = villages
         .columns()
         .iter()

@@ -5,11 +5,19 @@ use std::collections::BTreeMap;
 use riskcensus_pipeline::RunReport;
 
 pub fn print(report: &RunReport, quiet: bool) {
-    let (read, accepted, rejected) = report.files.iter().fold((0, 0, 0), |(r, a, j), f| (r + f.rows_read, a + f.accepted, j + f.rejected));
+    let (read, accepted, rejected) = report.files.iter().fold((0, 0, 0), |(r, a, j), f| {
+        (r + f.rows_read, a + f.accepted, j + f.rejected)
+    });
     if !quiet {
-        eprintln!("{:<44} {:>9} {:>6} {:>8} {:>9} {:>6} {:>8}", "file", "class", "read", "accepted", "rejected", "errors", "warnings");
+        eprintln!(
+            "{:<44} {:>9} {:>6} {:>8} {:>9} {:>6} {:>8}",
+            "file", "class", "read", "accepted", "rejected", "errors", "warnings"
+        );
         for f in &report.files {
-            eprintln!("{:<44} {:>9} {:>6} {:>8} {:>9} {:>6} {:>8}", f.file, f.class, f.rows_read, f.accepted, f.rejected, f.errors, f.warnings);
+            eprintln!(
+                "{:<44} {:>9} {:>6} {:>8} {:>9} {:>6} {:>8}",
+                f.file, f.class, f.rows_read, f.accepted, f.rejected, f.errors, f.warnings
+            );
         }
         let mut by_rule: BTreeMap<(riskcensus_core::Severity, &str), usize> = BTreeMap::new();
         for f in &report.findings {
@@ -25,6 +33,13 @@ pub fn print(report: &RunReport, quiet: bool) {
             eprintln!("database written to {}", out.display());
         }
     }
-    let check = if read == accepted + rejected { "✓" } else { "✗" };
-    eprintln!("rows: read {read} = accepted {accepted} + rejected {rejected} {check}; findings: {}", report.findings.len());
+    let check = if read == accepted + rejected {
+        "✓"
+    } else {
+        "✗"
+    };
+    eprintln!(
+        "rows: read {read} = accepted {accepted} + rejected {rejected} {check}; findings: {}",
+        report.findings.len()
+    );
 }

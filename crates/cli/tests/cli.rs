@@ -5,15 +5,27 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
 }
 
 fn riskcensus(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_riskcensus")).args(args).current_dir(repo()).output().expect("run riskcensus")
+    Command::new(env!("CARGO_BIN_EXE_riskcensus"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run riskcensus")
 }
 
 fn run_sample(out: &Path) -> Output {
-    riskcensus(&["run", "pipelines/baiyin-2021.toml", "--out", out.to_str().expect("utf-8 path")])
+    riskcensus(&[
+        "run",
+        "pipelines/baiyin-2021.toml",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ])
 }
 
 /// (file name, row, rule) triples from a findings CSV or the expected list.
@@ -28,7 +40,11 @@ fn triples(path: &Path) -> BTreeSet<(String, u64, String)> {
         .map(|rec| {
             let rec = rec.expect("record");
             let file = rec[f].rsplit('/').next().unwrap_or_default().to_string();
-            (file, rec[r].parse().expect("row number"), rec[u].to_string())
+            (
+                file,
+                rec[r].parse().expect("row number"),
+                rec[u].to_string(),
+            )
         })
         .collect()
 }
@@ -38,13 +54,25 @@ fn every_planted_defect_is_found_and_clean_rows_raise_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("db");
     let output = run_sample(&out);
-    assert_eq!(output.status.code(), Some(1), "errors in the sample must exit 1: {}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "errors in the sample must exit 1: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let expected = triples(&repo().join("sample_data/expected_findings.csv"));
     let found = triples(&out.join("findings.csv"));
     let missing: Vec<_> = expected.difference(&found).collect();
     let unexpected: Vec<_> = found.difference(&expected).collect();
-    assert!(missing.is_empty() && unexpected.is_empty(), "missing {missing:#?}\nunexpected {unexpected:#?}");
-    assert!(expected.len() >= 30, "the sample plants {} defects", expected.len());
+    assert!(
+        missing.is_empty() && unexpected.is_empty(),
+        "missing {missing:#?}\nunexpected {unexpected:#?}"
+    );
+    assert!(
+        expected.len() >= 30,
+        "the sample plants {} defects",
+        expected.len()
+    );
 }
 
 #[test]
@@ -53,28 +81,52 @@ fn nothing_is_lost_and_the_summary_says_so() {
     let out = dir.path().join("db");
     let output = run_sample(&out);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).expect("manifest")).expect("json");
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("manifest.json")).expect("manifest"),
+    )
+    .expect("json");
     let inputs = manifest["inputs"].as_array().expect("inputs");
     assert_eq!(inputs.len(), 4);
     let (mut read, mut accepted, mut rejected) = (0, 0, 0);
     for input in inputs {
-        let (r, a, j) = (input["rows_read"].as_u64().unwrap_or(0), input["accepted"].as_u64().unwrap_or(0), input["rejected"].as_u64().unwrap_or(0));
+        let (r, a, j) = (
+            input["rows_read"].as_u64().unwrap_or(0),
+            input["accepted"].as_u64().unwrap_or(0),
+            input["rejected"].as_u64().unwrap_or(0),
+        );
         assert_eq!(r, a + j, "{input}");
         assert!(r > 0 && j > 0, "{input}");
         // The rejected CSV holds exactly the rejected rows.
-        let stem = Path::new(input["file"].as_str().unwrap_or_default()).file_stem().expect("stem").to_string_lossy().to_string();
-        let text = std::fs::read_to_string(out.join("rejected").join(format!("{stem}.csv"))).expect("rejected csv");
+        let stem = Path::new(input["file"].as_str().unwrap_or_default())
+            .file_stem()
+            .expect("stem")
+            .to_string_lossy()
+            .to_string();
+        let text = std::fs::read_to_string(out.join("rejected").join(format!("{stem}.csv")))
+            .expect("rejected csv");
         let rows = csv::Reader::from_reader(text.as_bytes()).records().count() as u64;
         assert_eq!(rows, j, "{stem}");
         (read, accepted, rejected) = (read + r, accepted + a, rejected + j);
     }
     // The published layers hold exactly the accepted rows.
-    let published: u64 = manifest["outputs"].as_array().expect("outputs").iter()
-        .filter(|o| o["path"].as_str().is_some_and(|p| p.starts_with("county=") && !p.ends_with("villages.parquet")))
-        .map(|o| o["rows"].as_u64().unwrap_or(0)).sum();
+    let published: u64 = manifest["outputs"]
+        .as_array()
+        .expect("outputs")
+        .iter()
+        .filter(|o| {
+            o["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("county=") && !p.ends_with("villages.parquet"))
+        })
+        .map(|o| o["rows"].as_u64().unwrap_or(0))
+        .sum();
     assert_eq!(published, accepted);
-    assert!(stderr.contains(&format!("rows: read {read} = accepted {accepted} + rejected {rejected} ✓")), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "rows: read {read} = accepted {accepted} + rejected {rejected} ✓"
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -84,14 +136,20 @@ fn reruns_are_byte_identical() {
     run_sample(&a);
     run_sample(&b);
     let manifest = |p: &Path| std::fs::read_to_string(p.join("manifest.json")).expect("manifest");
-    assert_eq!(manifest(&a), manifest(&b), "manifests (with every output's sha256) differ");
-    let bytes = |p: &Path| std::fs::read(p.join("county=620402/villages.parquet")).expect("villages");
+    assert_eq!(
+        manifest(&a),
+        manifest(&b),
+        "manifests (with every output's sha256) differ"
+    );
+    let bytes =
+        |p: &Path| std::fs::read(p.join("county=620402/villages.parquet")).expect("villages");
     assert_eq!(bytes(&a), bytes(&b));
 }
 
 /// A copy of the sample pipeline in a temp dir with one edit applied.
 fn broken_pipeline(dir: &Path, edit: impl FnOnce(String) -> String) -> PathBuf {
-    let text = std::fs::read_to_string(repo().join("pipelines/baiyin-2021.toml")).expect("pipeline");
+    let text =
+        std::fs::read_to_string(repo().join("pipelines/baiyin-2021.toml")).expect("pipeline");
     let text = text.replace("\"../", &format!("\"{}/", repo().display()));
     let path = dir.join("p.toml");
     std::fs::write(&path, edit(text)).expect("write pipeline");
@@ -108,9 +166,16 @@ fn assert_clean_failure(output: &Output, code: i32, needle: &str) {
 #[test]
 fn a_pipeline_naming_a_missing_path_exits_2() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let p = broken_pipeline(dir.path(), |t| t.replace("HB-PSF-01_学校.csv", "no-such-file.csv"));
+    let p = broken_pipeline(dir.path(), |t| {
+        t.replace("HB-PSF-01_学校.csv", "no-such-file.csv")
+    });
     let out = dir.path().join("db");
-    let output = riskcensus(&["run", p.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")]);
+    let output = riskcensus(&[
+        "run",
+        p.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
     assert_clean_failure(&output, 2, "no-such-file.csv does not exist");
     assert!(!out.exists(), "nothing is written on a configuration error");
 }
@@ -119,38 +184,83 @@ fn a_pipeline_naming_a_missing_path_exits_2() {
 fn a_file_in_an_unknown_encoding_exits_3_and_leaves_the_old_database() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("utf16.csv");
-    let utf16: Vec<u8> = "单位名称,经度\n甲,104\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let utf16: Vec<u8> = "单位名称,经度\n甲,104\n"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
     std::fs::write(&bad, utf16).expect("write");
     let out = dir.path().join("db");
     run_sample(&out);
     let before = std::fs::read(out.join("manifest.json")).expect("manifest");
-    let p = broken_pipeline(dir.path(), |t| t.replace(&format!("{}/sample_data/returns/HB-PSF-01_学校.csv", repo().display()), bad.to_str().expect("utf-8")));
-    let output = riskcensus(&["run", p.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")]);
+    let p = broken_pipeline(dir.path(), |t| {
+        t.replace(
+            &format!(
+                "{}/sample_data/returns/HB-PSF-01_学校.csv",
+                repo().display()
+            ),
+            bad.to_str().expect("utf-8"),
+        )
+    });
+    let output = riskcensus(&[
+        "run",
+        p.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
     assert_clean_failure(&output, 3, "not UTF-8, UTF-16 or GBK/GB18030 text");
-    assert_eq!(std::fs::read(out.join("manifest.json")).expect("manifest"), before);
+    assert_eq!(
+        std::fs::read(out.join("manifest.json")).expect("manifest"),
+        before
+    );
 }
 
 #[test]
 fn a_missing_required_column_is_one_finding_and_rejects_every_row() {
     let dir = tempfile::tempdir().expect("tempdir");
     let csv = dir.path().join("schools.csv");
-    let original = std::fs::read_to_string(repo().join("sample_data/returns/HB-PSF-01_学校.csv")).expect("sample");
+    let original = std::fs::read_to_string(repo().join("sample_data/returns/HB-PSF-01_学校.csv"))
+        .expect("sample");
     // Drop the 教职工数 column (required) from every line.
-    let idx = original.lines().next().and_then(|h| h.split(',').position(|c| c.starts_with("教职工数"))).expect("column");
-    let edited: String = original.lines().map(|l| {
-        let mut cells: Vec<&str> = l.split(',').collect();
-        cells.remove(idx);
-        cells.join(",") + "\n"
-    }).collect();
+    let idx = original
+        .lines()
+        .next()
+        .and_then(|h| h.split(',').position(|c| c.starts_with("教职工数")))
+        .expect("column");
+    let edited: String = original
+        .lines()
+        .map(|l| {
+            let mut cells: Vec<&str> = l.split(',').collect();
+            cells.remove(idx);
+            cells.join(",") + "\n"
+        })
+        .collect();
     std::fs::write(&csv, edited).expect("write");
-    let p = broken_pipeline(dir.path(), |t| t.replace(&format!("{}/sample_data/returns/HB-PSF-01_学校.csv", repo().display()), csv.to_str().expect("utf-8")));
+    let p = broken_pipeline(dir.path(), |t| {
+        t.replace(
+            &format!(
+                "{}/sample_data/returns/HB-PSF-01_学校.csv",
+                repo().display()
+            ),
+            csv.to_str().expect("utf-8"),
+        )
+    });
     let out = dir.path().join("db");
-    let output = riskcensus(&["run", p.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")]);
+    let output = riskcensus(&[
+        "run",
+        p.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
     assert_eq!(output.status.code(), Some(1));
     let findings = triples(&out.join("findings.csv"));
-    let missing_column: Vec<_> = findings.iter().filter(|(_, _, r)| r == "struct.missing_column").collect();
+    let missing_column: Vec<_> = findings
+        .iter()
+        .filter(|(_, _, r)| r == "struct.missing_column")
+        .collect();
     assert_eq!(missing_column.len(), 1, "{missing_column:?}");
-    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).expect("m")).expect("json");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).expect("m"))
+            .expect("json");
     let schools = &manifest["inputs"][0];
     assert_eq!(schools["accepted"], 0);
     assert_eq!(schools["rejected"], schools["rows_read"]);
@@ -169,13 +279,29 @@ fn schema_list_shows_the_whole_tree() {
     let output = riskcensus(&["schema", "list"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success());
-    assert!(stdout.starts_with("taxonomy 2021.1: 2 major, 7 mid, 31 sub-classes"), "{stdout}");
-    assert_eq!(stdout.lines().filter(|l| l.trim_start().starts_with("* ")).count(), 4, "{stdout}");
+    assert!(
+        stdout.starts_with("taxonomy 2021.1: 2 major, 7 mid, 31 sub-classes"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.trim_start().starts_with("* "))
+            .count(),
+        4,
+        "{stdout}"
+    );
 }
 
 #[test]
 fn validate_reports_json_without_writing() {
-    let output = riskcensus(&["validate", "--pipeline", "pipelines/baiyin-2021.toml", "--format", "json"]);
+    let output = riskcensus(&[
+        "validate",
+        "--pipeline",
+        "pipelines/baiyin-2021.toml",
+        "--format",
+        "json",
+    ]);
     assert_eq!(output.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json on stdout");
     assert_eq!(doc["files"].as_array().map(Vec::len), Some(4));

@@ -145,15 +145,22 @@ impl Register {
     /// ```
     pub fn from_csv_str(text: &str) -> Result<Self> {
         let mut reader = csv::Reader::from_reader(text.as_bytes());
-        let headers = reader.headers().map_err(|e| Error::register(0, e.to_string()))?.clone();
+        let headers = reader
+            .headers()
+            .map_err(|e| Error::register(0, e.to_string()))?
+            .clone();
         let col = |name: &str| {
             headers
                 .iter()
                 .position(|h| h.trim_start_matches('\u{feff}') == name)
                 .ok_or_else(|| Error::register(1, format!("missing column `{name}`")))
         };
-        let (c_code, c_name, c_level, c_parent) =
-            (col("code12")?, col("name")?, col("level")?, col("parent_code12")?);
+        let (c_code, c_name, c_level, c_parent) = (
+            col("code12")?,
+            col("name")?,
+            col("level")?,
+            col("parent_code12")?,
+        );
         let mut register = Register::default();
         for (i, record) in reader.records().enumerate() {
             let line = i + 2;
@@ -167,7 +174,9 @@ impl Register {
             if register.by_code.contains_key(code.as_str()) {
                 return Err(Error::register(line, format!("duplicate code {code}")));
             }
-            register.by_code.insert(code.as_str().to_string(), register.divisions.len());
+            register
+                .by_code
+                .insert(code.as_str().to_string(), register.divisions.len());
             register.divisions.push(Division {
                 code,
                 name: field(c_name).to_string(),

@@ -35,10 +35,16 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn register(line: usize, message: impl Into<String>) -> Self {
-        Error::Register { line, message: message.into() }
+        Error::Register {
+            line,
+            message: message.into(),
+        }
     }
     pub(crate) fn schema(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Error::Schema { path: path.into(), message: message.into() }
+        Error::Schema {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }
 

@@ -67,7 +67,10 @@ pub enum FieldType {
 impl FieldType {
     /// Whether values are parsed as numbers.
     pub fn is_numeric(self) -> bool {
-        matches!(self, FieldType::Integer | FieldType::Decimal | FieldType::Longitude | FieldType::Latitude)
+        matches!(
+            self,
+            FieldType::Integer | FieldType::Decimal | FieldType::Longitude | FieldType::Latitude
+        )
     }
 }
 
@@ -150,7 +153,10 @@ impl Field {
         let key = normalize_header(header);
         key == normalize_header(&self.zh)
             || key == self.id.to_lowercase()
-            || self.code.as_deref().is_some_and(|c| key == c.to_lowercase())
+            || self
+                .code
+                .as_deref()
+                .is_some_and(|c| key == c.to_lowercase())
             || self.aliases.iter().any(|a| key == normalize_header(a))
     }
 
@@ -275,16 +281,25 @@ impl Taxonomy {
         let mids: HashSet<_> = self.mid.iter().map(|m| m.code.as_str()).collect();
         for m in &self.mid {
             if !m.parent.as_deref().is_some_and(|p| majors.contains(p)) {
-                return Err(Error::schema(path, format!("mid class {} has no known major", m.code)));
+                return Err(Error::schema(
+                    path,
+                    format!("mid class {} has no known major", m.code),
+                ));
             }
         }
         let mut seen = HashSet::new();
         for c in &self.class {
             if !c.parent.as_deref().is_some_and(|p| mids.contains(p)) {
-                return Err(Error::schema(path, format!("class {} has no known mid class", c.code)));
+                return Err(Error::schema(
+                    path,
+                    format!("class {} has no known mid class", c.code),
+                ));
             }
             if !seen.insert(c.code.as_str()) {
-                return Err(Error::schema(path, format!("class {} listed twice", c.code)));
+                return Err(Error::schema(
+                    path,
+                    format!("class {} listed twice", c.code),
+                ));
             }
         }
         Ok(())
@@ -325,8 +340,10 @@ pub struct SchemaSet {
 }
 
 fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     toml::from_str(&text).map_err(|e| Error::schema(path, e.to_string().trim_end().to_string()))
 }
 
@@ -339,7 +356,10 @@ impl SchemaSet {
         let common: CommonHeader = read_toml(&dir.join("common.toml"))?;
         let class_dir = dir.join("classes");
         let mut paths: Vec<PathBuf> = std::fs::read_dir(&class_dir)
-            .map_err(|source| Error::Io { path: class_dir.clone(), source })?
+            .map_err(|source| Error::Io {
+                path: class_dir.clone(),
+                source,
+            })?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
             .collect();
@@ -348,11 +368,22 @@ impl SchemaSet {
         for path in paths {
             let schema: ClassSchema = read_toml(&path)?;
             let node = taxonomy.class(&schema.code).cloned().ok_or_else(|| {
-                Error::schema(&path, format!("class {} is not in taxonomy.toml", schema.code))
+                Error::schema(
+                    &path,
+                    format!("class {} is not in taxonomy.toml", schema.code),
+                )
             })?;
-            let mut fields = if schema.common_header { common.fields.clone() } else { Vec::new() };
+            let mut fields = if schema.common_header {
+                common.fields.clone()
+            } else {
+                Vec::new()
+            };
             fields.extend(schema.fields.iter().cloned());
-            let mut checks = if schema.common_header { common.checks.clone() } else { Vec::new() };
+            let mut checks = if schema.common_header {
+                common.checks.clone()
+            } else {
+                Vec::new()
+            };
             checks.extend(schema.checks.iter().cloned());
             let resolved = ResolvedClass {
                 node,
@@ -364,7 +395,11 @@ impl SchemaSet {
             check_class(&resolved, &path)?;
             classes.insert(schema.code.clone(), resolved);
         }
-        Ok(SchemaSet { dir: dir.to_path_buf(), taxonomy, classes })
+        Ok(SchemaSet {
+            dir: dir.to_path_buf(),
+            taxonomy,
+            classes,
+        })
     }
 
     /// A class with a field schema.
@@ -377,17 +412,26 @@ fn check_class(class: &ResolvedClass, path: &Path) -> Result<()> {
     let mut ids = HashSet::new();
     for f in &class.fields {
         if !ids.insert(f.id.as_str()) {
-            return Err(Error::schema(path, format!("field `{}` defined twice", f.id)));
+            return Err(Error::schema(
+                path,
+                format!("field `{}` defined twice", f.id),
+            ));
         }
         if f.field_type == FieldType::Enum && f.codes.is_empty() {
-            return Err(Error::schema(path, format!("enum field `{}` has no codes", f.id)));
+            return Err(Error::schema(
+                path,
+                format!("enum field `{}` has no codes", f.id),
+            ));
         }
     }
     let known = |id: &str| -> Result<()> {
         if ids.contains(id) {
             Ok(())
         } else {
-            Err(Error::schema(path, format!("check names unknown field `{id}`")))
+            Err(Error::schema(
+                path,
+                format!("check names unknown field `{id}`"),
+            ))
         }
     };
     for c in &class.checks {
@@ -405,9 +449,16 @@ fn check_class(class: &ResolvedClass, path: &Path) -> Result<()> {
     for t in &class.totals {
         known(t)?;
     }
-    for role in [FieldType::DivisionCode, FieldType::Longitude, FieldType::Latitude] {
+    for role in [
+        FieldType::DivisionCode,
+        FieldType::Longitude,
+        FieldType::Latitude,
+    ] {
         if class.fields.iter().filter(|f| f.field_type == role).count() != 1 {
-            return Err(Error::schema(path, format!("class needs exactly one {role:?} field")));
+            return Err(Error::schema(
+                path,
+                format!("class needs exactly one {role:?} field"),
+            ));
         }
     }
     Ok(())
@@ -442,7 +493,13 @@ mod tests {
             aliases: vec![],
             source: Source::S3,
         };
-        for h in ["实有住院床位数（张）", "实有住院床位数 (张)", " 实有住院床位数", "SYZYCWS", "beds"] {
+        for h in [
+            "实有住院床位数（张）",
+            "实有住院床位数 (张)",
+            " 实有住院床位数",
+            "SYZYCWS",
+            "beds",
+        ] {
             assert!(f.matches_header(h), "{h}");
         }
         assert!(!f.matches_header("床位"));

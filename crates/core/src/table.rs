@@ -46,7 +46,9 @@ pub struct RawTable {
 impl RawTable {
     /// The header a field was read from, or the field's Chinese label when the file lacks it.
     pub fn header_of(&self, field: &str) -> Option<&str> {
-        self.columns.iter().find(|c| c.field.as_deref() == Some(field)).map(|c| c.header.as_str())
+        self.columns
+            .iter()
+            .find(|c| c.field.as_deref() == Some(field))
+            .map(|c| c.header.as_str())
     }
 }
-

@@ -13,7 +13,9 @@
 
 /// The 31 characters of the code, in value order.
 pub const CHARSET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 /// Why a credit code is invalid.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +85,12 @@ mod tests {
             let mut parts = line.split(',');
             let code = parts.next().unwrap_or_default();
             let expected_valid = parts.next() == Some("true");
-            assert_eq!(check(code).is_ok(), expected_valid, "{code}: {:?}", check(code));
+            assert_eq!(
+                check(code).is_ok(),
+                expected_valid,
+                "{code}: {:?}",
+                check(code)
+            );
             seen += 1;
         }
         assert_eq!(seen, 13);

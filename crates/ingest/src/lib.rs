@@ -47,12 +47,14 @@ pub enum Encoding {
 impl Encoding {
     /// Parse a pipeline's `encoding = "…"`.
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
-            "auto" => Encoding::Auto,
-            "utf8" => Encoding::Utf8,
-            "gbk" | "gb2312" | "gb18030" | "cp936" => Encoding::Gb18030,
-            _ => return None,
-        })
+        Some(
+            match s.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+                "auto" => Encoding::Auto,
+                "utf8" => Encoding::Utf8,
+                "gbk" | "gb2312" | "gb18030" | "cp936" => Encoding::Gb18030,
+                _ => return None,
+            },
+        )
     }
 }
 
@@ -69,7 +71,9 @@ pub enum IngestError {
         source: std::io::Error,
     },
     /// The bytes are not text in any encoding riskcensus reads.
-    #[error("{path}: not UTF-8, UTF-16 or GBK/GB18030 text ({detail}); save it as CSV UTF-8 and retry")]
+    #[error(
+        "{path}: not UTF-8, UTF-16 or GBK/GB18030 text ({detail}); save it as CSV UTF-8 and retry"
+    )]
     UnknownEncoding {
         /// The file.
         path: String,
@@ -109,13 +113,19 @@ pub fn ingest_file(
     encoding: Encoding,
     class: &ResolvedClass,
 ) -> Result<RawTable, IngestError> {
-    let bytes = std::fs::read(path)
-        .map_err(|source| IngestError::Io { path: display_name.to_string(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
+        path: display_name.to_string(),
+        source,
+    })?;
     ingest_bytes(display_name, &bytes, encoding, class)
 }
 
 /// Decode bytes to text, returning the encoding's name.
-pub fn decode(name: &str, bytes: &[u8], encoding: Encoding) -> Result<(String, &'static str), IngestError> {
+pub fn decode(
+    name: &str,
+    bytes: &[u8],
+    encoding: Encoding,
+) -> Result<(String, &'static str), IngestError> {
     let unknown = |detail: &str| IngestError::UnknownEncoding {
         path: name.to_string(),
         detail: detail.to_string(),
@@ -124,9 +134,19 @@ pub fn decode(name: &str, bytes: &[u8], encoding: Encoding) -> Result<(String, &
         if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
             let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom_len..]);
             if had_errors {
-                return Err(unknown(&format!("invalid {} after its byte-order mark", enc.name())));
+                return Err(unknown(&format!(
+                    "invalid {} after its byte-order mark",
+                    enc.name()
+                )));
             }
-            return Ok((text.into_owned(), if enc == encoding_rs::UTF_8 { "UTF-8 (BOM)" } else { enc.name() }));
+            return Ok((
+                text.into_owned(),
+                if enc == encoding_rs::UTF_8 {
+                    "UTF-8 (BOM)"
+                } else {
+                    enc.name()
+                },
+            ));
         }
         if let Ok(text) = std::str::from_utf8(bytes) {
             return check_text(name, text.to_string(), "UTF-8");
@@ -142,8 +162,15 @@ pub fn decode(name: &str, bytes: &[u8], encoding: Encoding) -> Result<(String, &
 }
 
 /// Text with NULs or other C0 controls is binary or UTF-16 without a BOM.
-fn check_text(name: &str, text: String, enc: &'static str) -> Result<(String, &'static str), IngestError> {
-    if let Some(c) = text.chars().find(|&c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+fn check_text(
+    name: &str,
+    text: String,
+    enc: &'static str,
+) -> Result<(String, &'static str), IngestError> {
+    if let Some(c) = text
+        .chars()
+        .find(|&c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
         return Err(IngestError::UnknownEncoding {
             path: name.to_string(),
             detail: format!("control character U+{:04X} in the text", c as u32),
@@ -162,7 +189,10 @@ pub fn ingest_bytes(
     let sha256 = hex::encode(Sha256::digest(bytes));
     let (text, encoding_found) = decode(name, bytes, encoding)?;
     let code = class.node.code.as_str();
-    let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(false).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(text.as_bytes());
     let mut records = reader.records();
     let csv_err = |e: csv::Error| IngestError::Csv {
         path: name.to_string(),
@@ -171,20 +201,37 @@ pub fn ingest_bytes(
     };
     let header = match records.next() {
         Some(r) => r.map_err(csv_err)?,
-        None => return Err(IngestError::Empty { path: name.to_string() }),
+        None => {
+            return Err(IngestError::Empty {
+                path: name.to_string(),
+            })
+        }
     };
     let mut findings = Vec::new();
     let mut columns: Vec<SourceColumn> = Vec::new();
     for (i, h) in header.iter().enumerate() {
         let h = h.trim().trim_start_matches('\u{feff}').to_string();
-        let resolved = class.fields.iter().find(|f| f.matches_header(&h)).map(|f| f.id.clone());
+        let resolved = class
+            .fields
+            .iter()
+            .find(|f| f.matches_header(&h))
+            .map(|f| f.id.clone());
         let field = match resolved {
-            Some(id) if columns.iter().any(|c| c.field.as_deref() == Some(id.as_str())) => {
+            Some(id)
+                if columns
+                    .iter()
+                    .any(|c| c.field.as_deref() == Some(id.as_str())) =>
+            {
                 findings.push(
-                    Finding::new(name, code, Rule::DuplicateColumn,
+                    Finding::new(
+                        name,
+                        code,
+                        Rule::DuplicateColumn,
                         format!("列“{h}”与前面的列重复（字段 {id}），本列被忽略"),
-                        format!("column “{h}” repeats field `{id}`; this column is ignored"))
-                    .at_row(1).in_column(h.clone(), None),
+                        format!("column “{h}” repeats field `{id}`; this column is ignored"),
+                    )
+                    .at_row(1)
+                    .in_column(h.clone(), None),
                 );
                 None
             }
@@ -192,21 +239,35 @@ pub fn ingest_bytes(
             None if h.is_empty() => None,
             None => {
                 findings.push(
-                    Finding::new(name, code, Rule::UnknownColumn,
+                    Finding::new(
+                        name,
+                        code,
+                        Rule::UnknownColumn,
                         format!("列“{h}”不属于 {code} 的表式，已忽略"),
-                        format!("column “{h}” is not in the {code} schema; ignored"))
-                    .at_row(1).in_column(h.clone(), None),
+                        format!("column “{h}” is not in the {code} schema; ignored"),
+                    )
+                    .at_row(1)
+                    .in_column(h.clone(), None),
                 );
                 None
             }
         };
         let frame_column = field.clone().unwrap_or_else(|| format!("__col{i}"));
-        columns.push(SourceColumn { header: h, field, frame_column });
+        columns.push(SourceColumn {
+            header: h,
+            field,
+            frame_column,
+        });
     }
     let missing_required: Vec<String> = class
         .fields
         .iter()
-        .filter(|f| f.required && !columns.iter().any(|c| c.field.as_deref() == Some(f.id.as_str())))
+        .filter(|f| {
+            f.required
+                && !columns
+                    .iter()
+                    .any(|c| c.field.as_deref() == Some(f.id.as_str()))
+        })
         .map(|f| f.id.clone())
         .collect();
     for id in &missing_required {
@@ -222,18 +283,26 @@ pub fn ingest_bytes(
     let width = columns.len();
     let mut cells: Vec<Vec<Option<String>>> = vec![Vec::new(); width];
     let mut lines = Vec::new();
+    let mut counter = LineCounter::new(&text);
     for record in records {
         let record = record.map_err(csv_err)?;
-        let line = record.position().map_or(0, |p| p.line());
+        let line = counter.line_at(record.position().map_or(0, |p| p.byte() as usize));
         if record.iter().all(|v| v.trim().is_empty()) {
             continue; // blank line: not a row
         }
         if record.len() != width {
             let extra: Vec<&str> = record.iter().skip(width).collect();
             findings.push(
-                Finding::new(name, code, Rule::RaggedRow,
+                Finding::new(
+                    name,
+                    code,
+                    Rule::RaggedRow,
                     format!("本行有 {} 个值，表头有 {width} 列", record.len()),
-                    format!("row has {} values, the header {width} columns", record.len()))
+                    format!(
+                        "row has {} values, the header {width} columns",
+                        record.len()
+                    ),
+                )
                 .at_row(line)
                 .in_column("", (!extra.is_empty()).then(|| extra.join(","))),
             );
@@ -251,8 +320,10 @@ pub fn ingest_bytes(
         .map(|(c, values)| Column::new(c.frame_column.as_str().into(), values))
         .collect();
     frame_columns.push(Column::new(LINE_COLUMN.into(), lines.clone()));
-    let frame = DataFrame::new(height, frame_columns)
-        .map_err(|source| IngestError::Frame { path: name.to_string(), source })?;
+    let frame = DataFrame::new(height, frame_columns).map_err(|source| IngestError::Frame {
+        path: name.to_string(),
+        source,
+    })?;
     Ok(RawTable {
         file: name.to_string(),
         class: code.to_string(),
@@ -264,6 +335,42 @@ pub fn ingest_bytes(
         missing_required,
         findings,
     })
+}
+
+/// Line numbers as an editor or Excel shows them, for CRLF, LF and CR files alike: the line of
+/// the first character of a record (the csv crate reports the line of the previous terminator
+/// for CRLF files).
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    scanned: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        LineCounter {
+            bytes: text.as_bytes(),
+            scanned: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of the record starting at `byte` (records come in increasing byte order).
+    fn line_at(&mut self, byte: usize) -> u64 {
+        let mut start = byte.min(self.bytes.len());
+        while start < self.bytes.len() && matches!(self.bytes[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        while self.scanned < start {
+            match self.bytes[self.scanned] {
+                b'\n' => self.line += 1,
+                b'\r' if self.bytes.get(self.scanned + 1) != Some(&b'\n') => self.line += 1,
+                _ => {}
+            }
+            self.scanned += 1;
+        }
+        self.line
+    }
 }
 
 #[cfg(test)]
@@ -279,6 +386,17 @@ mod tests {
     }
 
     #[test]
+    fn line_numbers_are_the_same_for_lf_crlf_and_quoted_newlines() {
+        let mut lf = LineCounter::new("h\na\n\nb\n");
+        assert_eq!((lf.line_at(2), lf.line_at(5)), (2, 4));
+        let mut crlf = LineCounter::new("h\r\na\r\n\"x\r\ny\"\r\nb\r\n");
+        assert_eq!(
+            (crlf.line_at(1), crlf.line_at(4), crlf.line_at(14)),
+            (2, 3, 5)
+        );
+    }
+
+    #[test]
     fn bom_is_stripped() {
         let (text, enc) = decode("x", "\u{feff}a,b\n".as_bytes(), Encoding::Auto).unwrap();
         assert_eq!((text.as_str(), enc), ("a,b\n", "UTF-8 (BOM)"));
@@ -286,7 +404,8 @@ mod tests {
 
     #[test]
     fn binary_is_an_unknown_encoding() {
-        let utf16_without_bom: Vec<u8> = "a,b\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let utf16_without_bom: Vec<u8> =
+            "a,b\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
         let err = decode("x.csv", &utf16_without_bom, Encoding::Auto).unwrap_err();
         assert!(matches!(err, IngestError::UnknownEncoding { .. }), "{err}");
         let err = decode("x.csv", &[0x41, 0xc3, 0x28, 0x41], Encoding::Utf8).unwrap_err();

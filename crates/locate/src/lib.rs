@@ -75,7 +75,8 @@ impl Crs {
         if !supported {
             return Err(LocateError::UnknownCrs(text.to_string()));
         }
-        let proj = proj4rs::Proj::from_epsg_code(code).map_err(|_| LocateError::UnknownCrs(text.to_string()))?;
+        let proj = proj4rs::Proj::from_epsg_code(code)
+            .map_err(|_| LocateError::UnknownCrs(text.to_string()))?;
         Ok(Crs { epsg: code, proj })
     }
 
@@ -102,18 +103,28 @@ impl Crs {
         }
         let target = Crs::cgcs2000();
         let mut p = (x, y, 0.0);
-        proj4rs::transform::transform(&self.proj, &target.proj, &mut p)
-            .map_err(|e| LocateError::Reproject { crs: format!("EPSG:{}", self.epsg), message: e.to_string() })?;
+        proj4rs::transform::transform(&self.proj, &target.proj, &mut p).map_err(|e| {
+            LocateError::Reproject {
+                crs: format!("EPSG:{}", self.epsg),
+                message: e.to_string(),
+            }
+        })?;
         Ok((p.0.to_degrees(), p.1.to_degrees()))
     }
 
     /// Reproject polygons to EPSG:4490.
-    pub fn polygons_to_cgcs2000(&self, mp: MultiPolygon<f64>) -> Result<MultiPolygon<f64>, LocateError> {
+    pub fn polygons_to_cgcs2000(
+        &self,
+        mp: MultiPolygon<f64>,
+    ) -> Result<MultiPolygon<f64>, LocateError> {
         if self.is_geographic() {
             return Ok(mp);
         }
         use geo::MapCoords;
-        mp.try_map_coords(|c| self.to_cgcs2000(c.x, c.y).map(|(x, y)| geo_types::coord! { x: x, y: y }))
+        mp.try_map_coords(|c| {
+            self.to_cgcs2000(c.x, c.y)
+                .map(|(x, y)| geo_types::coord! { x: x, y: y })
+        })
     }
 
     /// Project EPSG:4490 degrees into this CRS (for tests and sample generation).
@@ -123,8 +134,12 @@ impl Crs {
         }
         let source = Crs::cgcs2000();
         let mut p = (lon.to_radians(), lat.to_radians(), 0.0);
-        proj4rs::transform::transform(&source.proj, &self.proj, &mut p)
-            .map_err(|e| LocateError::Reproject { crs: format!("EPSG:{}", self.epsg), message: e.to_string() })?;
+        proj4rs::transform::transform(&source.proj, &self.proj, &mut p).map_err(|e| {
+            LocateError::Reproject {
+                crs: format!("EPSG:{}", self.epsg),
+                message: e.to_string(),
+            }
+        })?;
         Ok((p.0, p.1))
     }
 }
@@ -166,30 +181,61 @@ impl VillageIndex {
                 ))
             })
             .collect();
-        let by_code = villages.iter().enumerate().map(|(i, v)| (v.code.clone(), i)).collect();
-        VillageIndex { villages, by_code, tree: RTree::bulk_load(entries) }
+        let by_code = villages
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.code.clone(), i))
+            .collect();
+        VillageIndex {
+            villages,
+            by_code,
+            tree: RTree::bulk_load(entries),
+        }
     }
 
     /// Read villages from GeoJSON (properties `code`, `name`; EPSG:4490 unless `crs` says else).
     pub fn from_geojson(path: &str, text: &str, crs: &Crs) -> Result<Self, LocateError> {
-        let err = |message: String| LocateError::Geometry { path: path.to_string(), message };
-        let fc: geojson::FeatureCollection = text.parse().map_err(|e: geojson::Error| err(e.to_string()))?;
+        let err = |message: String| LocateError::Geometry {
+            path: path.to_string(),
+            message,
+        };
+        let fc: geojson::FeatureCollection = text
+            .parse()
+            .map_err(|e: geojson::Error| err(e.to_string()))?;
         let mut villages = Vec::with_capacity(fc.features.len());
         for (i, feature) in fc.features.into_iter().enumerate() {
-            let prop = |k: &str| feature.property(k).and_then(|v| v.as_str()).map(str::to_string);
-            let code = prop("code").ok_or_else(|| err(format!("feature {i} has no `code` property")))?;
+            let prop = |k: &str| {
+                feature
+                    .property(k)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            };
+            let code =
+                prop("code").ok_or_else(|| err(format!("feature {i} has no `code` property")))?;
             if code.len() != 12 || !code.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(err(format!("feature {i}: `code` {code} is not a 12-digit division code")));
+                return Err(err(format!(
+                    "feature {i}: `code` {code} is not a 12-digit division code"
+                )));
             }
-            let geometry = feature.geometry.as_ref().ok_or_else(|| err(format!("feature {i} ({code}) has no geometry")))?;
-            let geometry: geo_types::Geometry<f64> =
-                geometry.try_into().map_err(|e: geojson::Error| err(format!("feature {i} ({code}): {e}")))?;
+            let geometry = feature
+                .geometry
+                .as_ref()
+                .ok_or_else(|| err(format!("feature {i} ({code}) has no geometry")))?;
+            let geometry: geo_types::Geometry<f64> = geometry
+                .try_into()
+                .map_err(|e: geojson::Error| err(format!("feature {i} ({code}): {e}")))?;
             let mp = match geometry {
                 geo_types::Geometry::Polygon(p) => MultiPolygon(vec![p]),
                 geo_types::Geometry::MultiPolygon(mp) => mp,
-                other => return Err(err(format!("feature {i} ({code}) is a {other:?}, not a polygon"))),
+                other => {
+                    return Err(err(format!(
+                        "feature {i} ({code}) is a {other:?}, not a polygon"
+                    )))
+                }
             };
-            let mp = crs.polygons_to_cgcs2000(mp).map_err(|e| err(e.to_string()))?;
+            let mp = crs
+                .polygons_to_cgcs2000(mp)
+                .map_err(|e| err(e.to_string()))?;
             villages.push(Village {
                 name: prop("name").unwrap_or_default(),
                 township: code[..9].to_string(),
@@ -274,19 +320,37 @@ pub struct Located {
 }
 
 /// Check every point against China's extent and the polygons of its declared village and county.
-pub fn locate(input: PointInput<'_>, crs: &Crs, index: &VillageIndex, county_names: &HashMap<String, String>) -> Result<Located, LocateError> {
+pub fn locate(
+    input: PointInput<'_>,
+    crs: &Crs,
+    index: &VillageIndex,
+    county_names: &HashMap<String, String>,
+) -> Result<Located, LocateError> {
     let n = input.lines.len();
-    let mut out = Located { lon: vec![None; n], lat: vec![None; n], village: vec![None; n], findings: Vec::new() };
+    let mut out = Located {
+        lon: vec![None; n],
+        lat: vec![None; n],
+        village: vec![None; n],
+        findings: Vec::new(),
+    };
     let both = format!("{}/{}", input.x_header, input.y_header);
     for i in 0..n {
-        let (Some(x), Some(y)) = (input.x[i], input.y[i]) else { continue };
+        let (Some(x), Some(y)) = (input.x[i], input.y[i]) else {
+            continue;
+        };
         let line = input.lines[i];
         let value = Some(format!("{x}, {y}"));
         let finding = |rule: Rule, zh: String, en: String| {
-            Finding::new(input.file, input.class, rule, zh, en).at_row(line).in_column(both.clone(), value.clone())
+            Finding::new(input.file, input.class, rule, zh, en)
+                .at_row(line)
+                .in_column(both.clone(), value.clone())
         };
         if x == 0.0 && y == 0.0 {
-            out.findings.push(finding(Rule::ZeroPoint, "坐标为 (0, 0)，未定位".into(), "point is (0, 0): not located".into()));
+            out.findings.push(finding(
+                Rule::ZeroPoint,
+                "坐标为 (0, 0)，未定位".into(),
+                "point is (0, 0): not located".into(),
+            ));
             continue;
         }
         let (lon, lat) = crs.to_cgcs2000(x, y)?;
@@ -296,9 +360,11 @@ pub fn locate(input: PointInput<'_>, crs: &Crs, index: &VillageIndex, county_nam
                     format!("经纬度填反，应为 经度 {lat}、纬度 {lon}"),
                     format!("longitude and latitude are swapped; the point is probably ({lat}, {lon})")).at_point(lat, lon));
             } else {
-                out.findings.push(finding(Rule::OutsideChina,
+                out.findings.push(finding(
+                    Rule::OutsideChina,
                     format!("坐标 ({lon}, {lat}) 不在中国范围内（经度73–136，纬度3–54）"),
-                    format!("point ({lon}, {lat}) is outside China (73–136°E, 3–54°N)")));
+                    format!("point ({lon}, {lat}) is outside China (73–136°E, 3–54°N)"),
+                ));
             }
             continue;
         }
@@ -311,27 +377,52 @@ pub fn locate(input: PointInput<'_>, crs: &Crs, index: &VillageIndex, county_nam
             .or_else(|| containing.first())
             .copied();
         out.village[i] = hit.map(|v| v.code.clone());
-        let Some(declared) = declared.filter(|d| index.get(d).is_some()) else { continue };
+        let Some(declared) = declared.filter(|d| index.get(d).is_some()) else {
+            continue;
+        };
         let declared_county = &declared[..6];
         match hit {
             Some(v) if v.code == declared => {}
             Some(v) if v.county == declared_county => out.findings.push(
-                finding(Rule::OtherVillage,
+                finding(
+                    Rule::OtherVillage,
                     format!("坐标落在 {}（{}），而非所填的村 {declared}", v.name, v.code),
-                    format!("point lies in {} ({}), not in the declared village {declared}", v.name, v.code))
-                .at_point(lon, lat)),
+                    format!(
+                        "point lies in {} ({}), not in the declared village {declared}",
+                        v.name, v.code
+                    ),
+                )
+                .at_point(lon, lat),
+            ),
             other => {
-                let declared_name = county_names.get(declared_county).map_or(declared_county, String::as_str);
+                let declared_name = county_names
+                    .get(declared_county)
+                    .map_or(declared_county, String::as_str);
                 let (zh_where, en_where) = match other {
                     Some(v) => {
-                        let cn = county_names.get(&v.county).map_or(v.county.as_str(), String::as_str);
-                        (format!("落在{cn}的 {}（{}）", v.name, v.code), format!("lies in {} ({}) of {cn}", v.name, v.code))
+                        let cn = county_names
+                            .get(&v.county)
+                            .map_or(v.county.as_str(), String::as_str);
+                        (
+                            format!("落在{cn}的 {}（{}）", v.name, v.code),
+                            format!("lies in {} ({}) of {cn}", v.name, v.code),
+                        )
                     }
-                    None => ("不在任何已知村界内".to_string(), "lies in no known village".to_string()),
+                    None => (
+                        "不在任何已知村界内".to_string(),
+                        "lies in no known village".to_string(),
+                    ),
                 };
-                out.findings.push(finding(Rule::OutsideCounty,
-                    format!("坐标不在所填区县 {declared_name} 内：{zh_where}"),
-                    format!("point is outside the declared county {declared_name}: it {en_where}")).at_point(lon, lat));
+                out.findings.push(
+                    finding(
+                        Rule::OutsideCounty,
+                        format!("坐标不在所填区县 {declared_name} 内：{zh_where}"),
+                        format!(
+                            "point is outside the declared county {declared_name}: it {en_where}"
+                        ),
+                    )
+                    .at_point(lon, lat),
+                );
             }
         }
     }
@@ -348,7 +439,10 @@ mod tests {
     fn gauss_kruger_agrees_with_proj_and_round_trips() {
         let gk = Crs::parse("EPSG:4544").unwrap();
         let (e, n) = gk.from_cgcs2000(104.6, 36.5).unwrap();
-        assert!((e - 464_163.473_859_738_2).abs() < 1e-3 && (n - 4_041_098.901_171_946).abs() < 1e-3, "{e} {n}");
+        assert!(
+            (e - 464_163.473_859_738_2).abs() < 1e-3 && (n - 4_041_098.901_171_946).abs() < 1e-3,
+            "{e} {n}"
+        );
         let (lon, lat) = gk.to_cgcs2000(e, n).unwrap();
         assert!((lon - 104.6).abs() < 1e-9 && (lat - 36.5).abs() < 1e-9);
     }

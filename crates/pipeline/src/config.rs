@@ -79,7 +79,11 @@ impl Pipeline {
             message: format!("cannot read pipeline file {}: {e}", path.display()),
         })?;
         let mut p: Pipeline = toml::from_str(&text).map_err(|e| PipelineError::Config {
-            message: format!("pipeline file {}: {}", path.display(), e.to_string().trim_end()),
+            message: format!(
+                "pipeline file {}: {}",
+                path.display(),
+                e.to_string().trim_end()
+            ),
         })?;
         p.file = path.to_path_buf();
         p.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -103,7 +107,11 @@ impl Pipeline {
                 Ok(())
             } else {
                 Err(PipelineError::Config {
-                    message: format!("{}: {what} {} does not exist", self.file.display(), path.display()),
+                    message: format!(
+                        "{}: {what} {} does not exist",
+                        self.file.display(),
+                        path.display()
+                    ),
                 })
             }
         };
@@ -115,20 +123,35 @@ impl Pipeline {
             missing(&format!("{} return", r.class), &r.path)?;
         }
         let date_ok = self.reference_date.len() == 10
-            && self.reference_date.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+            && self.reference_date.bytes().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            });
         if !date_ok {
             return Err(PipelineError::Config {
-                message: format!("{}: reference_date `{}` is not YYYY-MM-DD", self.file.display(), self.reference_date),
+                message: format!(
+                    "{}: reference_date `{}` is not YYYY-MM-DD",
+                    self.file.display(),
+                    self.reference_date
+                ),
             });
         }
         if self.returns.is_empty() {
-            return Err(PipelineError::Config { message: format!("{}: no [[returns]]", self.file.display()) });
+            return Err(PipelineError::Config {
+                message: format!("{}: no [[returns]]", self.file.display()),
+            });
         }
         Ok(())
     }
 
     /// How a path is shown in findings and the manifest: relative to the pipeline file.
     pub fn display_path(&self, path: &Path) -> String {
-        path.strip_prefix(&self.base).unwrap_or(path).display().to_string()
+        path.strip_prefix(&self.base)
+            .unwrap_or(path)
+            .display()
+            .to_string()
     }
 }

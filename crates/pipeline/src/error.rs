@@ -40,12 +40,16 @@ impl From<polars::prelude::PolarsError> for PipelineError {
 
 impl From<riskcensus_core::Error> for PipelineError {
     fn from(e: riskcensus_core::Error) -> Self {
-        PipelineError::Config { message: e.to_string() }
+        PipelineError::Config {
+            message: e.to_string(),
+        }
     }
 }
 
 impl From<riskcensus_locate::LocateError> for PipelineError {
     fn from(e: riskcensus_locate::LocateError) -> Self {
-        PipelineError::Config { message: e.to_string() }
+        PipelineError::Config {
+            message: e.to_string(),
+        }
     }
 }

@@ -63,7 +63,9 @@ impl RunReport {
     }
     /// Whether any finding is a warning.
     pub fn has_warnings(&self) -> bool {
-        self.findings.iter().any(|f| f.severity == Severity::Warning)
+        self.findings
+            .iter()
+            .any(|f| f.severity == Severity::Warning)
     }
 }
 
@@ -71,7 +73,9 @@ impl RunReport {
 pub fn run(pipeline: &Pipeline, out: Option<&std::path::Path>) -> Result<RunReport, PipelineError> {
     let ctx = prepare(pipeline)?;
     let outcomes = process_all(&ctx)?;
-    let out_dir = out.map(std::path::Path::to_path_buf).unwrap_or_else(|| pipeline.output.clone());
+    let out_dir = out
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| pipeline.output.clone());
     publish(&ctx, &outcomes, &out_dir)?;
     Ok(report(&outcomes, Some(out_dir)))
 }
@@ -86,7 +90,10 @@ pub fn validate_only(pipeline: &Pipeline) -> Result<RunReport, PipelineError> {
 fn report(outcomes: &[FileOutcome], output: Option<std::path::PathBuf>) -> RunReport {
     RunReport {
         files: outcomes.iter().map(|o| o.report.clone()).collect(),
-        findings: outcomes.iter().flat_map(|o| o.findings.iter().cloned()).collect(),
+        findings: outcomes
+            .iter()
+            .flat_map(|o| o.findings.iter().cloned())
+            .collect(),
         output,
     }
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use polars::prelude::*;
 use rayon::prelude::*;
 use riskcensus_core::table::LINE_COLUMN;
-use riskcensus_core::{FieldType, Finding, Register, ResolvedClass, SchemaSet, Severity};
+use riskcensus_core::{FieldType, Finding, Register, ResolvedClass, Rule, SchemaSet, Severity};
 use riskcensus_ingest::Encoding;
 use riskcensus_locate::{Crs, PointInput, VillageIndex};
 
@@ -37,13 +37,21 @@ pub fn prepare(pipeline: &Pipeline) -> Result<Context<'_>, PipelineError> {
         if schemas.class(&r.class).is_none() {
             let known: Vec<&str> = schemas.classes.keys().map(String::as_str).collect();
             return Err(PipelineError::Config {
-                message: format!("{}: return {} names class {}, which has no field schema (known: {})",
-                    pipeline.file.display(), r.path.display(), r.class, known.join(", ")),
+                message: format!(
+                    "{}: return {} names class {}, which has no field schema (known: {})",
+                    pipeline.file.display(),
+                    r.path.display(),
+                    r.class,
+                    known.join(", ")
+                ),
             });
         }
         if let Some(e) = &r.encoding {
             Encoding::parse(e).ok_or_else(|| PipelineError::Config {
-                message: format!("{}: unknown encoding `{e}` (auto, utf-8, gbk)", pipeline.file.display()),
+                message: format!(
+                    "{}: unknown encoding `{e}` (auto, utf-8, gbk)",
+                    pipeline.file.display()
+                ),
             })?;
         }
         if let Some(c) = &r.crs {
@@ -51,12 +59,18 @@ pub fn prepare(pipeline: &Pipeline) -> Result<Context<'_>, PipelineError> {
         }
     }
     let read = |path: &std::path::Path| {
-        std::fs::read(path).map_err(|e| PipelineError::Config { message: format!("cannot read {}: {e}", path.display()) })
+        std::fs::read(path).map_err(|e| PipelineError::Config {
+            message: format!("cannot read {}: {e}", path.display()),
+        })
     };
     let register_bytes = read(&pipeline.register.path)?;
-    let register_text = String::from_utf8(register_bytes.clone()).map_err(|_| PipelineError::Config {
-        message: format!("{}: the register must be UTF-8", pipeline.register.path.display()),
-    })?;
+    let register_text =
+        String::from_utf8(register_bytes.clone()).map_err(|_| PipelineError::Config {
+            message: format!(
+                "{}: the register must be UTF-8",
+                pipeline.register.path.display()
+            ),
+        })?;
     let register = Register::from_csv_str(&register_text)?;
     use sha2::Digest;
     let register_sha256 = hex::encode(sha2::Sha256::digest(&register_bytes));
@@ -65,34 +79,69 @@ pub fn prepare(pipeline: &Pipeline) -> Result<Context<'_>, PipelineError> {
         None => Crs::cgcs2000(),
     };
     let villages_path = pipeline.display_path(&pipeline.geometry.villages);
-    let villages_text = String::from_utf8(read(&pipeline.geometry.villages)?)
-        .map_err(|_| PipelineError::Config { message: format!("{villages_path}: not UTF-8") })?;
+    let villages_text = String::from_utf8(read(&pipeline.geometry.villages)?).map_err(|_| {
+        PipelineError::Config {
+            message: format!("{villages_path}: not UTF-8"),
+        }
+    })?;
     let villages = VillageIndex::from_geojson(&villages_path, &villages_text, &crs)?;
     for v in villages.villages() {
         if register.get(&v.code).is_none() {
             return Err(PipelineError::Config {
-                message: format!("{villages_path}: village {} ({}) is not in the register", v.code, v.name),
+                message: format!(
+                    "{villages_path}: village {} ({}) is not in the register",
+                    v.code, v.name
+                ),
             });
         }
     }
     let counties = read_counties(pipeline, &crs)?;
-    Ok(Context { pipeline, schemas, register, register_sha256, villages, counties })
+    Ok(Context {
+        pipeline,
+        schemas,
+        register,
+        register_sha256,
+        villages,
+        counties,
+    })
 }
 
-fn read_counties(pipeline: &Pipeline, crs: &Crs) -> Result<BTreeMap<String, (String, geo_types::MultiPolygon<f64>)>, PipelineError> {
+fn read_counties(
+    pipeline: &Pipeline,
+    crs: &Crs,
+) -> Result<BTreeMap<String, (String, geo_types::MultiPolygon<f64>)>, PipelineError> {
     let shown = pipeline.display_path(&pipeline.geometry.counties);
-    let err = |m: String| PipelineError::Config { message: format!("{shown}: {m}") };
-    let text = std::fs::read_to_string(&pipeline.geometry.counties).map_err(|e| err(e.to_string()))?;
-    let fc: geojson::FeatureCollection = text.parse().map_err(|e: geojson::Error| err(e.to_string()))?;
+    let err = |m: String| PipelineError::Config {
+        message: format!("{shown}: {m}"),
+    };
+    let text =
+        std::fs::read_to_string(&pipeline.geometry.counties).map_err(|e| err(e.to_string()))?;
+    let fc: geojson::FeatureCollection = text
+        .parse()
+        .map_err(|e: geojson::Error| err(e.to_string()))?;
     let mut out = BTreeMap::new();
     for f in fc.features {
-        if f.property("level").and_then(|v| v.as_str()).is_some_and(|l| l != "county") {
+        if f.property("level")
+            .and_then(|v| v.as_str())
+            .is_some_and(|l| l != "county")
+        {
             continue;
         }
-        let code = f.property("adcode").and_then(|v| v.as_str()).ok_or_else(|| err("a feature has no `adcode`".into()))?.to_string();
-        let name = f.property("name").and_then(|v| v.as_str()).unwrap_or_default().to_string();
-        let g: geo_types::Geometry<f64> = f.geometry.ok_or_else(|| err(format!("county {code} has no geometry")))?
-            .try_into().map_err(|e: geojson::Error| err(e.to_string()))?;
+        let code = f
+            .property("adcode")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| err("a feature has no `adcode`".into()))?
+            .to_string();
+        let name = f
+            .property("name")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
+        let g: geo_types::Geometry<f64> = f
+            .geometry
+            .ok_or_else(|| err(format!("county {code} has no geometry")))?
+            .try_into()
+            .map_err(|e: geojson::Error| err(e.to_string()))?;
         let mp = match g {
             geo_types::Geometry::MultiPolygon(mp) => mp,
             geo_types::Geometry::Polygon(p) => geo_types::MultiPolygon(vec![p]),
@@ -124,37 +173,87 @@ pub struct FileOutcome {
 
 /// Process every return (in parallel; results in pipeline order).
 pub fn process_all(ctx: &Context<'_>) -> Result<Vec<FileOutcome>, PipelineError> {
-    ctx.pipeline.returns.par_iter().map(|r| process_file(ctx, r)).collect()
+    ctx.pipeline
+        .returns
+        .par_iter()
+        .map(|r| process_file(ctx, r))
+        .collect()
 }
 
 fn process_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<FileOutcome, PipelineError> {
-    let class = ctx.schemas.class(&conf.class).cloned().ok_or_else(|| PipelineError::Internal(format!("class {}", conf.class)))?;
+    let class = ctx
+        .schemas
+        .class(&conf.class)
+        .cloned()
+        .ok_or_else(|| PipelineError::Internal(format!("class {}", conf.class)))?;
     let shown = ctx.pipeline.display_path(&conf.path);
-    let encoding = conf.encoding.as_deref().and_then(Encoding::parse).unwrap_or_default();
+    let encoding = conf
+        .encoding
+        .as_deref()
+        .and_then(Encoding::parse)
+        .unwrap_or_default();
     let raw = riskcensus_ingest::ingest_file(&conf.path, &shown, encoding, &class)?;
     let validated = riskcensus_validate::validate(&raw, &class, &ctx.register)?;
     let typed = &validated.typed;
-    let field_of = |t: FieldType| class.fields.iter().find(|f| f.field_type == t).map(|f| f.id.clone());
-    let (lon_id, lat_id, code_id) = match (field_of(FieldType::Longitude), field_of(FieldType::Latitude), field_of(FieldType::DivisionCode)) {
+    let field_of = |t: FieldType| {
+        class
+            .fields
+            .iter()
+            .find(|f| f.field_type == t)
+            .map(|f| f.id.clone())
+    };
+    let (lon_id, lat_id, code_id) = match (
+        field_of(FieldType::Longitude),
+        field_of(FieldType::Latitude),
+        field_of(FieldType::DivisionCode),
+    ) {
         (Some(a), Some(b), Some(c)) => (a, b, c),
-        _ => return Err(PipelineError::Internal(format!("class {} lacks lon/lat/division code", class.node.code))),
+        _ => {
+            return Err(PipelineError::Internal(format!(
+                "class {} lacks lon/lat/division code",
+                class.node.code
+            )))
+        }
     };
     let x: Vec<Option<f64>> = typed.column(lon_id.as_str())?.f64()?.iter().collect();
     let y: Vec<Option<f64>> = typed.column(lat_id.as_str())?.f64()?.iter().collect();
     let code_col = typed.column(code_id.as_str())?.str()?.clone();
-    let codes: Vec<Option<&str>> = code_col.iter().map(|c| c.filter(|c| c.len() == 12 && c.bytes().all(|b| b.is_ascii_digit()))).collect();
-    let crs = match &conf.crs { Some(c) => Crs::parse(c)?, None => Crs::cgcs2000() };
-    let county_names: HashMap<String, String> = ctx.counties.iter().map(|(k, (n, _))| (k.clone(), n.clone())).collect();
+    let codes: Vec<Option<&str>> = code_col
+        .iter()
+        .map(|c| c.filter(|c| c.len() == 12 && c.bytes().all(|b| b.is_ascii_digit())))
+        .collect();
+    let crs = match &conf.crs {
+        Some(c) => Crs::parse(c)?,
+        None => Crs::cgcs2000(),
+    };
+    let county_names: HashMap<String, String> = ctx
+        .counties
+        .iter()
+        .map(|(k, (n, _))| (k.clone(), n.clone()))
+        .collect();
     let x_header = raw.header_of(&lon_id).unwrap_or(&lon_id).to_string();
     let y_header = raw.header_of(&lat_id).unwrap_or(&lat_id).to_string();
     let located = riskcensus_locate::locate(
-        PointInput { file: &shown, class: &class.node.code, lines: &raw.lines, x: &x, y: &y, codes: &codes, x_header: &x_header, y_header: &y_header },
-        &crs, &ctx.villages, &county_names)?;
+        PointInput {
+            file: &shown,
+            class: &class.node.code,
+            lines: &raw.lines,
+            x: &x,
+            y: &y,
+            codes: &codes,
+            x_header: &x_header,
+            y_header: &y_header,
+        },
+        &crs,
+        &ctx.villages,
+        &county_names,
+    )?;
 
     let mut findings = validated.findings;
     findings.extend(located.findings);
     // Put the point on every finding of a row whose point is known.
-    let row_of_line: HashMap<u64, usize> = raw.lines.iter().enumerate().map(|(i, l)| (*l, i)).collect();
+    let row_of_line: HashMap<u64, usize> =
+        raw.lines.iter().enumerate().map(|(i, l)| (*l, i)).collect();
     for f in &mut findings {
         if f.lon.is_none() {
             if let Some(&i) = f.row.and_then(|r| row_of_line.get(&r)) {
@@ -167,14 +266,16 @@ fn process_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<FileOutcome, Pip
     }
     findings.sort_by(|a, b| a.row.cmp(&b.row).then(a.rule.cmp(&b.rule)));
 
-    let reject_all = !raw.missing_required.is_empty();
     let mut reasons: Vec<BTreeSet<String>> = vec![BTreeSet::new(); raw.lines.len()];
     for f in findings.iter().filter(|f| f.severity == Severity::Error) {
         match f.row.and_then(|r| row_of_line.get(&r)) {
-            Some(&i) => { reasons[i].insert(format!("{}: {}", f.rule.code(), f.message_zh)); }
-            None if f.row == Some(1) || f.row.is_none() => {
-                if reject_all {
-                    for r in &mut reasons { r.insert(format!("{}: {}", f.rule.code(), f.message_zh)); }
+            Some(&i) => {
+                reasons[i].insert(format!("{}: {}", f.rule.code(), f.message_zh));
+            }
+            // A missing required column rejects every row of the file.
+            None if f.rule == Rule::MissingColumn => {
+                for r in &mut reasons {
+                    r.insert(format!("{}: {}", f.rule.code(), f.message_zh));
                 }
             }
             None => {}
@@ -188,10 +289,19 @@ fn process_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<FileOutcome, Pip
     let mut accepted = typed.clone();
     accepted.with_column(Column::new(lon_id.as_str().into(), located.lon.clone()))?;
     accepted.with_column(Column::new(lat_id.as_str().into(), located.lat.clone()))?;
-    let county: Vec<Option<String>> = codes.iter().map(|c| c.map(|c| c[..6].to_string())).collect();
+    let county: Vec<Option<String>> = codes
+        .iter()
+        .map(|c| c.map(|c| c[..6].to_string()))
+        .collect();
     accepted.with_column(Column::new("county_code".into(), county))?;
-    accepted.with_column(Column::new("located_village_code".into(), located.village.clone()))?;
-    accepted.with_column(Column::new("source_file".into(), vec![shown.clone(); raw.lines.len()]))?;
+    accepted.with_column(Column::new(
+        "located_village_code".into(),
+        located.village.clone(),
+    ))?;
+    accepted.with_column(Column::new(
+        "source_file".into(),
+        vec![shown.clone(); raw.lines.len()],
+    ))?;
     let lines: Vec<i64> = raw.lines.iter().map(|&l| l as i64).collect();
     accepted.with_column(Column::new("source_row".into(), lines))?;
     let accepted = accepted.drop(LINE_COLUMN)?.filter(&keep_mask)?;
@@ -201,12 +311,21 @@ fn process_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<FileOutcome, Pip
     rejected_headers.push("行号 row".into());
     rejected_headers.push("退回原因 reasons".into());
     let mut rejected = raw.frame.clone();
-    let reason_text: Vec<String> = reasons.iter().map(|r| r.iter().cloned().collect::<Vec<_>>().join("; ")).collect();
+    let reason_text: Vec<String> = reasons
+        .iter()
+        .map(|r| r.iter().cloned().collect::<Vec<_>>().join("; "))
+        .collect();
     rejected.with_column(Column::new("__reasons".into(), reason_text))?;
     let rejected = rejected.filter(&reject_mask)?;
 
-    let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
-    let warnings = findings.iter().filter(|f| f.severity == Severity::Warning).count();
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+        .count();
     let report = FileReport {
         file: shown,
         class: class.node.code.clone(),
@@ -219,7 +338,17 @@ fn process_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<FileOutcome, Pip
         warnings,
     };
     if report.accepted + report.rejected != report.rows_read {
-        return Err(PipelineError::Internal(format!("{}: read {} ≠ accepted {} + rejected {}", report.file, report.rows_read, report.accepted, report.rejected)));
+        return Err(PipelineError::Internal(format!(
+            "{}: read {} ≠ accepted {} + rejected {}",
+            report.file, report.rows_read, report.accepted, report.rejected
+        )));
     }
-    Ok(FileOutcome { report, class, accepted, rejected, rejected_headers, findings })
+    Ok(FileOutcome {
+        report,
+        class,
+        accepted,
+        rejected,
+        rejected_headers,
+        findings,
+    })
 }

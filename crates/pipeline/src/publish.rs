@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use riskcensus_aggregate::{by_county, by_village, ClassRows};
 use riskcensus_core::Level;
-use riskcensus_publish::{findings_frame, write_findings_csv, write_geoparquet, Geometries, PublishError, Written};
+use riskcensus_publish::{
+    findings_frame, write_findings_csv, write_geoparquet, Geometries, PublishError, Written,
+};
 use serde_json::json;
 
 use crate::error::PipelineError;
@@ -19,20 +21,39 @@ struct Outputs {
 
 impl Outputs {
     fn record(&mut self, path: &Path, w: Written) {
-        let rel = path.strip_prefix(&self.root).unwrap_or(path).to_string_lossy().replace('\\', "/");
+        let rel = path
+            .strip_prefix(&self.root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/");
         self.written.insert(rel, w);
     }
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> PipelineError + '_ {
-    move |source| PipelineError::Output(PublishError::Io { path: path.display().to_string(), source })
+    move |source| {
+        PipelineError::Output(PublishError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    }
 }
 
 /// Write the database for processed returns into `out`, replacing it only once all is written.
-pub fn publish(ctx: &Context<'_>, outcomes: &[FileOutcome], out: &Path) -> Result<(), PipelineError> {
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+pub fn publish(
+    ctx: &Context<'_>,
+    outcomes: &[FileOutcome],
+    out: &Path,
+) -> Result<(), PipelineError> {
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(io_err(parent))?;
-    let name = out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "out".into());
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "out".into());
     let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
     if staging.exists() {
         std::fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
@@ -54,24 +75,50 @@ pub fn publish(ctx: &Context<'_>, outcomes: &[FileOutcome], out: &Path) -> Resul
     Ok(())
 }
 
-fn write_all(ctx: &Context<'_>, outcomes: &[FileOutcome], root: &Path) -> Result<(), PipelineError> {
-    let mut outputs = Outputs { root: root.to_path_buf(), written: BTreeMap::new() };
+fn write_all(
+    ctx: &Context<'_>,
+    outcomes: &[FileOutcome],
+    root: &Path,
+) -> Result<(), PipelineError> {
+    let mut outputs = Outputs {
+        root: root.to_path_buf(),
+        written: BTreeMap::new(),
+    };
     let counties: Vec<&String> = ctx.counties.keys().collect();
 
     // Facilities per class and county. Files of one class are concatenated in pipeline order.
     let mut by_class: BTreeMap<String, (DataFrame, Vec<String>)> = BTreeMap::new();
     for o in outcomes {
-        let entry = by_class.entry(o.class.node.code.clone()).or_insert_with(|| (o.accepted.clear(), o.class.totals.clone()));
+        let entry = by_class
+            .entry(o.class.node.code.clone())
+            .or_insert_with(|| (o.accepted.clear(), o.class.totals.clone()));
         entry.0.vstack_mut(&o.accepted)?;
     }
     for (code, (frame, _)) in &by_class {
-        let class = outcomes.iter().find(|o| &o.class.node.code == code).map(|o| &o.class);
+        let class = outcomes
+            .iter()
+            .find(|o| &o.class.node.code == code)
+            .map(|o| &o.class);
         let (Some(lon), Some(lat)) = (
-            class.and_then(|c| c.fields.iter().find(|f| f.field_type == riskcensus_core::FieldType::Longitude)),
-            class.and_then(|c| c.fields.iter().find(|f| f.field_type == riskcensus_core::FieldType::Latitude)),
-        ) else { continue };
+            class.and_then(|c| {
+                c.fields
+                    .iter()
+                    .find(|f| f.field_type == riskcensus_core::FieldType::Longitude)
+            }),
+            class.and_then(|c| {
+                c.fields
+                    .iter()
+                    .find(|f| f.field_type == riskcensus_core::FieldType::Latitude)
+            }),
+        ) else {
+            continue;
+        };
         for county in &counties {
-            let part = frame.clone().lazy().filter(col("county_code").eq(lit(county.as_str()))).collect()?;
+            let part = frame
+                .clone()
+                .lazy()
+                .filter(col("county_code").eq(lit(county.as_str())))
+                .collect()?;
             if part.height() == 0 {
                 continue;
             }
@@ -89,26 +136,83 @@ fn write_all(ctx: &Context<'_>, outcomes: &[FileOutcome], root: &Path) -> Result
     // Villages with their aggregates, per county; counties for the whole run.
     let villages = ctx.villages.villages();
     let name_of = |code: &str, level: Level| {
-        ctx.register.get(&riskcensus_core::DivisionCode::from_prefix(code).map(|c| c.to_string()).unwrap_or_default())
-            .filter(|d| d.level == level).map(|d| d.name.clone())
+        ctx.register
+            .get(
+                &riskcensus_core::DivisionCode::from_prefix(code)
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
+            )
+            .filter(|d| d.level == level)
+            .map(|d| d.name.clone())
     };
-    let base = DataFrame::new(villages.len(), vec![
-        Column::new("code".into(), villages.iter().map(|v| v.code.clone()).collect::<Vec<_>>()),
-        Column::new("name".into(), villages.iter().map(|v| v.name.clone()).collect::<Vec<_>>()),
-        Column::new("township_code".into(), villages.iter().map(|v| v.township.clone()).collect::<Vec<_>>()),
-        Column::new("township_name".into(), villages.iter().map(|v| name_of(&v.township, Level::Township)).collect::<Vec<_>>()),
-        Column::new("county_code".into(), villages.iter().map(|v| v.county.clone()).collect::<Vec<_>>()),
-        Column::new("county_name".into(), villages.iter().map(|v| name_of(&v.county, Level::County)).collect::<Vec<_>>()),
-    ])?;
-    let class_rows: Vec<ClassRows<'_>> = by_class.iter().map(|(code, (frame, totals))| ClassRows { code, frame, totals }).collect();
+    let base = DataFrame::new(
+        villages.len(),
+        vec![
+            Column::new(
+                "code".into(),
+                villages.iter().map(|v| v.code.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "name".into(),
+                villages.iter().map(|v| v.name.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "township_code".into(),
+                villages
+                    .iter()
+                    .map(|v| v.township.clone())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "township_name".into(),
+                villages
+                    .iter()
+                    .map(|v| name_of(&v.township, Level::Township))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "county_code".into(),
+                villages
+                    .iter()
+                    .map(|v| v.county.clone())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "county_name".into(),
+                villages
+                    .iter()
+                    .map(|v| name_of(&v.county, Level::County))
+                    .collect::<Vec<_>>(),
+            ),
+        ],
+    )?;
+    let class_rows: Vec<ClassRows<'_>> = by_class
+        .iter()
+        .map(|(code, (frame, totals))| ClassRows {
+            code,
+            frame,
+            totals,
+        })
+        .collect();
     let village_table = by_village(&base, &class_rows)?;
     for county in &counties {
-        let part = village_table.clone().lazy().filter(col("county_code").eq(lit(county.as_str()))).collect()?;
+        let part = village_table
+            .clone()
+            .lazy()
+            .filter(col("county_code").eq(lit(county.as_str())))
+            .collect()?;
         if part.height() == 0 {
             continue;
         }
-        let geoms = part.column("code")?.str()?.iter()
-            .map(|c| c.and_then(|c| ctx.villages.get(c)).map(|v| v.geometry.clone()).unwrap_or_else(|| geo_types::MultiPolygon(vec![])))
+        let geoms = part
+            .column("code")?
+            .str()?
+            .iter()
+            .map(|c| {
+                c.and_then(|c| ctx.villages.get(c))
+                    .map(|v| v.geometry.clone())
+                    .unwrap_or_else(|| geo_types::MultiPolygon(vec![]))
+            })
             .collect();
         let dir = root.join(format!("county={county}"));
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
@@ -117,19 +221,36 @@ fn write_all(ctx: &Context<'_>, outcomes: &[FileOutcome], root: &Path) -> Result
         outputs.record(&path, w);
     }
     let county_table = by_county(&village_table)?;
-    let names = Column::new("name".into(), county_table.column("county_code")?.str()?.iter()
-        .map(|c| c.and_then(|c| ctx.counties.get(c)).map(|(n, _)| n.clone())).collect::<Vec<_>>());
+    let names = Column::new(
+        "name".into(),
+        county_table
+            .column("county_code")?
+            .str()?
+            .iter()
+            .map(|c| c.and_then(|c| ctx.counties.get(c)).map(|(n, _)| n.clone()))
+            .collect::<Vec<_>>(),
+    );
     let mut county_table = county_table;
     county_table.insert_column(1, names)?;
-    let geoms = county_table.column("county_code")?.str()?.iter()
-        .map(|c| c.and_then(|c| ctx.counties.get(c)).map(|(_, g)| g.clone()).unwrap_or_else(|| geo_types::MultiPolygon(vec![])))
+    let geoms = county_table
+        .column("county_code")?
+        .str()?
+        .iter()
+        .map(|c| {
+            c.and_then(|c| ctx.counties.get(c))
+                .map(|(_, g)| g.clone())
+                .unwrap_or_else(|| geo_types::MultiPolygon(vec![]))
+        })
         .collect();
     let path = root.join("counties.parquet");
     let w = write_geoparquet(&path, &county_table, Geometries::Polygons(geoms))?;
     outputs.record(&path, w);
 
     // Findings: mappable layer and an Excel-friendly CSV.
-    let findings: Vec<_> = outcomes.iter().flat_map(|o| o.findings.iter().cloned()).collect();
+    let findings: Vec<_> = outcomes
+        .iter()
+        .flat_map(|o| o.findings.iter().cloned())
+        .collect();
     let (frame, points) = findings_frame(&findings)?;
     let path = root.join("findings.parquet");
     let w = write_geoparquet(&path, &frame, points)?;
@@ -142,7 +263,10 @@ fn write_all(ctx: &Context<'_>, outcomes: &[FileOutcome], root: &Path) -> Result
     let rejected_dir = root.join("rejected");
     std::fs::create_dir_all(&rejected_dir).map_err(io_err(&rejected_dir))?;
     for o in outcomes {
-        let stem = Path::new(&o.report.file).file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "return".into());
+        let stem = Path::new(&o.report.file)
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "return".into());
         let path = rejected_dir.join(format!("{stem}.csv"));
         let w = write_rejected(&path, o)?;
         outputs.record(&path, w);
@@ -172,29 +296,50 @@ fn write_all(ctx: &Context<'_>, outcomes: &[FileOutcome], root: &Path) -> Result
         "outputs": outputs.written.iter().map(|(k, w)| json!({"path": k, "rows": w.rows, "sha256": w.sha256})).collect::<Vec<_>>(),
     });
     let path = root.join("manifest.json");
-    let text = serde_json::to_string_pretty(&manifest).map_err(|e| PipelineError::Internal(e.to_string()))?;
+    let text = serde_json::to_string_pretty(&manifest)
+        .map_err(|e| PipelineError::Internal(e.to_string()))?;
     std::fs::write(&path, text + "\n").map_err(io_err(&path))?;
     Ok(())
 }
 
 fn write_rejected(path: &Path, o: &FileOutcome) -> Result<Written, PipelineError> {
     use sha2::Digest;
-    let err = |e: &dyn std::fmt::Display| PipelineError::Output(PublishError::Parquet { path: path.display().to_string(), message: e.to_string() });
+    let err = |e: &dyn std::fmt::Display| {
+        PipelineError::Output(PublishError::Parquet {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
+    };
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     w.write_record(&o.rejected_headers).map_err(|e| err(&e))?;
-    let columns: Vec<&StringChunked> = o.rejected.columns().iter()
-        .filter(|c| c.name().as_str() != riskcensus_core::table::LINE_COLUMN && c.name().as_str() != "__reasons")
-        .map(|c| c.str()).collect::<PolarsResult<_>>()?;
-    let lines = o.rejected.column(riskcensus_core::table::LINE_COLUMN)?.u64()?;
+    let columns: Vec<&StringChunked> = o
+        .rejected
+        .columns()
+        .iter()
+        .filter(|c| {
+            c.name().as_str() != riskcensus_core::table::LINE_COLUMN
+                && c.name().as_str() != "__reasons"
+        })
+        .map(|c| c.str())
+        .collect::<PolarsResult<_>>()?;
+    let lines = o
+        .rejected
+        .column(riskcensus_core::table::LINE_COLUMN)?
+        .u64()?;
     let reasons = o.rejected.column("__reasons")?.str()?;
     for i in 0..o.rejected.height() {
-        let mut record: Vec<String> = columns.iter()
-            .map(|c| riskcensus_publish::excel_safe(c.get(i).unwrap_or("")).into_owned()).collect();
+        let mut record: Vec<String> = columns
+            .iter()
+            .map(|c| riskcensus_publish::excel_safe(c.get(i).unwrap_or("")).into_owned())
+            .collect();
         record.push(lines.get(i).map(|l| l.to_string()).unwrap_or_default());
         record.push(reasons.get(i).unwrap_or("").to_string());
         w.write_record(&record).map_err(|e| err(&e))?;
     }
     let bytes = w.into_inner().map_err(|e| err(&e))?;
     std::fs::write(path, &bytes).map_err(io_err(path))?;
-    Ok(Written { rows: o.rejected.height(), sha256: hex::encode(sha2::Sha256::digest(&bytes)) })
+    Ok(Written {
+        rows: o.rejected.height(),
+        sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+    })
 }

@@ -25,15 +25,17 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::builder::BinaryBuilder;
-use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, StructArray};
+use arrow_array::{
+    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, StructArray,
+};
 use arrow_schema::{DataType as ArrowType, Field as ArrowField, Fields, Schema};
 use geo::orient::{Direction, Orient};
 use geo::BoundingRect;
 use geo_types::{MultiPolygon, Point};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
 use polars::prelude::{DataFrame, DataType as PlType};
 use riskcensus_core::Finding;
 use sha2::{Digest, Sha256};
@@ -105,25 +107,40 @@ fn to_arrow(frame: &DataFrame) -> Result<Vec<(ArrowField, ArrayRef)>, PublishErr
     let mut out = Vec::with_capacity(frame.width());
     for column in frame.columns() {
         let name = column.name().to_string();
-        let unsupported = || PublishError::UnsupportedType { column: name.clone(), dtype: column.dtype().to_string() };
+        let unsupported = || PublishError::UnsupportedType {
+            column: name.clone(),
+            dtype: column.dtype().to_string(),
+        };
         let series = column.as_materialized_series();
         let (dtype, array): (ArrowType, ArrayRef) = match column.dtype() {
             PlType::String => {
                 let ca = series.str().map_err(|_| unsupported())?;
-                (ArrowType::Utf8, Arc::new(ca.iter().collect::<StringArray>()))
+                (
+                    ArrowType::Utf8,
+                    Arc::new(ca.iter().collect::<StringArray>()),
+                )
             }
             PlType::Boolean => {
                 let ca = series.bool().map_err(|_| unsupported())?;
-                (ArrowType::Boolean, Arc::new(ca.iter().collect::<BooleanArray>()))
+                (
+                    ArrowType::Boolean,
+                    Arc::new(ca.iter().collect::<BooleanArray>()),
+                )
             }
             PlType::Float64 => {
                 let ca = series.f64().map_err(|_| unsupported())?;
-                (ArrowType::Float64, Arc::new(ca.iter().collect::<Float64Array>()))
+                (
+                    ArrowType::Float64,
+                    Arc::new(ca.iter().collect::<Float64Array>()),
+                )
             }
             PlType::Int64 | PlType::Int32 | PlType::UInt32 | PlType::UInt64 => {
                 let cast = series.cast(&PlType::Int64).map_err(|_| unsupported())?;
                 let ca = cast.i64().map_err(|_| unsupported())?;
-                (ArrowType::Int64, Arc::new(ca.iter().collect::<Int64Array>()))
+                (
+                    ArrowType::Int64,
+                    Arc::new(ca.iter().collect::<Int64Array>()),
+                )
             }
             _ => return Err(unsupported()),
         };
@@ -133,14 +150,27 @@ fn to_arrow(frame: &DataFrame) -> Result<Vec<(ArrowField, ArrayRef)>, PublishErr
 }
 
 /// Write a GeoParquet 1.1 file: the frame's columns, then `geometry` (WKB) and `bbox`.
-pub fn write_geoparquet(path: &Path, attributes: &DataFrame, geometries: Geometries) -> Result<Written, PublishError> {
+pub fn write_geoparquet(
+    path: &Path,
+    attributes: &DataFrame,
+    geometries: Geometries,
+) -> Result<Written, PublishError> {
     let shown = path.display().to_string();
-    let pq_err = |e: &dyn std::fmt::Display| PublishError::Parquet { path: shown.clone(), message: e.to_string() };
+    let pq_err = |e: &dyn std::fmt::Display| PublishError::Parquet {
+        path: shown.clone(),
+        message: e.to_string(),
+    };
     if geometries.len() != attributes.height() {
-        return Err(pq_err(&format!("{} geometries for {} rows", geometries.len(), attributes.height())));
+        return Err(pq_err(&format!(
+            "{} geometries for {} rows",
+            geometries.len(),
+            attributes.height()
+        )));
     }
     let mut columns = to_arrow(attributes)?;
-    let options = wkb::writer::WriteOptions { endianness: wkb::Endianness::LittleEndian };
+    let options = wkb::writer::WriteOptions {
+        endianness: wkb::Endianness::LittleEndian,
+    };
     let mut wkb_builder = BinaryBuilder::new();
     let (mut xmin, mut ymin, mut xmax, mut ymax) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut extent: Option<[f64; 4]> = None;
@@ -148,7 +178,12 @@ pub fn write_geoparquet(path: &Path, attributes: &DataFrame, geometries: Geometr
     let mut grow = |b: [f64; 4]| {
         extent = Some(match extent {
             None => b,
-            Some(e) => [e[0].min(b[0]), e[1].min(b[1]), e[2].max(b[2]), e[3].max(b[3])],
+            Some(e) => [
+                e[0].min(b[0]),
+                e[1].min(b[1]),
+                e[2].max(b[2]),
+                e[3].max(b[3]),
+            ],
         });
     };
     let geometry_type = match &geometries {
@@ -167,7 +202,8 @@ pub fn write_geoparquet(path: &Path, attributes: &DataFrame, geometries: Geometr
                 match p {
                     Some((x, y)) => {
                         buffer.clear();
-                        wkb::writer::write_geometry(&mut buffer, &Point::new(x, y), &options).map_err(|e| pq_err(&e))?;
+                        wkb::writer::write_geometry(&mut buffer, &Point::new(x, y), &options)
+                            .map_err(|e| pq_err(&e))?;
                         wkb_builder.append_value(&buffer);
                         grow([x, y, x, y]);
                         push_bbox(Some([x, y, x, y]));
@@ -185,7 +221,9 @@ pub fn write_geoparquet(path: &Path, attributes: &DataFrame, geometries: Geometr
                 buffer.clear();
                 wkb::writer::write_geometry(&mut buffer, &mp, &options).map_err(|e| pq_err(&e))?;
                 wkb_builder.append_value(&buffer);
-                let b = mp.bounding_rect().map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+                let b = mp
+                    .bounding_rect()
+                    .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
                 if let Some(b) = b {
                     grow(b);
                 }
@@ -194,15 +232,24 @@ pub fn write_geoparquet(path: &Path, attributes: &DataFrame, geometries: Geometr
         }
     }
     let bbox_fields = Fields::from(
-        ["xmin", "ymin", "xmax", "ymax"].map(|n| ArrowField::new(n, ArrowType::Float64, true)).to_vec(),
+        ["xmin", "ymin", "xmax", "ymax"]
+            .map(|n| ArrowField::new(n, ArrowType::Float64, true))
+            .to_vec(),
     );
     let bbox_arrays: Vec<ArrayRef> = [xmin, ymin, xmax, ymax]
         .into_iter()
         .map(|v| Arc::new(Float64Array::from(v)) as ArrayRef)
         .collect();
-    let bbox = StructArray::try_new(bbox_fields.clone(), bbox_arrays, None).map_err(|e| pq_err(&e))?;
-    columns.push((ArrowField::new("geometry", ArrowType::Binary, true), Arc::new(wkb_builder.finish())));
-    columns.push((ArrowField::new("bbox", ArrowType::Struct(bbox_fields), true), Arc::new(bbox)));
+    let bbox =
+        StructArray::try_new(bbox_fields.clone(), bbox_arrays, None).map_err(|e| pq_err(&e))?;
+    columns.push((
+        ArrowField::new("geometry", ArrowType::Binary, true),
+        Arc::new(wkb_builder.finish()),
+    ));
+    columns.push((
+        ArrowField::new("bbox", ArrowType::Struct(bbox_fields), true),
+        Arc::new(bbox),
+    ));
 
     let mut column_meta = serde_json::json!({
         "encoding": "WKB",
@@ -230,16 +277,28 @@ pub fn write_geoparquet(path: &Path, attributes: &DataFrame, geometries: Geometr
     let schema = Arc::new(Schema::new(fields));
     let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| pq_err(&e))?;
     let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).map_err(|e| pq_err(&e))?))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).map_err(|e| pq_err(&e))?,
+        ))
         .set_max_row_group_row_count(Some(ROW_GROUP_SIZE))
-        .set_key_value_metadata(Some(vec![KeyValue::new("geo".to_string(), geo.to_string())]))
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            "geo".to_string(),
+            geo.to_string(),
+        )]))
         .build();
     let mut bytes = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut bytes, schema, Some(props)).map_err(|e| pq_err(&e))?;
+    let mut writer =
+        ArrowWriter::try_new(&mut bytes, schema, Some(props)).map_err(|e| pq_err(&e))?;
     writer.write(&batch).map_err(|e| pq_err(&e))?;
     writer.close().map_err(|e| pq_err(&e))?;
-    std::fs::write(path, &bytes).map_err(|source| PublishError::Io { path: shown.clone(), source })?;
-    Ok(Written { rows: batch.num_rows(), sha256: hex::encode(Sha256::digest(&bytes)) })
+    std::fs::write(path, &bytes).map_err(|source| PublishError::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    Ok(Written {
+        rows: batch.num_rows(),
+        sha256: hex::encode(Sha256::digest(&bytes)),
+    })
 }
 
 /// Keep a spreadsheet from reading a cell as a formula (CSV injection): a leading `=`, `+`, `@`,
@@ -258,18 +317,36 @@ pub fn excel_safe(value: &str) -> std::borrow::Cow<'_, str> {
         Some('-') => !chars.next().is_some_and(|c| c.is_ascii_digit() || c == '.'),
         _ => false,
     };
-    if risky { format!("'{value}").into() } else { value.into() }
+    if risky {
+        format!("'{value}").into()
+    } else {
+        value.into()
+    }
 }
 
 /// The columns of `findings.csv` and of the findings layer, in order.
-pub const FINDING_COLUMNS: [&str; 11] =
-    ["file", "class", "row", "column", "value", "rule", "severity", "message_zh", "message_en", "lon", "lat"];
+pub const FINDING_COLUMNS: [&str; 11] = [
+    "file",
+    "class",
+    "row",
+    "column",
+    "value",
+    "rule",
+    "severity",
+    "message_zh",
+    "message_en",
+    "lon",
+    "lat",
+];
 
 /// Write `findings.csv`: UTF-8 with BOM (Excel opens it as Unicode), Excel-safe cells.
 pub fn write_findings_csv(path: &Path, findings: &[Finding]) -> Result<Written, PublishError> {
     let shown = path.display().to_string();
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    let err = |e: &dyn std::fmt::Display| PublishError::Parquet { path: shown.clone(), message: e.to_string() };
+    let err = |e: &dyn std::fmt::Display| PublishError::Parquet {
+        path: shown.clone(),
+        message: e.to_string(),
+    };
     w.write_record(FINDING_COLUMNS).map_err(|e| err(&e))?;
     for f in findings {
         let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
@@ -289,12 +366,20 @@ pub fn write_findings_csv(path: &Path, findings: &[Finding]) -> Result<Written, 
         .map_err(|e| err(&e))?;
     }
     let bytes = w.into_inner().map_err(|e| err(&e))?;
-    std::fs::write(path, &bytes).map_err(|source| PublishError::Io { path: shown.clone(), source })?;
-    Ok(Written { rows: findings.len(), sha256: hex::encode(Sha256::digest(&bytes)) })
+    std::fs::write(path, &bytes).map_err(|source| PublishError::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    Ok(Written {
+        rows: findings.len(),
+        sha256: hex::encode(Sha256::digest(&bytes)),
+    })
 }
 
 /// The findings as a table for [`write_geoparquet`] (points where the finding has one).
-pub fn findings_frame(findings: &[Finding]) -> polars::prelude::PolarsResult<(DataFrame, Geometries)> {
+pub fn findings_frame(
+    findings: &[Finding],
+) -> polars::prelude::PolarsResult<(DataFrame, Geometries)> {
     use polars::prelude::*;
     let s = |f: &dyn Fn(&Finding) -> Option<String>| findings.iter().map(f).collect::<Vec<_>>();
     let frame = DataFrame::new(
@@ -302,11 +387,20 @@ pub fn findings_frame(findings: &[Finding]) -> polars::prelude::PolarsResult<(Da
         vec![
             Column::new("file".into(), s(&|f| Some(f.file.clone()))),
             Column::new("class".into(), s(&|f| Some(f.class.clone()))),
-            Column::new("row".into(), findings.iter().map(|f| f.row.map(|r| r as i64)).collect::<Vec<_>>()),
+            Column::new(
+                "row".into(),
+                findings
+                    .iter()
+                    .map(|f| f.row.map(|r| r as i64))
+                    .collect::<Vec<_>>(),
+            ),
             Column::new("column".into(), s(&|f| f.column.clone())),
             Column::new("value".into(), s(&|f| f.value.clone())),
             Column::new("rule".into(), s(&|f| Some(f.rule.code().to_string()))),
-            Column::new("severity".into(), s(&|f| Some(f.severity.as_str().to_string()))),
+            Column::new(
+                "severity".into(),
+                s(&|f| Some(f.severity.as_str().to_string())),
+            ),
             Column::new("message_zh".into(), s(&|f| Some(f.message_zh.clone()))),
             Column::new("message_en".into(), s(&|f| Some(f.message_en.clone()))),
         ],
@@ -325,23 +419,55 @@ mod tests {
         let cw = polygon![(x: 0.0, y: 0.0), (x: 0.0, y: 1.0), (x: 1.0, y: 1.0), (x: 1.0, y: 0.0), (x: 0.0, y: 0.0)];
         let frame = polars::df!("code" => ["620402001001"]).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let a = write_geoparquet(&dir.path().join("a.parquet"), &frame, Geometries::Polygons(vec![MultiPolygon(vec![cw.clone()])])).unwrap();
-        let b = write_geoparquet(&dir.path().join("b.parquet"), &frame, Geometries::Polygons(vec![MultiPolygon(vec![cw])])).unwrap();
+        let a = write_geoparquet(
+            &dir.path().join("a.parquet"),
+            &frame,
+            Geometries::Polygons(vec![MultiPolygon(vec![cw.clone()])]),
+        )
+        .unwrap();
+        let b = write_geoparquet(
+            &dir.path().join("b.parquet"),
+            &frame,
+            Geometries::Polygons(vec![MultiPolygon(vec![cw])]),
+        )
+        .unwrap();
         assert_eq!(a, b);
-        let reader = parquet::file::reader::SerializedFileReader::new(std::fs::File::open(dir.path().join("a.parquet")).unwrap()).unwrap();
+        let reader = parquet::file::reader::SerializedFileReader::new(
+            std::fs::File::open(dir.path().join("a.parquet")).unwrap(),
+        )
+        .unwrap();
         use parquet::file::reader::FileReader;
-        let kv = reader.metadata().file_metadata().key_value_metadata().unwrap();
-        let geo = kv.iter().find(|k| k.key == "geo").and_then(|k| k.value.clone()).unwrap();
+        let kv = reader
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .unwrap();
+        let geo = kv
+            .iter()
+            .find(|k| k.key == "geo")
+            .and_then(|k| k.value.clone())
+            .unwrap();
         let geo: serde_json::Value = serde_json::from_str(&geo).unwrap();
-        assert_eq!(geo["columns"]["geometry"]["orientation"], "counterclockwise");
-        assert_eq!(geo["columns"]["geometry"]["bbox"], serde_json::json!([0.0, 0.0, 1.0, 1.0]));
+        assert_eq!(
+            geo["columns"]["geometry"]["orientation"],
+            "counterclockwise"
+        );
+        assert_eq!(
+            geo["columns"]["geometry"]["bbox"],
+            serde_json::json!([0.0, 0.0, 1.0, 1.0])
+        );
     }
 
     #[test]
     fn row_count_mismatch_is_an_error() {
         let frame = polars::df!("code" => ["a", "b"]).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let err = write_geoparquet(&dir.path().join("x.parquet"), &frame, Geometries::Points(vec![None])).unwrap_err();
+        let err = write_geoparquet(
+            &dir.path().join("x.parquet"),
+            &frame,
+            Geometries::Points(vec![None]),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("1 geometries for 2 rows"), "{err}");
     }
 }

@@ -22,7 +22,11 @@ use riskcensus_core::{uscc, Level, Register};
 const SEED: u64 = 20201231;
 
 fn main() -> Result<()> {
-    let out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "sample_data".into()));
+    let out = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "sample_data".into()),
+    );
     let register_text = std::fs::read_to_string(out.join("register/baiyin_divisions.csv"))
         .context("reading register/baiyin_divisions.csv")?;
     let register = Register::from_csv_str(&register_text)?;
@@ -31,14 +35,21 @@ fn main() -> Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let villages = build_villages(&register, &counties, &mut rng)?;
     write_villages(&out.join("geometry/baiyin_villages.geojson"), &villages)?;
-    let world = World { register: &register, villages: &villages };
+    let world = World {
+        register: &register,
+        villages: &villages,
+    };
     let mut returns = Returns::default();
     returns.schools(&world, &mut rng)?;
     returns.medical(&world, &mut rng)?;
     returns.shelters(&world, &mut rng)?;
     returns.communities(&world, &mut rng)?;
     returns.write(&out)?;
-    eprintln!("wrote {} villages and {} returns files", villages.len(), returns.files.len());
+    eprintln!(
+        "wrote {} villages and {} returns files",
+        villages.len(),
+        returns.files.len()
+    );
     Ok(())
 }
 
@@ -54,7 +65,11 @@ fn read_counties(text: &str) -> Result<Vec<County>> {
         if f.property("level").and_then(|v| v.as_str()) != Some("county") {
             continue;
         }
-        let code = f.property("adcode").and_then(|v| v.as_str()).context("adcode")?.to_string();
+        let code = f
+            .property("adcode")
+            .and_then(|v| v.as_str())
+            .context("adcode")?
+            .to_string();
         let g: geo_types::Geometry<f64> = f.geometry.context("geometry")?.try_into()?;
         let geometry = match g {
             geo_types::Geometry::MultiPolygon(mp) => mp,
@@ -77,7 +92,10 @@ struct Village {
 fn random_point_in(region: &MultiPolygon<f64>, rng: &mut ChaCha8Rng) -> Result<Point<f64>> {
     let r = region.bounding_rect().context("empty region")?;
     for _ in 0..100_000 {
-        let p = Point::new(rng.random_range(r.min().x..r.max().x), rng.random_range(r.min().y..r.max().y));
+        let p = Point::new(
+            rng.random_range(r.min().x..r.max().x),
+            rng.random_range(r.min().y..r.max().y),
+        );
         if region.contains(&p) {
             return Ok(p);
         }
@@ -86,20 +104,31 @@ fn random_point_in(region: &MultiPolygon<f64>, rng: &mut ChaCha8Rng) -> Result<P
 }
 
 /// Split `region` into `n` Voronoi cells around seeds, relaxed twice towards cell centroids.
-fn tile(region: &MultiPolygon<f64>, n: usize, rng: &mut ChaCha8Rng) -> Result<Vec<MultiPolygon<f64>>> {
+fn tile(
+    region: &MultiPolygon<f64>,
+    n: usize,
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<MultiPolygon<f64>>> {
     if n == 1 {
         return Ok(vec![region.clone()]);
     }
-    let mut seeds: Vec<Point<f64>> = (0..n).map(|_| random_point_in(region, rng)).collect::<Result<_>>()?;
+    let mut seeds: Vec<Point<f64>> = (0..n)
+        .map(|_| random_point_in(region, rng))
+        .collect::<Result<_>>()?;
     let mut cells = Vec::new();
     for round in 0..3 {
         let sites = MultiPoint::from(seeds.clone());
-        let raw = sites.voronoi_cells().map_err(|e| anyhow::anyhow!("voronoi: {e:?}"))?;
+        let raw = sites
+            .voronoi_cells()
+            .map_err(|e| anyhow::anyhow!("voronoi: {e:?}"))?;
         cells = seeds
             .iter()
             .map(|s| {
-                let cell = raw.iter().find(|c| c.contains(s) || geo::Intersects::intersects(*c, s));
-                cell.map(|c| MultiPolygon(vec![c.clone()]).intersection(region)).unwrap_or_else(|| MultiPolygon(vec![]))
+                let cell = raw
+                    .iter()
+                    .find(|c| c.contains(s) || geo::Intersects::intersects(*c, s));
+                cell.map(|c| MultiPolygon(vec![c.clone()]).intersection(region))
+                    .unwrap_or_else(|| MultiPolygon(vec![]))
             })
             .collect::<Vec<_>>();
         if round < 2 {
@@ -118,10 +147,17 @@ fn tile(region: &MultiPolygon<f64>, n: usize, rng: &mut ChaCha8Rng) -> Result<Ve
 
 fn round6(mp: &MultiPolygon<f64>) -> MultiPolygon<f64> {
     use geo::MapCoords;
-    mp.map_coords(|c| Coord { x: (c.x * 1e6).round() / 1e6, y: (c.y * 1e6).round() / 1e6 })
+    mp.map_coords(|c| Coord {
+        x: (c.x * 1e6).round() / 1e6,
+        y: (c.y * 1e6).round() / 1e6,
+    })
 }
 
-fn build_villages(register: &Register, counties: &[County], rng: &mut ChaCha8Rng) -> Result<Vec<Village>> {
+fn build_villages(
+    register: &Register,
+    counties: &[County],
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<Village>> {
     let mut villages = Vec::new();
     for county in counties {
         let townships: Vec<_> = register
@@ -157,12 +193,20 @@ fn write_villages(path: &Path, villages: &[Village]) -> Result<()> {
         props.insert("name".into(), v.name.clone().into());
         props.insert("township_code".into(), v.township.clone().into());
         props.insert("county_code".into(), v.code[..6].to_string().into());
-        features.push(geojson::Feature { geometry: Some(geometry), properties: Some(props), ..Default::default() });
+        features.push(geojson::Feature {
+            geometry: Some(geometry),
+            properties: Some(props),
+            ..Default::default()
+        });
     }
     let mut foreign = serde_json::Map::new();
     foreign.insert("crs_note".into(), "EPSG:4490 (CGCS2000 geographic)".into());
     foreign.insert("note".into(), "SYNTHETIC village shapes: two-level Voronoi tiling of the real county outlines. Codes and names are the real NBS 2023 register.".into());
-    let fc = geojson::FeatureCollection { bbox: None, features, foreign_members: Some(foreign) };
+    let fc = geojson::FeatureCollection {
+        bbox: None,
+        features,
+        foreign_members: Some(foreign),
+    };
     std::fs::write(path, fc.to_string() + "\n")?;
     Ok(())
 }
@@ -175,8 +219,20 @@ struct World<'a> {
 impl World<'_> {
     fn names(&self, village_code: &str) -> [String; 5] {
         let chain = self.register.names_down_to(village_code);
-        let name = |l: Level| chain.iter().find(|d| d.level == l).map(|d| d.name.clone()).unwrap_or_default();
-        ["甘肃省".to_string(), name(Level::City), name(Level::County), name(Level::Township), name(Level::Village)]
+        let name = |l: Level| {
+            chain
+                .iter()
+                .find(|d| d.level == l)
+                .map(|d| d.name.clone())
+                .unwrap_or_default()
+        };
+        [
+            "甘肃省".to_string(),
+            name(Level::City),
+            name(Level::County),
+            name(Level::Township),
+            name(Level::Village),
+        ]
     }
 
     /// A point well inside the village (6 decimals, still inside after rounding).
@@ -185,7 +241,12 @@ impl World<'_> {
             let p = random_point_in(&v.geometry, rng)?;
             let (x, y) = ((p.x() * 1e6).round() / 1e6, (p.y() * 1e6).round() / 1e6);
             let rounded = Point::new(x, y);
-            let clear = self.villages.iter().filter(|o| o.geometry.contains(&rounded)).count() == 1;
+            let clear = self
+                .villages
+                .iter()
+                .filter(|o| o.geometry.contains(&rounded))
+                .count()
+                == 1;
             if v.geometry.contains(&rounded) && clear {
                 return Ok((x, y));
             }
@@ -197,9 +258,15 @@ impl World<'_> {
 /// A valid credit code: `reg`(2) + county(6) + organisation code(8 + GB 11714 check) + check.
 fn credit_code(prefix: &str, county: &str, rng: &mut ChaCha8Rng) -> String {
     const ORG_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    let body: String = (0..8).map(|_| ORG_CHARS[rng.random_range(0..10usize)] as char).collect();
+    let body: String = (0..8)
+        .map(|_| ORG_CHARS[rng.random_range(0..10usize)] as char)
+        .collect();
     let weights = [3, 7, 9, 10, 5, 8, 4, 2];
-    let s: u32 = body.chars().zip(weights).map(|(c, w)| c.to_digit(36).unwrap_or(0) * w).sum();
+    let s: u32 = body
+        .chars()
+        .zip(weights)
+        .map(|(c, w)| c.to_digit(36).unwrap_or(0) * w)
+        .sum();
     let org_check = match 11 - s % 11 {
         10 => 'X',
         11 => '0',
@@ -221,17 +288,32 @@ struct ReturnFile {
 
 impl ReturnFile {
     fn new(name: &str, header: Vec<&'static str>, encoding: &'static str) -> Self {
-        ReturnFile { name: name.into(), header, rows: Vec::new(), encoding, expected: Vec::new() }
+        ReturnFile {
+            name: name.into(),
+            header,
+            rows: Vec::new(),
+            encoding,
+            expected: Vec::new(),
+        }
     }
     fn col(&self, h: &str) -> usize {
-        self.header.iter().position(|x| *x == h).unwrap_or_else(|| panic!("no column {h}"))
+        self.header
+            .iter()
+            .position(|x| *x == h)
+            .unwrap_or_else(|| panic!("no column {h}"))
     }
     /// Line number of row index `i` (1 = header).
     fn line(i: usize) -> u64 {
         i as u64 + 2
     }
     /// Plant a defect in row `i`: change cells, record the expected finding(s).
-    fn plant(&mut self, i: usize, edits: &[(&str, &str)], rules: &[&'static str], what: &'static str) {
+    fn plant(
+        &mut self,
+        i: usize,
+        edits: &[(&str, &str)],
+        rules: &[&'static str],
+        what: &'static str,
+    ) {
         for (h, v) in edits {
             let c = self.col(h);
             self.rows[i][c] = (*v).to_string();
@@ -247,18 +329,45 @@ struct Returns {
     files: Vec<ReturnFile>,
 }
 
-const COMMON: [&str; 12] = ["单位名称", "统一社会信用代码", "代码类型", "行政区划代码", "省", "市", "县", "乡镇", "村", "详细地址", "经度", "纬度"];
+const COMMON: [&str; 12] = [
+    "单位名称",
+    "统一社会信用代码",
+    "代码类型",
+    "行政区划代码",
+    "省",
+    "市",
+    "县",
+    "乡镇",
+    "村",
+    "详细地址",
+    "经度",
+    "纬度",
+];
 
-fn common_cells(world: &World, v: &Village, name: &str, credit: Option<&str>, rng: &mut ChaCha8Rng) -> Result<Vec<String>> {
+fn common_cells(
+    world: &World,
+    v: &Village,
+    name: &str,
+    credit: Option<&str>,
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<String>> {
     let [p, c, x, t, vil] = world.names(&v.code);
     let (lon, lat) = world.point_in(v, rng)?;
     let n = rng.random_range(1..300);
     Ok(vec![
         name.to_string(),
         credit.unwrap_or("").to_string(),
-        if credit.is_some() { "统一社会信用代码".into() } else { String::new() },
+        if credit.is_some() {
+            "统一社会信用代码".into()
+        } else {
+            String::new()
+        },
         v.code.clone(),
-        p, c, x.clone(), t.clone(), vil.clone(),
+        p,
+        c,
+        x.clone(),
+        t.clone(),
+        vil.clone(),
         format!("{x}{t}{vil}{n}号"),
         format!("{lon:.6}"),
         format!("{lat:.6}"),
@@ -274,14 +383,24 @@ fn short_name(name: &str) -> &str {
         .unwrap_or(name)
 }
 
-fn pick<'a>(villages: &'a [Village], rng: &mut ChaCha8Rng, pred: impl Fn(&Village) -> bool) -> &'a Village {
+fn pick<'a>(
+    villages: &'a [Village],
+    rng: &mut ChaCha8Rng,
+    pred: impl Fn(&Village) -> bool,
+) -> &'a Village {
     let pool: Vec<&Village> = villages.iter().filter(|v| pred(v)).collect();
     pool[rng.random_range(0..pool.len())]
 }
 
 /// A village of the same county as `v` but not `v` itself, and a village in another county.
-fn neighbours<'a>(world: &'a World, v: &Village, rng: &mut ChaCha8Rng) -> (&'a Village, &'a Village) {
-    let same = pick(world.villages, rng, |o| o.code[..6] == v.code[..6] && o.code != v.code);
+fn neighbours<'a>(
+    world: &'a World,
+    v: &Village,
+    rng: &mut ChaCha8Rng,
+) -> (&'a Village, &'a Village) {
+    let same = pick(world.villages, rng, |o| {
+        o.code[..6] == v.code[..6] && o.code != v.code
+    });
     let other = pick(world.villages, rng, |o| o.code[..6] != v.code[..6]);
     (same, other)
 }
@@ -289,7 +408,16 @@ fn neighbours<'a>(world: &'a World, v: &Village, rng: &mut ChaCha8Rng) -> (&'a V
 impl Returns {
     fn schools(&mut self, world: &World, rng: &mut ChaCha8Rng) -> Result<()> {
         let mut header = COMMON.to_vec();
-        header.extend(["学校类别", "办学性质", "在校（园）学生数（人）", "其中：寄宿生数（人）", "教职工数（人）", "占地面积（m²）", "校舍建筑面积（m²）", "是否为应急避难场所"]);
+        header.extend([
+            "学校类别",
+            "办学性质",
+            "在校（园）学生数（人）",
+            "其中：寄宿生数（人）",
+            "教职工数（人）",
+            "占地面积（m²）",
+            "校舍建筑面积（m²）",
+            "是否为应急避难场所",
+        ]);
         let mut f = ReturnFile::new("HB-PSF-01_学校.csv", header, "UTF-8");
         let mut used = std::collections::BTreeSet::new();
         for i in 0..120 {
@@ -301,11 +429,19 @@ impl Returns {
                 _ => ("初中", "中学", rng.random_range(200..1800)),
             };
             let base = short_name(&v.name);
-            let base = if base.ends_with('村') || base.ends_with("社区") { base.to_string() } else { format!("{base}村") };
+            let base = if base.ends_with('村') || base.ends_with("社区") {
+                base.to_string()
+            } else {
+                format!("{base}村")
+            };
             let name = format!("{base}{}{suffix}", if i % 7 == 0 { "第二" } else { "" });
             let credit = credit_code("12", &v.code[..6], rng);
             let mut row = common_cells(world, v, &name, Some(&credit), rng)?;
-            let boarders = if kind == "初中" { rng.random_range(0..students / 2) } else { 0 };
+            let boarders = if kind == "初中" {
+                rng.random_range(0..students / 2)
+            } else {
+                0
+            };
             let staff = students / rng.random_range(12..18) + 3;
             row.extend([
                 kind.to_string(),
@@ -320,45 +456,154 @@ impl Returns {
             f.rows.push(row);
         }
         let code_of = |f: &ReturnFile, i: usize| f.rows[i][f.col("行政区划代码")].clone();
-        f.plant(3, &[("单位名称", "")], &["cell.required"], "单位名称 left empty");
-        let bad = { let c = f.rows[7][f.col("统一社会信用代码")].clone(); let last = if c.ends_with('0') { '1' } else { '0' }; format!("{}{last}", &c[..17]) };
-        f.plant(7, &[("统一社会信用代码", &bad)], &["id.uscc_checksum"], "credit code with a wrong check character");
+        f.plant(
+            3,
+            &[("单位名称", "")],
+            &["cell.required"],
+            "单位名称 left empty",
+        );
+        let bad = {
+            let c = f.rows[7][f.col("统一社会信用代码")].clone();
+            let last = if c.ends_with('0') { '1' } else { '0' };
+            format!("{}{last}", &c[..17])
+        };
+        f.plant(
+            7,
+            &[("统一社会信用代码", &bad)],
+            &["id.uscc_checksum"],
+            "credit code with a wrong check character",
+        );
         let unknown = format!("{}999", &code_of(&f, 12)[..9]);
-        f.plant(12, &[("行政区划代码", &unknown)], &["id.division_unknown"], "village code that is not in the register");
+        f.plant(
+            12,
+            &[("行政区划代码", &unknown)],
+            &["id.division_unknown"],
+            "village code that is not in the register",
+        );
         let (lon, lat) = (f.rows[18][10].clone(), f.rows[18][11].clone());
-        f.plant(18, &[("经度", &lat), ("纬度", &lon)], &["geo.swapped"], "longitude and latitude swapped");
-        let here = world.villages.iter().find(|v| v.code == code_of(&f, 25)).context("village")?;
+        f.plant(
+            18,
+            &[("经度", &lat), ("纬度", &lon)],
+            &["geo.swapped"],
+            "longitude and latitude swapped",
+        );
+        let here = world
+            .villages
+            .iter()
+            .find(|v| v.code == code_of(&f, 25))
+            .context("village")?;
         let (same, _) = neighbours(world, here, rng);
         let (x, y) = world.point_in(same, rng)?;
-        f.plant(25, &[("经度", &format!("{x:.6}")), ("纬度", &format!("{y:.6}"))], &["geo.other_village"], "point in another village of the same county");
-        f.plant(31, &[("在校（园）学生数（人）", "300"), ("其中：寄宿生数（人）", "450")], &["xf.part_exceeds_total"], "boarders (其中) exceed students (合计)");
+        f.plant(
+            25,
+            &[("经度", &format!("{x:.6}")), ("纬度", &format!("{y:.6}"))],
+            &["geo.other_village"],
+            "point in another village of the same county",
+        );
+        f.plant(
+            31,
+            &[
+                ("在校（园）学生数（人）", "300"),
+                ("其中：寄宿生数（人）", "450"),
+            ],
+            &["xf.part_exceeds_total"],
+            "boarders (其中) exceed students (合计)",
+        );
         let dup = f.rows[40].clone();
         f.rows[41] = dup;
-        f.expected.push((ReturnFile::line(41), "dup.credit_code", "row 43 repeats row 42 (same credit code)"));
-        f.expected.push((ReturnFile::line(41), "dup.name_in_village", "row 43 repeats row 42 (same name, same village)"));
-        f.plant(50, &[("学校类别", "职业高中")], &["cell.code_list"], "school type not in the code list");
-        f.plant(57, &[("在校（园）学生数（人）", "四百二十")], &["cell.type"], "student count written in words");
-        let here = world.villages.iter().find(|v| v.code == code_of(&f, 63)).context("village")?;
+        f.expected.push((
+            ReturnFile::line(41),
+            "dup.credit_code",
+            "row 43 repeats row 42 (same credit code)",
+        ));
+        f.expected.push((
+            ReturnFile::line(41),
+            "dup.name_in_village",
+            "row 43 repeats row 42 (same name, same village)",
+        ));
+        f.plant(
+            50,
+            &[("学校类别", "职业高中")],
+            &["cell.code_list"],
+            "school type not in the code list",
+        );
+        f.plant(
+            57,
+            &[("在校（园）学生数（人）", "四百二十")],
+            &["cell.type"],
+            "student count written in words",
+        );
+        let here = world
+            .villages
+            .iter()
+            .find(|v| v.code == code_of(&f, 63))
+            .context("village")?;
         let (_, other) = neighbours(world, here, rng);
         let (x, y) = world.point_in(other, rng)?;
-        f.plant(63, &[("经度", &format!("{x:.6}")), ("纬度", &format!("{y:.6}"))], &["geo.outside_county"], "point in another county");
-        f.plant(70, &[("行政区划代码", "620421100201")], &["id.division_unknown"], "civil-affairs (MCA) township number 620421100 instead of NBS 620421103 for 乌兰镇");
-        let charset = { let c = f.rows[77][f.col("统一社会信用代码")].clone(); format!("{}O{}", &c[..9], &c[10..]) };
-        f.plant(77, &[("统一社会信用代码", &charset)], &["id.uscc_charset"], "credit code containing the letter O");
+        f.plant(
+            63,
+            &[("经度", &format!("{x:.6}")), ("纬度", &format!("{y:.6}"))],
+            &["geo.outside_county"],
+            "point in another county",
+        );
+        f.plant(
+            70,
+            &[("行政区划代码", "620421100201")],
+            &["id.division_unknown"],
+            "civil-affairs (MCA) township number 620421100 instead of NBS 620421103 for 乌兰镇",
+        );
+        let charset = {
+            let c = f.rows[77][f.col("统一社会信用代码")].clone();
+            format!("{}O{}", &c[..9], &c[10..])
+        };
+        f.plant(
+            77,
+            &[("统一社会信用代码", &charset)],
+            &["id.uscc_charset"],
+            "credit code containing the letter O",
+        );
         let township = format!("{}000", &code_of(&f, 84)[..9]);
-        f.plant(84, &[("行政区划代码", &township)], &["id.division_level"], "township-level code instead of a village code");
-        f.plant(91, &[("教职工数（人）", "-5")], &["cell.range"], "negative staff count");
+        f.plant(
+            84,
+            &[("行政区划代码", &township)],
+            &["id.division_level"],
+            "township-level code instead of a village code",
+        );
+        f.plant(
+            91,
+            &[("教职工数（人）", "-5")],
+            &["cell.range"],
+            "negative staff count",
+        );
         self.files.push(f);
         Ok(())
     }
 
     fn medical(&mut self, world: &World, rng: &mut ChaCha8Rng) -> Result<()> {
         let mut header = COMMON.to_vec();
-        header.extend(["医疗机构类型大类", "医院等级", "医疗机构性质", "在岗职工人数（人）", "卫生技术人员总数（人）", "注册护士人数（人）", "实有住院床位数（张）", "ICU床位数（张）", "负压病房床位数（张）", "运转型急救车数量（辆）", "年度总诊疗人次数（人次）", "占地面积（平方米）", "房屋建筑面积（平方米）"]);
+        header.extend([
+            "医疗机构类型大类",
+            "医院等级",
+            "医疗机构性质",
+            "在岗职工人数（人）",
+            "卫生技术人员总数（人）",
+            "注册护士人数（人）",
+            "实有住院床位数（张）",
+            "ICU床位数（张）",
+            "负压病房床位数（张）",
+            "运转型急救车数量（辆）",
+            "年度总诊疗人次数（人次）",
+            "占地面积（平方米）",
+            "房屋建筑面积（平方米）",
+        ]);
         let mut f = ReturnFile::new("HB-PSF-02_医疗卫生机构_GBK.csv", header, "GBK");
         let townships: Vec<&Village> = {
             let mut seen = BTreeMap::new();
-            for v in world.villages.iter().filter(|v| !encoding_rs::GBK.encode(&v.name).2) {
+            for v in world
+                .villages
+                .iter()
+                .filter(|v| !encoding_rs::GBK.encode(&v.name).2)
+            {
                 seen.entry(v.township.clone()).or_insert(v);
             }
             seen.into_values().collect()
@@ -367,51 +612,154 @@ impl Returns {
             let hospital = i % 6 == 0;
             let v = townships[i % townships.len()];
             let [_, _, county, township, _] = world.names(&v.code);
-            let name = if hospital { format!("{county}{}医院", ["人民", "中医", "妇幼保健", "第二人民", "康复", "骨科"][(i / 6) % 6]) } else { format!("{township}{}", if i < townships.len() { "卫生院" } else { "中心卫生院" }) };
-            let name = if hospital && i >= 36 { format!("{township}中心医院") } else { name };
+            let name = if hospital {
+                format!(
+                    "{county}{}医院",
+                    ["人民", "中医", "妇幼保健", "第二人民", "康复", "骨科"][(i / 6) % 6]
+                )
+            } else {
+                format!(
+                    "{township}{}",
+                    if i < townships.len() {
+                        "卫生院"
+                    } else {
+                        "中心卫生院"
+                    }
+                )
+            };
+            let name = if hospital && i >= 36 {
+                format!("{township}中心医院")
+            } else {
+                name
+            };
             let credit = credit_code("12", &v.code[..6], rng);
             let mut row = common_cells(world, v, &name, Some(&credit), rng)?;
-            let beds = if hospital { rng.random_range(80..600) } else { rng.random_range(5..40) };
+            let beds = if hospital {
+                rng.random_range(80..600)
+            } else {
+                rng.random_range(5..40)
+            };
             let staff = beds * rng.random_range(12..16) / 10 + 5;
             let workers = staff * 8 / 10;
             let nurses = workers * 45 / 100;
             let icu = if hospital { beds / 25 } else { 0 };
             row.extend([
-                if hospital { "医院" } else { "基层医疗卫生机构" }.to_string(),
-                if hospital { ["二级甲等", "二级乙等", "三级乙等", "一级甲等"][i % 4] } else { "未定级" }.to_string(),
+                if hospital {
+                    "医院"
+                } else {
+                    "基层医疗卫生机构"
+                }
+                .to_string(),
+                if hospital {
+                    ["二级甲等", "二级乙等", "三级乙等", "一级甲等"][i % 4]
+                } else {
+                    "未定级"
+                }
+                .to_string(),
                 "公立".to_string(),
-                staff.to_string(), workers.to_string(), nurses.to_string(), beds.to_string(),
-                icu.to_string(), (icu / 2).to_string(),
-                (if hospital { rng.random_range(2..12) } else { rng.random_range(0..2) }).to_string(),
+                staff.to_string(),
+                workers.to_string(),
+                nurses.to_string(),
+                beds.to_string(),
+                icu.to_string(),
+                (icu / 2).to_string(),
+                (if hospital {
+                    rng.random_range(2..12)
+                } else {
+                    rng.random_range(0..2)
+                })
+                .to_string(),
                 (beds * rng.random_range(300..900)).to_string(),
                 format!("{:.1}", rng.random_range(1500.0..60000.0)),
                 format!("{:.1}", rng.random_range(600.0..40000.0)),
             ]);
             f.rows.push(row);
         }
-        f.plant(6, &[("实有住院床位数（张）", "100"), ("ICU床位数（张）", "80"), ("负压病房床位数（张）", "30")], &["xf.part_exceeds_total"], "ICU + negative-pressure beds exceed inpatient beds");
-        f.plant(11, &[("实有住院床位数（张）", "")], &["cell.required"], "inpatient beds left empty");
-        f.plant(17, &[("医院等级", "三甲")], &["cell.code_list"], "hospital grade abbreviated (三甲 instead of 三级甲等)");
+        f.plant(
+            6,
+            &[
+                ("实有住院床位数（张）", "100"),
+                ("ICU床位数（张）", "80"),
+                ("负压病房床位数（张）", "30"),
+            ],
+            &["xf.part_exceeds_total"],
+            "ICU + negative-pressure beds exceed inpatient beds",
+        );
+        f.plant(
+            11,
+            &[("实有住院床位数（张）", "")],
+            &["cell.required"],
+            "inpatient beds left empty",
+        );
+        f.plant(
+            17,
+            &[("医院等级", "三甲")],
+            &["cell.code_list"],
+            "hospital grade abbreviated (三甲 instead of 三级甲等)",
+        );
         let short = f.rows[23][f.col("统一社会信用代码")][..17].to_string();
-        f.plant(23, &[("统一社会信用代码", &short)], &["id.uscc_length"], "credit code of 17 characters");
-        f.plant(29, &[("经度", "0"), ("纬度", "0")], &["geo.zero"], "point at (0, 0)");
-        f.plant(35, &[("卫生技术人员总数（人）", "20"), ("注册护士人数（人）", "35")], &["xf.part_exceeds_total"], "nurses exceed health professionals");
-        f.plant(44, &[("经度", "10.412345")], &["geo.outside_china"], "longitude typed as 10.4 (digit dropped)");
-        f.plant(52, &[("代码类型", "")], &["xf.conditional_required"], "credit code given without its code type");
+        f.plant(
+            23,
+            &[("统一社会信用代码", &short)],
+            &["id.uscc_length"],
+            "credit code of 17 characters",
+        );
+        f.plant(
+            29,
+            &[("经度", "0"), ("纬度", "0")],
+            &["geo.zero"],
+            "point at (0, 0)",
+        );
+        f.plant(
+            35,
+            &[
+                ("卫生技术人员总数（人）", "20"),
+                ("注册护士人数（人）", "35"),
+            ],
+            &["xf.part_exceeds_total"],
+            "nurses exceed health professionals",
+        );
+        f.plant(
+            44,
+            &[("经度", "10.412345")],
+            &["geo.outside_china"],
+            "longitude typed as 10.4 (digit dropped)",
+        );
+        f.plant(
+            52,
+            &[("代码类型", "")],
+            &["xf.conditional_required"],
+            "credit code given without its code type",
+        );
         self.files.push(f);
         Ok(())
     }
 
     fn shelters(&mut self, world: &World, rng: &mut ChaCha8Rng) -> Result<()> {
         let mut header = COMMON.to_vec();
-        header.extend(["场所类型", "场所级别", "避难种类", "占地面积（m²）", "有效避难面积（m²）", "可容纳人数（人）"]);
+        header.extend([
+            "场所类型",
+            "场所级别",
+            "避难种类",
+            "占地面积（m²）",
+            "有效避难面积（m²）",
+            "可容纳人数（人）",
+        ]);
         let mut f = ReturnFile::new("DR-GOV-10_应急避难场所_BOM.csv", header, "UTF-8-BOM");
         let mut used = std::collections::BTreeSet::new();
         for i in 0..60 {
             let v = pick(world.villages, rng, |v| !used.contains(&v.code));
             used.insert(v.code.clone());
             let outdoor = i % 3 != 0;
-            let name = format!("{}{}", short_name(&v.name), if outdoor { "广场应急避难场所" } else { "学校体育馆避难场所" });
+            let name = format!(
+                "{}{}",
+                short_name(&v.name),
+                if outdoor {
+                    "广场应急避难场所"
+                } else {
+                    "学校体育馆避难场所"
+                }
+            );
             let mut row = common_cells(world, v, &name, None, rng)?;
             let land: f64 = rng.random_range(3000.0..50000.0);
             let eff = land * rng.random_range(0.4..0.8);
@@ -425,31 +773,90 @@ impl Returns {
             ]);
             f.rows.push(row);
         }
-        f.plant(4, &[("占地面积（m²）", "5000"), ("有效避难面积（m²）", "8000")], &["xf.part_exceeds_total"], "effective area exceeds land area");
-        f.plant(9, &[("场所类型", "露天")], &["cell.code_list"], "shelter type 露天 instead of 室外");
-        f.plant(15, &[("可容纳人数（人）", "")], &["cell.required"], "capacity left empty");
-        let here = world.villages.iter().find(|v| v.code == f.rows[21][3]).context("village")?;
+        f.plant(
+            4,
+            &[("占地面积（m²）", "5000"), ("有效避难面积（m²）", "8000")],
+            &["xf.part_exceeds_total"],
+            "effective area exceeds land area",
+        );
+        f.plant(
+            9,
+            &[("场所类型", "露天")],
+            &["cell.code_list"],
+            "shelter type 露天 instead of 室外",
+        );
+        f.plant(
+            15,
+            &[("可容纳人数（人）", "")],
+            &["cell.required"],
+            "capacity left empty",
+        );
+        let here = world
+            .villages
+            .iter()
+            .find(|v| v.code == f.rows[21][3])
+            .context("village")?;
         let (same, _) = neighbours(world, here, rng);
         let (x, y) = world.point_in(same, rng)?;
-        f.plant(21, &[("经度", &format!("{x:.6}")), ("纬度", &format!("{y:.6}"))], &["geo.other_village"], "point in another village of the same county");
+        f.plant(
+            21,
+            &[("经度", &format!("{x:.6}")), ("纬度", &format!("{y:.6}"))],
+            &["geo.other_village"],
+            "point in another village of the same county",
+        );
         let mut dup = f.rows[30].clone();
         dup[f.col("可容纳人数（人）")] = "1200".into();
         dup[f.col("单位名称")] = format!(" {} ", dup[0]);
         f.rows[31] = dup;
-        f.expected.push((ReturnFile::line(31), "dup.name_in_village", "same shelter filed twice (name padded with spaces)"));
+        f.expected.push((
+            ReturnFile::line(31),
+            "dup.name_in_village",
+            "same shelter filed twice (name padded with spaces)",
+        ));
         let short = f.rows[38][3][..11].to_string();
-        f.plant(38, &[("行政区划代码", &short)], &["id.division_format"], "division code with 11 digits");
+        f.plant(
+            38,
+            &[("行政区划代码", &short)],
+            &["id.division_format"],
+            "division code with 11 digits",
+        );
         self.files.push(f);
         Ok(())
     }
 
     fn communities(&mut self, world: &World, rng: &mut ChaCha8Rng) -> Result<()> {
         let mut header = COMMON.to_vec();
-        header.extend(["总户数（户）", "常住人口数量（人）", "其中：0-14岁人数（人）", "其中：65岁（含）以上人数（人）", "其中：残障人员人数（人）", "社区医疗卫生服务站或村卫生室数量（个）", "是否有本辖区地质灾害等隐患点清单", "是否有社区（行政村）应急预案", "上一年度防灾减灾救灾资金投入总金额（万元）", "登记注册志愿者人数（人）", "民兵预备役人数（人）", "灾害信息员人数（人）", "本级灾害应急避难场所数量（个）", "本级灾害应急避难场所容量（人）", "上一年度演练活动次数（次）", "参与演练的居民人次（人次）", "备注"]);
+        header.extend([
+            "总户数（户）",
+            "常住人口数量（人）",
+            "其中：0-14岁人数（人）",
+            "其中：65岁（含）以上人数（人）",
+            "其中：残障人员人数（人）",
+            "社区医疗卫生服务站或村卫生室数量（个）",
+            "是否有本辖区地质灾害等隐患点清单",
+            "是否有社区（行政村）应急预案",
+            "上一年度防灾减灾救灾资金投入总金额（万元）",
+            "登记注册志愿者人数（人）",
+            "民兵预备役人数（人）",
+            "灾害信息员人数（人）",
+            "本级灾害应急避难场所数量（个）",
+            "本级灾害应急避难场所容量（人）",
+            "上一年度演练活动次数（次）",
+            "参与演练的居民人次（人次）",
+            "备注",
+        ]);
         let mut f = ReturnFile::new("DR-GRS-02_社区行政村_白银区.csv", header, "UTF-8");
-        for v in world.villages.iter().filter(|v| v.code.starts_with("620402")) {
+        for v in world
+            .villages
+            .iter()
+            .filter(|v| v.code.starts_with("620402"))
+        {
             let urban = &v.code[9..] < "200";
-            let residents: u32 = if urban { rng.random_range(3000..15000) } else { rng.random_range(600..3500) };
+            let residents: u32 = if urban {
+                rng.random_range(3000..15000)
+            } else {
+                rng.random_range(600..3500)
+            };
             let households = residents * 10 / rng.random_range(26..34);
             let mut row = common_cells(world, v, &v.name, None, rng)?;
             let shelters = rng.random_range(0..3u32);
@@ -474,12 +881,45 @@ impl Returns {
             ]);
             f.rows.push(row);
         }
-        f.expected.push((1, "struct.unknown_column", "column 备注 is not in the schema"));
-        f.plant(5, &[("常住人口数量（人）", "1000"), ("其中：0-14岁人数（人）", "600"), ("其中：65岁（含）以上人数（人）", "500")], &["xf.part_exceeds_total"], "0–14 plus 65+ exceed the resident population");
-        f.plant(13, &[("常住人口数量（人）", "约3000")], &["cell.type"], "population written as 约3000");
-        f.plant(22, &[("是否有社区（行政村）应急预案", "有")], &["cell.type"], "有 instead of 是");
-        f.plant(37, &[("行政区划代码", "")], &["cell.required"], "division code left empty");
-        f.plant(48, &[("上一年度防灾减灾救灾资金投入总金额（万元）", "-2.5")], &["cell.range"], "negative funding");
+        f.expected.push((
+            1,
+            "struct.unknown_column",
+            "column 备注 is not in the schema",
+        ));
+        f.plant(
+            5,
+            &[
+                ("常住人口数量（人）", "1000"),
+                ("其中：0-14岁人数（人）", "600"),
+                ("其中：65岁（含）以上人数（人）", "500"),
+            ],
+            &["xf.part_exceeds_total"],
+            "0–14 plus 65+ exceed the resident population",
+        );
+        f.plant(
+            13,
+            &[("常住人口数量（人）", "约3000")],
+            &["cell.type"],
+            "population written as 约3000",
+        );
+        f.plant(
+            22,
+            &[("是否有社区（行政村）应急预案", "有")],
+            &["cell.type"],
+            "有 instead of 是",
+        );
+        f.plant(
+            37,
+            &[("行政区划代码", "")],
+            &["cell.required"],
+            "division code left empty",
+        );
+        f.plant(
+            48,
+            &[("上一年度防灾减灾救灾资金投入总金额（万元）", "-2.5")],
+            &["cell.range"],
+            "negative funding",
+        );
         self.files.push(f);
         Ok(())
     }
@@ -497,7 +937,9 @@ impl Returns {
             let bytes = match f.encoding {
                 "GBK" => {
                     let (b, _, unmappable) = encoding_rs::GBK.encode(&text);
-                    if unmappable { bail!("{} has characters GBK cannot encode", f.name); }
+                    if unmappable {
+                        bail!("{} has characters GBK cannot encode", f.name);
+                    }
                     b.into_owned()
                 }
                 "UTF-8-BOM" => [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat(),
@@ -507,7 +949,12 @@ impl Returns {
             let mut rows = f.expected.clone();
             rows.sort();
             for (line, rule, what) in rows {
-                expected.write_record([format!("returns/{}", f.name), line.to_string(), rule.to_string(), what.to_string()])?;
+                expected.write_record([
+                    format!("returns/{}", f.name),
+                    line.to_string(),
+                    rule.to_string(),
+                    what.to_string(),
+                ])?;
             }
         }
         std::fs::write(out.join("expected_findings.csv"), expected.into_inner()?)?;

@@ -79,58 +79,117 @@ struct Mask {
 }
 
 fn fmt_num(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{}", v as i64) } else { format!("{v}") }
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
 }
 
 /// Validate a raw table against its class.
-pub fn validate(raw: &RawTable, class: &ResolvedClass, register: &Register) -> PolarsResult<Validated> {
-    let present: Vec<&Field> =
-        class.fields.iter().filter(|f| raw.frame.column(f.id.as_str()).is_ok()).collect();
+pub fn validate(
+    raw: &RawTable,
+    class: &ResolvedClass,
+    register: &Register,
+) -> PolarsResult<Validated> {
+    let present: Vec<&Field> = class
+        .fields
+        .iter()
+        .filter(|f| raw.frame.column(f.id.as_str()).is_ok())
+        .collect();
     let mut masks: Vec<Mask> = Vec::new();
     let mut exprs: Vec<Expr> = Vec::new();
-    let mut add = |exprs: &mut Vec<Expr>, e: Expr, rule: Rule, f: &Field, zh: String, en: String| {
-        let name = format!("__m{}", masks.len());
-        exprs.push(e.alias(name.as_str()));
-        masks.push(Mask { name, rule, field: f.id.clone(), zh, en });
-    };
+    let mut add =
+        |exprs: &mut Vec<Expr>, e: Expr, rule: Rule, f: &Field, zh: String, en: String| {
+            let name = format!("__m{}", masks.len());
+            exprs.push(e.alias(name.as_str()));
+            masks.push(Mask {
+                name,
+                rule,
+                field: f.id.clone(),
+                zh,
+                en,
+            });
+        };
     for f in &present {
         let raw_col = col(f.id.as_str());
         let typed = col(format!("__t_{}", f.id).as_str());
         let label = f.label_with_unit();
         if f.required {
-            add(&mut exprs, raw_col.clone().is_null(), Rule::Required, f,
-                format!("必填项“{label}”为空"), format!("required value “{}” is empty", f.en));
+            add(
+                &mut exprs,
+                raw_col.clone().is_null(),
+                Rule::Required,
+                f,
+                format!("必填项“{label}”为空"),
+                format!("required value “{}” is empty", f.en),
+            );
         }
         match f.field_type {
-            FieldType::Integer | FieldType::Decimal | FieldType::Longitude | FieldType::Latitude | FieldType::Boolean => {
+            FieldType::Integer
+            | FieldType::Decimal
+            | FieldType::Longitude
+            | FieldType::Latitude
+            | FieldType::Boolean => {
                 let expected = match f.field_type {
                     FieldType::Integer => ("整数", "a whole number"),
                     FieldType::Boolean => ("“是”或“否”", "是 or 否"),
                     _ => ("数值", "a number"),
                 };
-                add(&mut exprs, raw_col.clone().is_not_null().and(typed.clone().is_null()), Rule::Type, f,
-                    format!("“{label}”应为{}", expected.0), format!("“{}” must be {}", f.en, expected.1));
+                add(
+                    &mut exprs,
+                    raw_col.clone().is_not_null().and(typed.clone().is_null()),
+                    Rule::Type,
+                    f,
+                    format!("“{label}”应为{}", expected.0),
+                    format!("“{}” must be {}", f.en, expected.1),
+                );
             }
             FieldType::Enum => {
                 let codes = Series::new("codes".into(), f.codes.clone());
-                add(&mut exprs, raw_col.clone().is_not_null().and(raw_col.clone().is_in(lit(codes).implode(false), false).not()),
-                    Rule::CodeList, f,
+                add(
+                    &mut exprs,
+                    raw_col.clone().is_not_null().and(
+                        raw_col
+                            .clone()
+                            .is_in(lit(codes).implode(false), false)
+                            .not(),
+                    ),
+                    Rule::CodeList,
+                    f,
                     format!("“{label}”的值不在代码表中（可选：{}）", f.codes.join("、")),
-                    format!("“{}” is not one of: {}", f.en, f.codes.join(", ")));
+                    format!("“{}” is not one of: {}", f.en, f.codes.join(", ")),
+                );
             }
             FieldType::DivisionCode => {
-                add(&mut exprs, raw_col.clone().is_not_null().and(raw_col.clone().str().contains(lit(r"^\d{12}$"), true).not()),
-                    Rule::DivisionFormat, f,
+                add(
+                    &mut exprs,
+                    raw_col
+                        .clone()
+                        .is_not_null()
+                        .and(raw_col.clone().str().contains(lit(r"^\d{12}$"), true).not()),
+                    Rule::DivisionFormat,
+                    f,
                     "行政区划代码应为12位数字（统计用区划代码）".into(),
-                    "the division code must be 12 digits (NBS statistical code)".into());
+                    "the division code must be 12 digits (NBS statistical code)".into(),
+                );
             }
             FieldType::Text | FieldType::CreditCode => {}
         }
         if let Some(n) = f.max_len {
-            add(&mut exprs, raw_col.clone().str().len_chars().gt(lit(n as u32)), Rule::Length, f,
-                format!("“{label}”超过{n}个字符"), format!("“{}” is longer than {n} characters", f.en));
+            add(
+                &mut exprs,
+                raw_col.clone().str().len_chars().gt(lit(n as u32)),
+                Rule::Length,
+                f,
+                format!("“{label}”超过{n}个字符"),
+                format!("“{}” is longer than {n} characters", f.en),
+            );
         }
-        if f.field_type.is_numeric() && f.field_type != FieldType::Longitude && f.field_type != FieldType::Latitude {
+        if f.field_type.is_numeric()
+            && f.field_type != FieldType::Longitude
+            && f.field_type != FieldType::Latitude
+        {
             let range = |e: Expr| -> Option<Expr> {
                 match (f.min, f.max) {
                     (Some(lo), Some(hi)) => Some(e.clone().lt(lit(lo)).or(e.gt(lit(hi)))),
@@ -146,81 +205,191 @@ pub fn validate(raw: &RawTable, class: &ResolvedClass, register: &Register) -> P
                     (None, Some(hi)) => format!("≤ {}", fmt_num(hi)),
                     (None, None) => String::new(),
                 };
-                add(&mut exprs, e.fill_null(lit(false)), Rule::Range, f,
-                    format!("“{label}”应在 {bounds} 范围内"), format!("“{}” must be {bounds}", f.en));
+                add(
+                    &mut exprs,
+                    e.fill_null(lit(false)),
+                    Rule::Range,
+                    f,
+                    format!("“{label}”应在 {bounds} 范围内"),
+                    format!("“{}” must be {bounds}", f.en),
+                );
             }
         }
     }
     for check in &class.checks {
         match check {
             Check::PartLeTotal { parts, total } => {
-                let (Some(tf), true) = (class.field(total), raw.frame.column(total.as_str()).is_ok()) else { continue };
-                let part_fields: Vec<&Field> = parts.iter().filter_map(|p| class.field(p)).filter(|p| raw.frame.column(p.id.as_str()).is_ok()).collect();
-                if part_fields.is_empty() { continue; }
-                let sum = part_fields.iter().map(|p| col(format!("__t_{}", p.id).as_str()).cast(DataType::Float64).fill_null(lit(0.0)))
-                    .reduce(|a, b| a + b).unwrap_or(lit(0.0));
+                let (Some(tf), true) =
+                    (class.field(total), raw.frame.column(total.as_str()).is_ok())
+                else {
+                    continue;
+                };
+                let part_fields: Vec<&Field> = parts
+                    .iter()
+                    .filter_map(|p| class.field(p))
+                    .filter(|p| raw.frame.column(p.id.as_str()).is_ok())
+                    .collect();
+                if part_fields.is_empty() {
+                    continue;
+                }
+                let sum = part_fields
+                    .iter()
+                    .map(|p| {
+                        col(format!("__t_{}", p.id).as_str())
+                            .cast(DataType::Float64)
+                            .fill_null(lit(0.0))
+                    })
+                    .reduce(|a, b| a + b)
+                    .unwrap_or(lit(0.0));
                 let t = col(format!("__t_{}", tf.id).as_str()).cast(DataType::Float64);
-                let names_zh: Vec<String> = part_fields.iter().map(|p| format!("“{}”", p.zh)).collect();
+                let names_zh: Vec<String> =
+                    part_fields.iter().map(|p| format!("“{}”", p.zh)).collect();
                 let names_en: Vec<String> = part_fields.iter().map(|p| p.en.clone()).collect();
-                add(&mut exprs, sum.gt(t).fill_null(lit(false)), Rule::PartExceedsTotal, part_fields[0],
+                add(
+                    &mut exprs,
+                    sum.gt(t).fill_null(lit(false)),
+                    Rule::PartExceedsTotal,
+                    part_fields[0],
                     format!("{}之和大于“{}”", names_zh.join(" + "), tf.zh),
-                    format!("{} exceeds {}", names_en.join(" + "), tf.en));
+                    format!("{} exceeds {}", names_en.join(" + "), tf.en),
+                );
             }
-            Check::RequiredIf { field, when: trigger, equals } => {
-                let (Some(ff), Some(tf)) = (class.field(field), class.field(trigger)) else { continue };
-                if raw.frame.column(trigger.as_str()).is_err() { continue; }
-                let cond = match equals { Some(v) => col(trigger.as_str()).eq(lit(v.as_str())), None => col(trigger.as_str()).is_not_null() };
-                let target_null = if raw.frame.column(field.as_str()).is_ok() { col(field.as_str()).is_null() } else { lit(true) };
-                add(&mut exprs, cond.and(target_null).fill_null(lit(false)), Rule::ConditionalRequired, ff,
-                    format!("填写了“{}”时“{}”必填", tf.zh, ff.zh), format!("“{}” is required when “{}” is given", ff.en, tf.en));
+            Check::RequiredIf {
+                field,
+                when: trigger,
+                equals,
+            } => {
+                let (Some(ff), Some(tf)) = (class.field(field), class.field(trigger)) else {
+                    continue;
+                };
+                if raw.frame.column(trigger.as_str()).is_err() {
+                    continue;
+                }
+                let cond = match equals {
+                    Some(v) => col(trigger.as_str()).eq(lit(v.as_str())),
+                    None => col(trigger.as_str()).is_not_null(),
+                };
+                let target_null = if raw.frame.column(field.as_str()).is_ok() {
+                    col(field.as_str()).is_null()
+                } else {
+                    lit(true)
+                };
+                add(
+                    &mut exprs,
+                    cond.and(target_null).fill_null(lit(false)),
+                    Rule::ConditionalRequired,
+                    ff,
+                    format!("填写了“{}”时“{}”必填", tf.zh, ff.zh),
+                    format!("“{}” is required when “{}” is given", ff.en, tf.en),
+                );
             }
         }
     }
 
-    let typed_cols: Vec<Expr> = present.iter().map(|f| typed_expr(f).alias(format!("__t_{}", f.id).as_str())).collect();
-    let evaluated = raw.frame.clone().lazy().with_columns(typed_cols).with_columns(exprs).collect()?;
+    let typed_cols: Vec<Expr> = present
+        .iter()
+        .map(|f| typed_expr(f).alias(format!("__t_{}", f.id).as_str()))
+        .collect();
+    let evaluated = raw
+        .frame
+        .clone()
+        .lazy()
+        .with_columns(typed_cols)
+        .with_columns(exprs)
+        .collect()?;
 
     let lines = evaluated.column(LINE_COLUMN)?.u64()?.clone();
     let mut findings = raw.findings.clone();
-    let header = |field: &str| raw.header_of(field).map(str::to_string).unwrap_or_else(|| field.to_string());
+    let header = |field: &str| {
+        raw.header_of(field)
+            .map(str::to_string)
+            .unwrap_or_else(|| field.to_string())
+    };
     let raw_value = |field: &str, i: usize| -> Option<String> {
-        evaluated.column(field).ok()?.str().ok()?.get(i).map(str::to_string)
+        evaluated
+            .column(field)
+            .ok()?
+            .str()
+            .ok()?
+            .get(i)
+            .map(str::to_string)
     };
     for m in &masks {
         let mask = evaluated.column(m.name.as_str())?.bool()?;
         for (i, hit) in mask.iter().enumerate() {
-            if hit != Some(true) { continue; }
+            if hit != Some(true) {
+                continue;
+            }
             let line = lines.get(i).unwrap_or(0);
-            findings.push(Finding::new(&raw.file, &raw.class, m.rule, m.zh.clone(), m.en.clone())
-                .at_row(line).in_column(header(&m.field), raw_value(&m.field, i)));
+            findings.push(
+                Finding::new(&raw.file, &raw.class, m.rule, m.zh.clone(), m.en.clone())
+                    .at_row(line)
+                    .in_column(header(&m.field), raw_value(&m.field, i)),
+            );
         }
     }
 
     // Division codes against the register; credit codes against GB 32100; duplicates.
-    let code_field = class.fields.iter().find(|f| f.field_type == FieldType::DivisionCode);
+    let code_field = class
+        .fields
+        .iter()
+        .find(|f| f.field_type == FieldType::DivisionCode);
     if let Some(cf) = code_field.filter(|cf| evaluated.column(cf.id.as_str()).is_ok()) {
         let codes = evaluated.column(cf.id.as_str())?.str()?.clone();
         for (i, code) in codes.iter().enumerate() {
-            let Some(code) = code.filter(|c| c.len() == 12 && c.bytes().all(|b| b.is_ascii_digit())) else { continue };
+            let Some(code) =
+                code.filter(|c| c.len() == 12 && c.bytes().all(|b| b.is_ascii_digit()))
+            else {
+                continue;
+            };
             let line = lines.get(i).unwrap_or(0);
             match register.get(code) {
-                None => findings.push(Finding::new(&raw.file, &raw.class, Rule::DivisionUnknown,
+                None => findings.push(
+                    Finding::new(
+                        &raw.file,
+                        &raw.class,
+                        Rule::DivisionUnknown,
                         format!("行政区划代码 {code} 不在区划库中"),
-                        format!("division code {code} is not in the register"))
-                    .at_row(line).in_column(header(&cf.id), Some(code.to_string()))),
-                Some(d) if d.level != Level::Village => findings.push(Finding::new(&raw.file, &raw.class, Rule::DivisionLevel,
+                        format!("division code {code} is not in the register"),
+                    )
+                    .at_row(line)
+                    .in_column(header(&cf.id), Some(code.to_string())),
+                ),
+                Some(d) if d.level != Level::Village => findings.push(
+                    Finding::new(
+                        &raw.file,
+                        &raw.class,
+                        Rule::DivisionLevel,
                         format!("行政区划代码 {code}（{}）不是村级代码", d.name),
-                        format!("division code {code} ({}) is a {} code, not a village code", d.name, d.level.as_str()))
-                    .at_row(line).in_column(header(&cf.id), Some(code.to_string()))),
+                        format!(
+                            "division code {code} ({}) is a {} code, not a village code",
+                            d.name,
+                            d.level.as_str()
+                        ),
+                    )
+                    .at_row(line)
+                    .in_column(header(&cf.id), Some(code.to_string())),
+                ),
                 Some(_) => {}
             }
         }
     }
-    let type_field = class.field("code_type").filter(|f| evaluated.column(f.id.as_str()).is_ok());
-    for cf in class.fields.iter().filter(|f| f.field_type == FieldType::CreditCode) {
-        let Ok(column) = evaluated.column(cf.id.as_str()) else { continue };
+    let type_field = class
+        .field("code_type")
+        .filter(|f| evaluated.column(f.id.as_str()).is_ok());
+    for cf in class
+        .fields
+        .iter()
+        .filter(|f| f.field_type == FieldType::CreditCode)
+    {
+        let Ok(column) = evaluated.column(cf.id.as_str()) else {
+            continue;
+        };
         let values = column.str()?.clone();
-        let kinds = match type_field { Some(t) => Some(evaluated.column(t.id.as_str())?.str()?.clone()), None => None };
+        let kinds = match type_field {
+            Some(t) => Some(evaluated.column(t.id.as_str())?.str()?.clone()),
+            None => None,
+        };
         let mut first_seen: HashMap<&str, u64> = HashMap::new();
         for (i, v) in values.iter().enumerate() {
             let Some(v) = v else { continue };
@@ -229,35 +398,73 @@ pub fn validate(raw: &RawTable, class: &ResolvedClass, register: &Register) -> P
             if !is_org_code {
                 if let Err(problem) = uscc::check(v) {
                     let (rule, zh, en) = match problem {
-                        UsccProblem::Length(n) => (Rule::UsccLength, format!("统一社会信用代码应为18位，实为{n}位"), format!("credit code must have 18 characters, has {n}")),
-                        UsccProblem::Charset(c) => (Rule::UsccCharset, format!("统一社会信用代码含非法字符“{c}”（不用 I、O、S、V、Z）"), format!("credit code contains “{c}”, which GB 32100 does not use")),
-                        UsccProblem::Checksum { expected } => (Rule::UsccChecksum, format!("统一社会信用代码校验位错误（应为“{expected}”）"), format!("credit code check character is wrong (expected “{expected}”)")),
+                        UsccProblem::Length(n) => (
+                            Rule::UsccLength,
+                            format!("统一社会信用代码应为18位，实为{n}位"),
+                            format!("credit code must have 18 characters, has {n}"),
+                        ),
+                        UsccProblem::Charset(c) => (
+                            Rule::UsccCharset,
+                            format!("统一社会信用代码含非法字符“{c}”（不用 I、O、S、V、Z）"),
+                            format!("credit code contains “{c}”, which GB 32100 does not use"),
+                        ),
+                        UsccProblem::Checksum { expected } => (
+                            Rule::UsccChecksum,
+                            format!("统一社会信用代码校验位错误（应为“{expected}”）"),
+                            format!("credit code check character is wrong (expected “{expected}”)"),
+                        ),
                     };
-                    findings.push(Finding::new(&raw.file, &raw.class, rule, zh, en).at_row(line).in_column(header(&cf.id), Some(v.to_string())));
+                    findings.push(
+                        Finding::new(&raw.file, &raw.class, rule, zh, en)
+                            .at_row(line)
+                            .in_column(header(&cf.id), Some(v.to_string())),
+                    );
                 }
             }
             if let Some(first) = first_seen.get(v) {
-                findings.push(Finding::new(&raw.file, &raw.class, Rule::DuplicateCreditCode,
-                        format!("统一社会信用代码与第 {first} 行重复"), format!("same credit code as row {first}"))
-                    .at_row(line).in_column(header(&cf.id), Some(v.to_string())));
+                findings.push(
+                    Finding::new(
+                        &raw.file,
+                        &raw.class,
+                        Rule::DuplicateCreditCode,
+                        format!("统一社会信用代码与第 {first} 行重复"),
+                        format!("same credit code as row {first}"),
+                    )
+                    .at_row(line)
+                    .in_column(header(&cf.id), Some(v.to_string())),
+                );
             } else {
                 first_seen.insert(v, line);
             }
         }
     }
     if let (Some(nf), Some(cf)) = (class.field("name"), code_field) {
-        if let (Ok(names), Ok(codes)) = (evaluated.column(nf.id.as_str()), evaluated.column(cf.id.as_str())) {
+        if let (Ok(names), Ok(codes)) = (
+            evaluated.column(nf.id.as_str()),
+            evaluated.column(cf.id.as_str()),
+        ) {
             let (names, codes) = (names.str()?.clone(), codes.str()?.clone());
             let mut first_seen: HashMap<(String, &str), u64> = HashMap::new();
             for (i, (name, code)) in names.iter().zip(codes.iter()).enumerate() {
-                let (Some(name), Some(code)) = (name, code) else { continue };
+                let (Some(name), Some(code)) = (name, code) else {
+                    continue;
+                };
                 let key = (normalize_name(name), code);
                 let line = lines.get(i).unwrap_or(0);
                 if let Some(first) = first_seen.get(&key) {
-                    findings.push(Finding::new(&raw.file, &raw.class, Rule::DuplicateName,
+                    findings.push(
+                        Finding::new(
+                            &raw.file,
+                            &raw.class,
+                            Rule::DuplicateName,
                             format!("与第 {first} 行同名且同村（{code}），疑为重复填报"),
-                            format!("same name and village ({code}) as row {first}: likely filed twice"))
-                        .at_row(line).in_column(header(&nf.id), Some(name.to_string())));
+                            format!(
+                                "same name and village ({code}) as row {first}: likely filed twice"
+                            ),
+                        )
+                        .at_row(line)
+                        .in_column(header(&nf.id), Some(name.to_string())),
+                    );
                 } else {
                     first_seen.insert(key, line);
                 }

@@ -15,8 +15,16 @@ mod validate;
 /// Run the chosen subcommand.
 pub fn dispatch(args: Args) -> ExitCode {
     let result = match args.command {
-        Command::Run { pipeline, out, quiet } => run::run(&pipeline, out.as_deref(), quiet),
-        Command::Validate { pipeline, format, fail_on } => validate::validate(&pipeline, format, fail_on),
+        Command::Run {
+            pipeline,
+            out,
+            quiet,
+        } => run::run(&pipeline, out.as_deref(), quiet),
+        Command::Validate {
+            pipeline,
+            format,
+            fail_on,
+        } => validate::validate(&pipeline, format, fail_on),
         Command::Schema { schemas, action } => schema::schema(&schemas, action),
     };
     match result {

@@ -12,15 +12,33 @@ pub fn schema(dir: &Path, action: SchemaAction) -> Result<u8, PipelineError> {
     let t = &set.taxonomy;
     match action {
         SchemaAction::List => {
-            println!("taxonomy {}: {} major, {} mid, {} sub-classes ({} with a field schema, marked *)",
-                t.version, t.major.len(), t.mid.len(), t.class.len(), set.classes.len());
+            println!(
+                "taxonomy {}: {} major, {} mid, {} sub-classes ({} with a field schema, marked *)",
+                t.version,
+                t.major.len(),
+                t.mid.len(),
+                t.class.len(),
+                set.classes.len()
+            );
             for major in &t.major {
                 println!("{} {} {}", major.code, major.zh, major.en);
-                for mid in t.mid.iter().filter(|m| m.parent.as_deref() == Some(major.code.as_str())) {
-                    let subs: Vec<_> = t.class.iter().filter(|c| c.parent.as_deref() == Some(mid.code.as_str())).collect();
+                for mid in t
+                    .mid
+                    .iter()
+                    .filter(|m| m.parent.as_deref() == Some(major.code.as_str()))
+                {
+                    let subs: Vec<_> = t
+                        .class
+                        .iter()
+                        .filter(|c| c.parent.as_deref() == Some(mid.code.as_str()))
+                        .collect();
                     println!("  {} {} ({})", mid.code, mid.zh, subs.len());
                     for c in subs {
-                        let mark = if set.class(&c.code).is_some() { "*" } else { " " };
+                        let mark = if set.class(&c.code).is_some() {
+                            "*"
+                        } else {
+                            " "
+                        };
                         println!("   {mark} {} {} — {}", c.code, c.zh, c.en);
                     }
                 }
@@ -31,11 +49,21 @@ pub fn schema(dir: &Path, action: SchemaAction) -> Result<u8, PipelineError> {
             let class = set.class(&code).ok_or_else(|| PipelineError::Config {
                 message: format!("class {code} has no field schema in {}", dir.display()),
             })?;
-            println!("{} {} — {} (schema {})", class.node.code, class.node.zh, class.node.en, class.version);
+            println!(
+                "{} {} — {} (schema {})",
+                class.node.code, class.node.zh, class.node.en, class.version
+            );
             for f in &class.fields {
                 let req = if f.required { "required" } else { "" };
-                println!("  {:<24} {:<12} {:<14} {:<9} {:?} {}", f.id, f.code.as_deref().unwrap_or("-"),
-                    format!("{:?}", f.field_type).to_lowercase(), req, f.source, f.label_with_unit());
+                println!(
+                    "  {:<24} {:<12} {:<14} {:<9} {:?} {}",
+                    f.id,
+                    f.code.as_deref().unwrap_or("-"),
+                    format!("{:?}", f.field_type).to_lowercase(),
+                    req,
+                    f.source,
+                    f.label_with_unit()
+                );
             }
             Ok(0)
         }

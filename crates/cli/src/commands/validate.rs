@@ -14,9 +14,14 @@ pub fn validate(pipeline: &Path, format: Format, fail_on: FailOn) -> Result<u8, 
         Format::Terminal => summary::print(&report, false),
         Format::Json => {
             let doc = serde_json::json!({ "files": report.files, "findings": report.findings });
-            println!("{}", serde_json::to_string_pretty(&doc).map_err(|e| PipelineError::Internal(e.to_string()))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&doc)
+                    .map_err(|e| PipelineError::Internal(e.to_string()))?
+            );
         }
     }
-    let failed = report.has_errors() || (matches!(fail_on, FailOn::Warning) && report.has_warnings());
+    let failed =
+        report.has_errors() || (matches!(fail_on, FailOn::Warning) && report.has_warnings());
     Ok(u8::from(failed))
 }
