@@ -308,3 +308,12 @@ fn validate_reports_json_without_writing() {
     let expected = triples(&repo().join("sample_data/expected_findings.csv")).len();
     assert_eq!(doc["findings"].as_array().map(Vec::len), Some(expected));
 }
+
+#[test]
+fn sample_readme_lists_every_planted_defect() {
+    let readme = std::fs::read_to_string(repo().join("sample_data/README.md")).expect("readme");
+    for (file, row, rule) in triples(&repo().join("sample_data/expected_findings.csv")) {
+        let line = format!("| `returns/{file}` | {row} | `{rule}` |");
+        assert!(readme.contains(&line), "sample_data/README.md lacks {line}");
+    }
+}

@@ -219,3 +219,21 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod docs_tests {
+    use super::Rule;
+
+    /// docs/rules.md lists every rule, so the catalogue users read is the one the code has.
+    #[test]
+    fn every_rule_is_documented() {
+        let docs = include_str!("../../../docs/rules.md");
+        for r in Rule::ALL {
+            assert!(
+                docs.contains(&format!("| `{}` |", r.code())),
+                "docs/rules.md lacks {}",
+                r.code()
+            );
+        }
+    }
+}

@@ -22,11 +22,20 @@ use riskcensus_core::{uscc, Level, Register};
 const SEED: u64 = 20201231;
 
 fn main() -> Result<()> {
-    let out = PathBuf::from(
-        std::env::args()
-            .nth(1)
-            .unwrap_or_else(|| "sample_data".into()),
-    );
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("scale") {
+        let rows: usize = args
+            .get(1)
+            .and_then(|n| n.parse().ok())
+            .context("usage: riskcensus-samplegen scale ROWS OUT_DIR [SAMPLE_DATA]")?;
+        let out = PathBuf::from(
+            args.get(2)
+                .context("usage: riskcensus-samplegen scale ROWS OUT_DIR [SAMPLE_DATA]")?,
+        );
+        let sample = PathBuf::from(args.get(3).map_or("sample_data", String::as_str));
+        return scale(rows, &out, &sample);
+    }
+    let out = PathBuf::from(args.first().map_or("sample_data", String::as_str));
     let register_text = std::fs::read_to_string(out.join("register/baiyin_divisions.csv"))
         .context("reading register/baiyin_divisions.csv")?;
     let register = Register::from_csv_str(&register_text)?;
@@ -50,6 +59,91 @@ fn main() -> Result<()> {
         villages.len(),
         returns.files.len()
     );
+    Ok(())
+}
+
+/// Writes `ROWS` clean school returns spread over all 860 villages, and a pipeline file that runs
+/// them against the sample register and polygons: the synthetic scale-up for benchmarks.
+fn scale(rows: usize, out: &Path, sample: &Path) -> Result<()> {
+    let sample = sample
+        .canonicalize()
+        .with_context(|| format!("{}", sample.display()))?;
+    let register = Register::from_csv_str(&std::fs::read_to_string(
+        sample.join("register/baiyin_divisions.csv"),
+    )?)?;
+    let counties = read_counties(&std::fs::read_to_string(
+        sample.join("geometry/baiyin_counties.geojson"),
+    )?)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+    let villages = build_villages(&register, &counties, &mut rng)?;
+    let world = World {
+        register: &register,
+        villages: &villages,
+    };
+    const POOL: usize = 8;
+    let mut points = Vec::with_capacity(villages.len());
+    let mut names = Vec::with_capacity(villages.len());
+    for v in &villages {
+        points.push(
+            (0..POOL)
+                .map(|_| world.point_in(v, &mut rng))
+                .collect::<Result<Vec<_>>>()?,
+        );
+        names.push(world.names(&v.code));
+    }
+    std::fs::create_dir_all(out)?;
+    let file = std::fs::File::create(out.join("schools.csv"))?;
+    let mut w = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
+    let mut header = COMMON.to_vec();
+    header.extend([
+        "学校类别",
+        "办学性质",
+        "在校（园）学生数（人）",
+        "其中：寄宿生数（人）",
+        "教职工数（人）",
+        "占地面积（m²）",
+        "校舍建筑面积（m²）",
+        "是否为应急避难场所",
+    ]);
+    w.write_record(&header)?;
+    for i in 0..rows {
+        let k = i % villages.len();
+        let v = &villages[k];
+        let [p, c, x, t, vil] = &names[k];
+        let (lon, lat) = points[k][(i / villages.len()) % POOL];
+        let students = 100 + (i * 7919) % 1500;
+        let credit = credit_code("12", &v.code[..6], &mut rng);
+        w.write_record([
+            format!("{}第{}学校", short_name(&v.name), i / villages.len() + 1),
+            credit,
+            "统一社会信用代码".into(),
+            v.code.clone(),
+            p.clone(),
+            c.clone(),
+            x.clone(),
+            t.clone(),
+            vil.clone(),
+            format!("{x}{t}{vil}"),
+            format!("{lon:.6}"),
+            format!("{lat:.6}"),
+            "小学".into(),
+            "公办".into(),
+            students.to_string(),
+            (students / 10).to_string(),
+            (students / 14 + 3).to_string(),
+            "12000.5".into(),
+            "5400.0".into(),
+            "否".into(),
+        ])?;
+    }
+    w.flush()?;
+    let pipeline = format!(
+        "# Synthetic scale-up: {rows} clean school returns (riskcensus-samplegen scale).\nname = \"scale-{rows}\"\nreference_date = \"2020-12-31\"\noutput = \"db\"\nschemas = \"{schemas}\"\n\n[register]\npath = \"{s}/register/baiyin_divisions.csv\"\nedition = \"NBS 统计用区划代码 2023\"\n\n[geometry]\nvillages = \"{s}/geometry/baiyin_villages.geojson\"\ncounties = \"{s}/geometry/baiyin_counties.geojson\"\n\n[[returns]]\nclass = \"HB-PSF-01\"\npath = \"schools.csv\"\n",
+        schemas = sample.parent().unwrap_or(&sample).join("schemas").display(),
+        s = sample.display(),
+    );
+    std::fs::write(out.join("pipeline.toml"), pipeline)?;
+    eprintln!("wrote {rows} rows to {}", out.join("schools.csv").display());
     Ok(())
 }
 
@@ -574,6 +668,19 @@ impl Returns {
             &[("教职工数（人）", "-5")],
             &["cell.range"],
             "negative staff count",
+        );
+        let county98 = code_of(&f, 98)[..6].to_string();
+        let wrong_township = world
+            .register
+            .of_level(Level::Township)
+            .find(|t| t.code.county() != county98)
+            .map(|t| t.name.clone())
+            .context("township")?;
+        f.plant(
+            98,
+            &[("乡镇", &wrong_township)],
+            &["id.division_name"],
+            "township name of another county typed in 乡镇",
         );
         self.files.push(f);
         Ok(())

@@ -370,7 +370,31 @@ pub fn validate(
                     .at_row(line)
                     .in_column(header(&cf.id), Some(code.to_string())),
                 ),
-                Some(_) => {}
+                Some(_) => {
+                    for (field, level) in [
+                        ("county", Level::County),
+                        ("township", Level::Township),
+                        ("village", Level::Village),
+                    ] {
+                        let Some(given) = evaluated
+                            .column(field)
+                            .ok()
+                            .and_then(|c| c.str().ok()?.get(i))
+                        else {
+                            continue;
+                        };
+                        let chain = register.names_down_to(code);
+                        let Some(registered) = chain.iter().find(|d| d.level == level) else {
+                            continue;
+                        };
+                        if !names_agree(given, &registered.name) {
+                            findings.push(Finding::new(&raw.file, &raw.class, Rule::DivisionName,
+                                    format!("地址“{given}”与区划代码 {code} 的“{}”不符", registered.name),
+                                    format!("address name “{given}” disagrees with “{}” of division code {code}", registered.name))
+                                .at_row(line).in_column(header(field), Some(given.to_string())));
+                        }
+                    }
+                }
             }
         }
     }
@@ -488,10 +512,29 @@ pub fn validate(
     Ok(Validated { typed, findings })
 }
 
+/// Whether an address name matches the registered one: equal after normalising, or one contains
+/// the other (`红柳村` and `红柳村村民委员会`, `白银` and `白银区`).
+pub fn names_agree(given: &str, registered: &str) -> bool {
+    let (g, r) = (normalize_name(given), normalize_name(registered));
+    !g.is_empty() && (r.contains(&g) || g.contains(&r))
+}
+
 /// A name for duplicate comparison: no whitespace or brackets, half-width, lower case.
 pub fn normalize_name(name: &str) -> String {
     name.chars()
         .filter(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | '（' | '）' | '·' | '-'))
         .map(|c| c.to_lowercase().next().unwrap_or(c))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_names_are_compared_loosely() {
+        assert!(names_agree("红柳村", "红柳村村民委员会"));
+        assert!(names_agree(" 东湾镇 ", "东湾镇"));
+        assert!(!names_agree("北滩镇", "东湾镇"));
+    }
 }
