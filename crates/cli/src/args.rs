@@ -26,15 +26,33 @@ pub enum Command {
         /// Print only the final line of the summary.
         #[arg(long, short)]
         quiet: bool,
+        /// Language of the summary.
+        #[arg(long, value_enum, default_value = "zh")]
+        lang: Lang,
     },
-    /// Validate and locate the returns of a pipeline without writing the database.
+    /// Validate returns without building the database: the files given, or every return of the
+    /// pipeline. The pipeline supplies the register, the polygons, the schemas and rule overrides.
     Validate {
+        /// Return files to validate (default: the pipeline's returns).
+        files: Vec<PathBuf>,
         /// The pipeline file (TOML).
         #[arg(long)]
         pipeline: PathBuf,
-        /// Report format on stdout.
+        /// Class of the files (default: from the pipeline or the file name, e.g. HB-PSF-01_学校.csv).
+        #[arg(long)]
+        class: Option<String>,
+        /// Report format.
         #[arg(long, value_enum, default_value = "terminal")]
         format: Format,
+        /// Write the report here instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Language of messages.
+        #[arg(long, value_enum, default_value = "zh")]
+        lang: Lang,
+        /// List at most N findings (counts and the exit code still cover all).
+        #[arg(long)]
+        max_findings: Option<usize>,
         /// Exit 1 on warnings too, not only on errors.
         #[arg(long, value_enum, default_value = "error")]
         fail_on: FailOn,
@@ -65,10 +83,27 @@ pub enum SchemaAction {
 /// Report formats.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {
-    /// Human summary.
+    /// Human summary (colour on a terminal unless NO_COLOR is set).
     Terminal,
-    /// Findings and per-file counts as JSON.
+    /// JSON document (docs/formats.md).
     Json,
+    /// CSV, UTF-8 with BOM.
+    Csv,
+    /// Self-contained HTML page.
+    Html,
+    /// JUnit XML.
+    Junit,
+    /// GitHub Actions annotations.
+    Github,
+}
+
+/// Message language.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Lang {
+    /// 中文
+    Zh,
+    /// English
+    En,
 }
 
 /// Which severity fails the run.
@@ -78,4 +113,26 @@ pub enum FailOn {
     Error,
     /// Errors and warnings.
     Warning,
+}
+
+impl From<Format> for riskcensus_report::Format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Terminal => Self::Terminal,
+            Format::Json => Self::Json,
+            Format::Csv => Self::Csv,
+            Format::Html => Self::Html,
+            Format::Junit => Self::Junit,
+            Format::Github => Self::Github,
+        }
+    }
+}
+
+impl From<Lang> for riskcensus_report::Lang {
+    fn from(l: Lang) -> Self {
+        match l {
+            Lang::Zh => Self::Zh,
+            Lang::En => Self::En,
+        }
+    }
 }

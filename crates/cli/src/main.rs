@@ -7,7 +7,6 @@ use clap::Parser;
 
 mod args;
 mod commands;
-mod summary;
 
 fn main() -> ExitCode {
     let args = args::Args::parse();

@@ -41,7 +41,7 @@ impl fmt::Display for Severity {
 }
 
 macro_rules! rules {
-    ($( $(#[$doc:meta])* $variant:ident = $code:literal, $sev:ident, $zh:literal, $en:literal; )*) => {
+    ($( $(#[$doc:meta])* $variant:ident = $code:literal, $sev:ident, $zh:literal, $en:literal, $fix_zh:literal, $fix_en:literal; )*) => {
         /// The catalogue of rules. Codes are stable: scripts and pipelines refer to them.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]
@@ -58,6 +58,10 @@ macro_rules! rules {
             pub fn title_zh(self) -> &'static str { match self { $(Rule::$variant => $zh,)* } }
             /// A short English title.
             pub fn title_en(self) -> &'static str { match self { $(Rule::$variant => $en,)* } }
+            /// How to fix it, in Chinese.
+            pub fn fix_zh(self) -> &'static str { match self { $(Rule::$variant => $fix_zh,)* } }
+            /// How to fix it, in English.
+            pub fn fix_en(self) -> &'static str { match self { $(Rule::$variant => $fix_en,)* } }
             /// Look a rule up by its code.
             pub fn from_code(code: &str) -> Option<Rule> {
                 match code { $($code => Some(Rule::$variant),)* _ => None }
@@ -68,55 +72,75 @@ macro_rules! rules {
 
 rules! {
     /// A column the class schema does not know.
-    UnknownColumn = "struct.unknown_column", Warning, "未知列", "Unknown column";
+    UnknownColumn = "struct.unknown_column", Warning, "未知列", "Unknown column", "将列名改为表式中的名称，或忽略（该列不会发布）", "Rename the column to the form's label, or ignore it (it is not published)";
     /// A required column is missing from the file: every row is rejected.
-    MissingColumn = "struct.missing_column", Error, "缺少必填列", "Missing required column";
+    MissingColumn = "struct.missing_column", Error, "缺少必填列", "Missing required column", "补上该列后重新上传", "Add the column and upload again";
     /// Two columns map to the same field.
-    DuplicateColumn = "struct.duplicate_column", Error, "重复列", "Duplicate column";
+    DuplicateColumn = "struct.duplicate_column", Error, "重复列", "Duplicate column", "删除重复的列", "Delete one of the two columns";
     /// A row with more or fewer values than the header has columns.
-    RaggedRow = "struct.ragged_row", Error, "行列数与表头不符", "Ragged row";
+    RaggedRow = "struct.ragged_row", Error, "行列数与表头不符", "Ragged row", "检查该行是否有多余的逗号或缺少的单元格", "Look for a stray comma or a missing cell in the row";
+    /// A blank line between rows (skipped).
+    BlankRow = "struct.blank_row", Info, "空行", "Blank row", "删除空行（已跳过）", "Delete the blank line (it was skipped)";
     /// A required value is empty.
-    Required = "cell.required", Error, "必填项为空", "Required value missing";
+    Required = "cell.required", Error, "必填项为空", "Required value missing", "填写该项", "Fill in the value";
     /// A value does not parse as the field's type.
-    Type = "cell.type", Error, "类型错误", "Wrong type";
+    Type = "cell.type", Error, "类型错误", "Wrong type", "按类型填写：整数、数值或“是/否”", "Write digits, a number, or 是/否 as the field needs";
     /// A value is not in the field's code list.
-    CodeList = "cell.code_list", Error, "不在代码表中", "Not in code list";
+    CodeList = "cell.code_list", Error, "不在代码表中", "Not in code list", "从代码表中选择", "Choose a value from the code list";
     /// A number outside the field's range.
-    Range = "cell.range", Error, "超出取值范围", "Out of range";
+    Range = "cell.range", Error, "超出取值范围", "Out of range", "核对数值", "Check the number";
     /// Text longer than the field allows.
-    Length = "cell.length", Error, "长度超限", "Too long";
+    Length = "cell.length", Error, "长度超限", "Too long", "缩短内容", "Shorten the text";
     /// The division code is not 12 digits.
-    DivisionFormat = "id.division_format", Error, "区划代码格式错误", "Malformed division code";
+    DivisionFormat = "id.division_format", Error, "区划代码格式错误", "Malformed division code", "填写12位统计用区划代码", "Write the 12-digit NBS statistical division code";
     /// The division code is not in the register.
-    DivisionUnknown = "id.division_unknown", Error, "区划代码不存在", "Division code not in register";
+    DivisionUnknown = "id.division_unknown", Error, "区划代码不存在", "Division code not in register", "在统计用区划代码库中查找该村的代码", "Look the village up in the NBS register";
+    /// The code is not in the register, but its township name is: likely the civil-affairs numbering.
+    DivisionCivilAffairs = "id.division_mca", Error, "疑用民政区划代码", "Civil-affairs code instead of NBS code", "改用建议的统计用区划代码", "Use the suggested NBS statistical code";
     /// The division code is not at village level.
-    DivisionLevel = "id.division_level", Error, "区划代码层级错误", "Division code at wrong level";
+    DivisionLevel = "id.division_level", Error, "区划代码层级错误", "Division code at wrong level", "填写村（社区）级代码", "Use the village (community) code";
     /// Address names disagree with the division code.
-    DivisionName = "id.division_name", Warning, "地址名称与区划代码不符", "Address names disagree with division code";
+    DivisionName = "id.division_name", Warning, "地址名称与区划代码不符", "Address names disagree with division code", "核对地址名称或区划代码", "Correct the name or the code";
     /// The credit code is not 18 characters.
-    UsccLength = "id.uscc_length", Error, "信用代码长度错误", "Credit code length";
+    UsccLength = "id.uscc_length", Error, "信用代码长度错误", "Credit code length", "按营业执照/登记证书重新填写", "Copy the code from the licence again";
     /// The credit code has a character outside GB 32100's charset.
-    UsccCharset = "id.uscc_charset", Error, "信用代码含非法字符", "Credit code character";
+    UsccCharset = "id.uscc_charset", Error, "信用代码含非法字符", "Credit code character", "信用代码不含 I、O、S、V、Z，核对易混字符", "The code never uses I, O, S, V, Z: check look-alike characters";
     /// The credit code's check character is wrong.
-    UsccChecksum = "id.uscc_checksum", Error, "信用代码校验位错误", "Credit code checksum";
+    UsccChecksum = "id.uscc_checksum", Error, "信用代码校验位错误", "Credit code checksum", "核对信用代码，通常为抄写错误", "Check the code: usually a copying slip";
+    /// The credit code's registration region is outside the record's city.
+    UsccRegion = "id.uscc_region", Warning, "信用代码登记地与所在地不符", "Credit code region differs", "核对信用代码或区划代码", "Check the credit code or the division code";
     /// The point is outside China's extent.
-    OutsideChina = "geo.outside_china", Error, "坐标不在中国境内", "Point outside China";
+    OutsideChina = "geo.outside_china", Error, "坐标不在中国境内", "Point outside China", "核对经纬度（常为漏位或多位）", "Check the coordinates (often a dropped digit)";
     /// Longitude and latitude are swapped.
-    Swapped = "geo.swapped", Error, "经纬度颠倒", "Longitude and latitude swapped";
+    Swapped = "geo.swapped", Error, "经纬度颠倒", "Longitude and latitude swapped", "交换经度、纬度两列", "Swap the longitude and latitude";
     /// The point is (0, 0).
-    ZeroPoint = "geo.zero", Error, "坐标为零", "Point at (0, 0)";
+    ZeroPoint = "geo.zero", Error, "坐标为零", "Point at (0, 0)", "补充实际位置", "Locate the object";
+    /// Coordinates with too few decimals to place the object within a village.
+    FewDecimals = "geo.few_decimals", Warning, "坐标精度不足", "Too few decimals", "经纬度至少保留4位小数（约10米）", "Give at least 4 decimals (about 10 m)";
+    /// The whole file looks shifted by the GCJ-02 (web map) offset.
+    Gcj02Shift = "geo.gcj02_shift", Warning, "整批坐标疑为火星坐标（GCJ-02）", "File shifted by GCJ-02", "用 CGCS2000/WGS84 坐标重新采集，或按建议的纠正坐标核对", "Re-collect in CGCS2000/WGS 84, or check against the corrected points";
     /// The point is outside the county of the division code.
-    OutsideCounty = "geo.outside_county", Error, "坐标不在所属区县内", "Point outside its county";
+    OutsideCounty = "geo.outside_county", Error, "坐标不在所属区县内", "Point outside its county", "核对坐标或区划代码", "Move the point or correct the code";
     /// The point is in another village of the same county.
-    OtherVillage = "geo.other_village", Warning, "坐标落在其他村（社区）", "Point in another village";
+    OtherVillage = "geo.other_village", Warning, "坐标落在其他村（社区）", "Point in another village", "核对所属村或坐标", "Check which village is right";
     /// A part (其中) exceeds its total (合计).
-    PartExceedsTotal = "xf.part_exceeds_total", Error, "其中项大于合计", "Part exceeds total";
+    PartExceedsTotal = "xf.part_exceeds_total", Error, "其中项大于合计", "Part exceeds total", "核对其中项与合计", "Correct the part or the total";
     /// A field required by another field's value is empty.
-    ConditionalRequired = "xf.conditional_required", Error, "条件必填项为空", "Conditionally required value missing";
+    ConditionalRequired = "xf.conditional_required", Error, "条件必填项为空", "Conditionally required value missing", "填写相关联的项", "Fill in the dependent value";
+    /// A count is zero but the amount that depends on it is not (0 places ⇒ 0 capacity).
+    ZeroImpliesZero = "xf.zero_implies_zero", Error, "数量为0但容量不为0", "Zero count with non-zero amount", "数量为0时容量应为0，核对两项", "With a zero count the amount must be zero: check both";
+    /// A money or count value about 10⁴ off the class's distribution (万元 vs 元).
+    UnitSlip = "plaus.unit_slip", Warning, "疑似单位错误（万元/元）", "Likely unit slip (万元 vs 元)", "核对单位：本表金额以表头所示单位填写", "Check the unit: amounts are in the unit the header gives";
+    /// A capacity absurd against the village's resident population.
+    CapacityVsPopulation = "plaus.capacity_vs_population", Warning, "容量与常住人口不符", "Capacity implausible for population", "核对容量或人口", "Check the capacity or the population";
     /// The same credit code twice in one class.
-    DuplicateCreditCode = "dup.credit_code", Error, "信用代码重复", "Duplicate credit code";
+    DuplicateCreditCode = "dup.credit_code", Error, "信用代码重复", "Duplicate credit code", "删除重复记录", "Delete the duplicate";
     /// The same normalised name twice in one village.
-    DuplicateName = "dup.name_in_village", Error, "同村重名记录", "Duplicate name in village";
+    DuplicateName = "dup.name_in_village", Error, "同村重名记录", "Duplicate name in village", "删除重复记录或区分名称", "Delete the duplicate or tell the two apart";
+    /// Two points less than 50 m apart with similar names.
+    NearDuplicate = "dup.near_point", Warning, "疑似重复（近距离同名）", "Likely duplicate (close, similar name)", "核对是否为同一对象", "Check whether they are the same object";
+    /// The same object filed in two files of one class.
+    AcrossFiles = "dup.across_files", Error, "跨文件重复填报", "Filed in two files", "只在一个文件中保留该对象", "Keep the object in one file only";
 }
 
 impl fmt::Display for Rule {

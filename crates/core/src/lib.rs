@@ -16,6 +16,7 @@ pub mod division;
 pub mod error;
 pub mod finding;
 pub mod schema;
+pub mod summary;
 pub mod table;
 pub mod uscc;
 
@@ -23,3 +24,4 @@ pub use division::{Division, DivisionCode, Level, Register};
 pub use error::{Error, Result};
 pub use finding::{Finding, Rule, Severity};
 pub use schema::{ClassSchema, Field, FieldType, ResolvedClass, SchemaSet};
+pub use summary::FileSummary;

@@ -111,6 +111,9 @@ pub struct Field {
     /// Other labels seen on forms for this column.
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// Flag values about 10⁴ above the file's median (万元 entered as 元).
+    #[serde(default)]
+    pub check_unit_slip: bool,
     /// Sourced or reconstructed.
     #[serde(default)]
     pub source: Source,
@@ -145,6 +148,14 @@ pub fn normalize_header(header: &str) -> String {
         }
     }
     s
+}
+
+/// A name for duplicate comparison: no whitespace or brackets, half-width, lower case.
+pub fn normalize_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | '（' | '）' | '·' | '-'))
+        .map(|c| c.to_lowercase().next().unwrap_or(c))
+        .collect()
 }
 
 impl Field {
@@ -189,6 +200,25 @@ pub enum Check {
         /// Trigger only on this value.
         #[serde(default)]
         equals: Option<String>,
+    },
+    /// A zero `count` requires a zero `amount` (0 places ⇒ 0 capacity), and the reverse.
+    ZeroImpliesZero {
+        /// The count (e.g. number of shelters).
+        count: String,
+        /// The amount (e.g. their capacity).
+        amount: String,
+    },
+    /// `field` must not exceed `ratio` × the resident population of the record's village, taken
+    /// from another class's returns (cross-table: checked by the pipeline).
+    MaxPerResident {
+        /// The field checked.
+        field: String,
+        /// The largest plausible ratio.
+        ratio: f64,
+        /// The class whose returns carry the population (e.g. DR-GRS-02).
+        population_class: String,
+        /// The population field of that class (e.g. residents).
+        population_field: String,
     },
 }
 
@@ -444,6 +474,11 @@ fn check_class(class: &ResolvedClass, path: &Path) -> Result<()> {
                 known(field)?;
                 known(when)?;
             }
+            Check::ZeroImpliesZero { count, amount } => {
+                known(count)?;
+                known(amount)?;
+            }
+            Check::MaxPerResident { field, .. } => known(field)?,
         }
     }
     for t in &class.totals {
@@ -491,6 +526,7 @@ mod tests {
             max_len: None,
             codes: vec![],
             aliases: vec![],
+            check_unit_slip: false,
             source: Source::S3,
         };
         for h in [

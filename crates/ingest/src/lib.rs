@@ -12,7 +12,7 @@
 //! use riskcensus_ingest::{ingest_bytes, Encoding};
 //! # let field = |id: &str, zh: &str, t| Field { id: id.into(), code: None, zh: zh.into(), en: id.into(),
 //! #     field_type: t, unit: None, required: true, min: None, max: None, max_len: None,
-//! #     codes: vec![], aliases: vec![], source: Source::R };
+//! #     codes: vec![], aliases: vec![], check_unit_slip: false, source: Source::R };
 //! # let class = ResolvedClass { node: ClassNode { code: "X".into(), zh: "".into(), en: "".into(),
 //! #     sys_table: None, parent: None, geometry: None, source: Source::R }, version: "1".into(),
 //! #     fields: vec![field("name", "单位名称", FieldType::Text), field("students", "在校学生数", FieldType::Integer)],
@@ -288,7 +288,17 @@ pub fn ingest_bytes(
         let record = record.map_err(csv_err)?;
         let line = counter.line_at(record.position().map_or(0, |p| p.byte() as usize));
         if record.iter().all(|v| v.trim().is_empty()) {
-            continue; // blank line: not a row
+            findings.push(
+                Finding::new(
+                    name,
+                    code,
+                    Rule::BlankRow,
+                    "空行，已跳过",
+                    "blank row, skipped",
+                )
+                .at_row(line),
+            );
+            continue; // a blank line is not a row
         }
         if record.len() != width {
             let extra: Vec<&str> = record.iter().skip(width).collect();
@@ -394,6 +404,78 @@ mod tests {
             (crlf.line_at(1), crlf.line_at(4), crlf.line_at(14)),
             (2, 3, 5)
         );
+    }
+
+    fn class() -> ResolvedClass {
+        use riskcensus_core::schema::{ClassNode, Field, FieldType, Source};
+        let field = |id: &str, zh: &str| Field {
+            id: id.into(),
+            code: Some(format!("c_{id}")),
+            zh: zh.into(),
+            en: id.into(),
+            field_type: FieldType::Text,
+            unit: None,
+            required: true,
+            min: None,
+            max: None,
+            max_len: None,
+            codes: vec![],
+            aliases: vec![],
+            check_unit_slip: false,
+            source: Source::R,
+        };
+        ResolvedClass {
+            node: ClassNode {
+                code: "X".into(),
+                zh: "".into(),
+                en: "".into(),
+                sys_table: None,
+                parent: None,
+                geometry: None,
+                source: Source::R,
+            },
+            version: "1".into(),
+            fields: vec![field("name", "单位名称"), field("address", "详细地址")],
+            checks: vec![],
+            totals: vec![],
+        }
+    }
+
+    fn rules(t: &RawTable) -> Vec<(u64, &'static str)> {
+        t.findings
+            .iter()
+            .map(|f| (f.row.unwrap_or(0), f.rule.code()))
+            .collect()
+    }
+
+    #[test]
+    fn structure_rules_fire_on_bad_structure() {
+        let text = "单位名称,c_name,备注\n甲,甲,\n,,\n乙,乙,x,extra\n";
+        let t = ingest_bytes("a.csv", text.as_bytes(), Encoding::Auto, &class()).unwrap();
+        assert_eq!(
+            rules(&t),
+            [
+                (1, "struct.duplicate_column"),
+                (1, "struct.unknown_column"),
+                (1, "struct.missing_column"),
+                (3, "struct.blank_row"),
+                (4, "struct.ragged_row")
+            ]
+        );
+        assert_eq!(t.lines, [2, 4]);
+        assert_eq!(t.missing_required, ["address"]);
+    }
+
+    #[test]
+    fn clean_structure_raises_nothing() {
+        let t = ingest_bytes(
+            "a.csv",
+            "c_name,详细地址（全称）\n甲,某路1号\n".as_bytes(),
+            Encoding::Auto,
+            &class(),
+        )
+        .unwrap();
+        assert!(t.findings.is_empty(), "{:?}", t.findings);
     }
 
     #[test]

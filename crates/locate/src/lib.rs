@@ -304,6 +304,10 @@ pub struct PointInput<'a> {
     pub x_header: &'a str,
     /// Header of the latitude column.
     pub y_header: &'a str,
+    /// The record names (for near-duplicate detection).
+    pub names: &'a [Option<&'a str>],
+    /// Header of the name column.
+    pub name_header: &'a str,
 }
 
 /// Where each row's point is, in EPSG:4490.
@@ -334,6 +338,9 @@ pub fn locate(
         findings: Vec::new(),
     };
     let both = format!("{}/{}", input.x_header, input.y_header);
+    // Rows whose point is outside the declared village: (row, its finding, point, declared code).
+    let mut outside: Vec<(usize, usize, (f64, f64), &str)> = Vec::new();
+    let mut inside: Vec<(usize, (f64, f64), &str)> = Vec::new();
     for i in 0..n {
         let (Some(x), Some(y)) = (input.x[i], input.y[i]) else {
             continue;
@@ -381,6 +388,11 @@ pub fn locate(
             continue;
         };
         let declared_county = &declared[..6];
+        if hit.is_some_and(|v| v.code == declared) {
+            inside.push((i, (lon, lat), declared));
+        } else {
+            outside.push((i, out.findings.len(), (lon, lat), declared));
+        }
         match hit {
             Some(v) if v.code == declared => {}
             Some(v) if v.county == declared_county => out.findings.push(
@@ -426,7 +438,133 @@ pub fn locate(
             }
         }
     }
+    if let Some(shift) = detect_gcj02(index, &inside, &outside) {
+        for &(i, finding, _, _) in &outside {
+            if let Some((lon, lat)) = shift.corrected.get(&i) {
+                let f = &mut out.findings[finding];
+                f.message_zh.push_str(&format!(
+                    "；按GCJ-02纠正后为 ({lon:.6}, {lat:.6})，位于所填村内"
+                ));
+                f.message_en.push_str(&format!("; corrected from GCJ-02 it is ({lon:.6}, {lat:.6}), inside the declared village"));
+            }
+        }
+        out.findings.push(Finding::new(input.file, input.class, Rule::Gcj02Shift,
+            format!("整批坐标疑为GCJ-02（网络地图）坐标：{} 个落在所填村外的点中，{} 个经GCJ-02→CGCS2000纠正后落回所填村内；纠正后的坐标见各行提示",
+                outside.len(), shift.fixed),
+            format!("the file looks shifted by the GCJ-02 (web map) offset: of {} points outside their declared village, {} fall inside it once corrected from GCJ-02 to CGCS2000; each row's finding gives the corrected point",
+                outside.len(), shift.fixed)).in_column(both.clone(), None));
+    }
+    out.findings.extend(near_duplicates(&input, &out));
     Ok(out)
+}
+
+/// Points closer than this, with similar names, are likely the same object.
+pub const NEAR_DUPLICATE_METRES: f64 = 50.0;
+
+/// Pairs of rows closer than [`NEAR_DUPLICATE_METRES`] with similar (not identical-in-the-same-
+/// village, which `dup.name_in_village` reports) names; the later row gets the finding.
+fn near_duplicates(input: &PointInput<'_>, located: &Located) -> Vec<Finding> {
+    use geo::{Distance, Haversine};
+    let entries: Vec<GeomWithData<[f64; 2], usize>> = (0..input.lines.len())
+        .filter_map(|i| Some(GeomWithData::new([located.lon[i]?, located.lat[i]?], i)))
+        .collect();
+    let tree = RTree::bulk_load(entries);
+    let names: Vec<Option<String>> = input
+        .names
+        .iter()
+        .map(|n| n.map(riskcensus_core::schema::normalize_name))
+        .collect();
+    let mut findings = Vec::new();
+    let pad = 0.001; // degrees: > 50 m in both directions at China's latitudes
+    for j in 0..input.lines.len() {
+        let (Some(lon), Some(lat), Some(name_j)) =
+            (located.lon[j], located.lat[j], names[j].as_deref())
+        else {
+            continue;
+        };
+        let envelope = AABB::from_corners([lon - pad, lat - pad], [lon + pad, lat + pad]);
+        let mut earlier: Vec<usize> = tree
+            .locate_in_envelope(&envelope)
+            .map(|e| e.data)
+            .filter(|&i| i < j)
+            .collect();
+        earlier.sort_unstable();
+        for i in earlier {
+            let Some(name_i) = names[i].as_deref() else {
+                continue;
+            };
+            let same_village = input.codes[i].is_some() && input.codes[i] == input.codes[j];
+            if name_i == name_j && same_village {
+                continue;
+            }
+            let similar = name_i == name_j
+                || name_i.contains(name_j)
+                || name_j.contains(name_i)
+                || strsim::normalized_levenshtein(name_i, name_j) >= 0.6;
+            let (Some(lon_i), Some(lat_i)) = (located.lon[i], located.lat[i]) else {
+                continue;
+            };
+            let metres = Haversine.distance(Point::new(lon_i, lat_i), Point::new(lon, lat));
+            if similar && metres < NEAR_DUPLICATE_METRES {
+                let (shown_i, shown_j) = (
+                    input.names[i].unwrap_or_default(),
+                    input.names[j].unwrap_or_default(),
+                );
+                findings.push(
+                    Finding::new(input.file, input.class, Rule::NearDuplicate,
+                        format!("与第 {} 行相距 {metres:.0} 米且名称相近（“{shown_i}”/“{shown_j}”），疑为同一对象", input.lines[i]),
+                        format!("{metres:.0} m from row {} with a similar name (“{shown_i}” / “{shown_j}”): likely the same object", input.lines[i]))
+                    .at_row(input.lines[j])
+                    .in_column(input.name_header, Some(shown_j.to_string()))
+                    .at_point(lon, lat),
+                );
+                break;
+            }
+        }
+    }
+    findings
+}
+
+/// What [`detect_gcj02`] found.
+struct Gcj02Shift {
+    fixed: usize,
+    corrected: HashMap<usize, (f64, f64)>,
+}
+
+/// A file is taken to be in GCJ-02 when at least 3 of its points lie outside their declared
+/// village, at least three quarters of those fall inside it once corrected from GCJ-02, and the
+/// correction moves at most 5 % (at least 1) of the points that were inside out of their village.
+/// A file in CGCS2000 fails the last test: shifting correct points by ~500 m moves the ones near
+/// a border out, and rarely moves a misplaced point into its own village.
+fn detect_gcj02(
+    index: &VillageIndex,
+    inside: &[(usize, (f64, f64), &str)],
+    outside: &[(usize, usize, (f64, f64), &str)],
+) -> Option<Gcj02Shift> {
+    if outside.len() < 3 {
+        return None;
+    }
+    let in_declared = |(lon, lat): (f64, f64), code: &str| {
+        index
+            .get(code)
+            .is_some_and(|v| v.geometry.intersects(&Point::new(lon, lat)))
+    };
+    let correct = |(lon, lat): (f64, f64)| coordtransform::gcj02_to_wgs84(lon, lat);
+    let corrected: HashMap<usize, (f64, f64)> = outside
+        .iter()
+        .filter_map(|&(i, _, p, code)| {
+            let c = correct(p);
+            in_declared(c, code).then_some((i, c))
+        })
+        .collect();
+    let fixed = corrected.len();
+    let broken = inside
+        .iter()
+        .filter(|&&(_, p, code)| !in_declared(correct(p), code))
+        .count();
+    let allowed_broken = (inside.len() / 20).max(1);
+    (fixed >= 3 && fixed * 4 >= outside.len() * 3 && broken <= allowed_broken)
+        .then_some(Gcj02Shift { fixed, corrected })
 }
 
 #[cfg(test)]

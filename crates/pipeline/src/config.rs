@@ -1,9 +1,12 @@
 //! The pipeline file (`pipelines/*.toml`): what to read, with which schemas, where to write.
 //! Paths are relative to the pipeline file.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+use riskcensus_core::{Rule, Severity};
 
 use crate::error::PipelineError;
 
@@ -64,6 +67,9 @@ pub struct Pipeline {
     pub geometry: GeometryConf,
     /// Returns.
     pub returns: Vec<ReturnConf>,
+    /// Per-rule severity overrides: `"geo.other_village" = "error"`, `"cell.length" = "off"`.
+    #[serde(default)]
+    pub rules: BTreeMap<String, String>,
     /// Where the pipeline file is (paths below are resolved against it).
     #[serde(skip)]
     pub base: PathBuf,
@@ -139,12 +145,77 @@ impl Pipeline {
                 ),
             });
         }
+        for (code, level) in &self.rules {
+            if Rule::from_code(code).is_none() {
+                return Err(PipelineError::Config {
+                    message: format!(
+                        "{}: [rules] names unknown rule `{code}` (see docs/rules.md)",
+                        self.file.display()
+                    ),
+                });
+            }
+            if !matches!(level.as_str(), "error" | "warning" | "info" | "off") {
+                return Err(PipelineError::Config {
+                    message: format!(
+                        "{}: [rules] {code} = \"{level}\": use error, warning, info or off",
+                        self.file.display()
+                    ),
+                });
+            }
+        }
         if self.returns.is_empty() {
             return Err(PipelineError::Config {
                 message: format!("{}: no [[returns]]", self.file.display()),
             });
         }
         Ok(())
+    }
+
+    /// The same pipeline (register, polygons, schemas, rules) over other return files, e.g. the
+    /// uploads a technician validates. The class of each file is `class`, else the class of the
+    /// pipeline's return with the same file name, else a class code the file name starts with.
+    pub fn with_files(
+        &self,
+        files: &[PathBuf],
+        class: Option<&str>,
+    ) -> Result<Pipeline, PipelineError> {
+        let mut p = self.clone();
+        p.returns = files
+            .iter()
+            .map(|path| {
+                if !path.exists() {
+                    return Err(PipelineError::Config { message: format!("{} does not exist", path.display()) });
+                }
+                let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                let known = self.returns.iter().find(|r| r.path.file_name().map(|n| n.to_string_lossy()) == Some(name.as_str().into()));
+                let from_name = || {
+                    let upper = name.to_ascii_uppercase();
+                    ["HB-", "DR-"].iter().any(|p| upper.starts_with(p)).then(|| upper.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect::<String>())
+                };
+                let class = class.map(str::to_string).or_else(|| known.map(|r| r.class.clone())).or_else(from_name).ok_or_else(|| PipelineError::Config {
+                    message: format!("cannot tell the class of {}: give --class CODE or start the file name with the class code (HB-PSF-01_…)", path.display()),
+                })?;
+                Ok(ReturnConf {
+                    class: class.trim_end_matches('-').to_string(),
+                    path: path.clone(),
+                    encoding: known.and_then(|r| r.encoding.clone()),
+                    crs: known.and_then(|r| r.crs.clone()),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        p.base = std::env::current_dir().unwrap_or_default();
+        Ok(p)
+    }
+
+    /// The severity of a rule in this pipeline: `None` when the pipeline turns it off.
+    pub fn severity(&self, rule: Rule) -> Option<Severity> {
+        match self.rules.get(rule.code()).map(String::as_str) {
+            Some("off") => None,
+            Some("error") => Some(Severity::Error),
+            Some("warning") => Some(Severity::Warning),
+            Some("info") => Some(Severity::Info),
+            _ => Some(rule.default_severity()),
+        }
     }
 
     /// How a path is shown in findings and the manifest: relative to the pipeline file.

@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+mod cross_file;
 pub mod error;
 mod process;
 mod publish;
@@ -20,30 +21,8 @@ pub use process::{prepare, process_all, Context, FileOutcome};
 pub use publish::publish;
 
 use riskcensus_core::{Finding, Severity};
-use serde::Serialize;
 
-/// Counts for one input file.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct FileReport {
-    /// The file, relative to the pipeline file.
-    pub file: String,
-    /// Class code.
-    pub class: String,
-    /// Encoding found.
-    pub encoding: String,
-    /// sha256 of the bytes read.
-    pub sha256: String,
-    /// Data rows read.
-    pub rows_read: usize,
-    /// Rows published.
-    pub accepted: usize,
-    /// Rows rejected (in `rejected/`).
-    pub rejected: usize,
-    /// Error findings.
-    pub errors: usize,
-    /// Warning findings.
-    pub warnings: usize,
-}
+pub use riskcensus_core::FileSummary as FileReport;
 
 /// What a run did.
 #[derive(Debug, Clone)]

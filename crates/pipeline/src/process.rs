@@ -171,16 +171,34 @@ pub struct FileOutcome {
     pub findings: Vec<Finding>,
 }
 
-/// Process every return (in parallel; results in pipeline order).
+/// Process every return: check each file (in parallel), then the checks across files, then
+/// accept or reject each row. Results come in pipeline order.
 pub fn process_all(ctx: &Context<'_>) -> Result<Vec<FileOutcome>, PipelineError> {
-    ctx.pipeline
+    let mut checked: Vec<Checked> = ctx
+        .pipeline
         .returns
         .par_iter()
-        .map(|r| process_file(ctx, r))
-        .collect()
+        .map(|r| check_file(ctx, r))
+        .collect::<Result<_, _>>()?;
+    crate::cross_file::duplicates_across_files(&mut checked)?;
+    crate::cross_file::per_resident(&mut checked)?;
+    checked.into_par_iter().map(|c| decide(ctx, c)).collect()
 }
 
-fn process_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<FileOutcome, PipelineError> {
+/// One file after ingest, validate and locate: findings known, rows not yet decided.
+pub(crate) struct Checked {
+    pub class: ResolvedClass,
+    pub shown: String,
+    pub raw: riskcensus_core::table::RawTable,
+    pub typed: DataFrame,
+    pub located: riskcensus_locate::Located,
+    pub lon_id: String,
+    pub lat_id: String,
+    pub codes: Vec<Option<String>>,
+    pub findings: Vec<Finding>,
+}
+
+fn check_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<Checked, PipelineError> {
     let class = ctx
         .schemas
         .class(&conf.class)
@@ -194,7 +212,7 @@ fn process_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<FileOutcome, Pip
         .unwrap_or_default();
     let raw = riskcensus_ingest::ingest_file(&conf.path, &shown, encoding, &class)?;
     let validated = riskcensus_validate::validate(&raw, &class, &ctx.register)?;
-    let typed = &validated.typed;
+    let typed = validated.typed;
     let field_of = |t: FieldType| {
         class
             .fields
@@ -202,26 +220,32 @@ fn process_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<FileOutcome, Pip
             .find(|f| f.field_type == t)
             .map(|f| f.id.clone())
     };
-    let (lon_id, lat_id, code_id) = match (
+    let (Some(lon_id), Some(lat_id), Some(code_id)) = (
         field_of(FieldType::Longitude),
         field_of(FieldType::Latitude),
         field_of(FieldType::DivisionCode),
-    ) {
-        (Some(a), Some(b), Some(c)) => (a, b, c),
-        _ => {
-            return Err(PipelineError::Internal(format!(
-                "class {} lacks lon/lat/division code",
-                class.node.code
-            )))
-        }
+    ) else {
+        return Err(PipelineError::Internal(format!(
+            "class {} lacks lon/lat/division code",
+            class.node.code
+        )));
     };
     let x: Vec<Option<f64>> = typed.column(lon_id.as_str())?.f64()?.iter().collect();
     let y: Vec<Option<f64>> = typed.column(lat_id.as_str())?.f64()?.iter().collect();
-    let code_col = typed.column(code_id.as_str())?.str()?.clone();
-    let codes: Vec<Option<&str>> = code_col
+    let codes: Vec<Option<String>> = typed
+        .column(code_id.as_str())?
+        .str()?
         .iter()
-        .map(|c| c.filter(|c| c.len() == 12 && c.bytes().all(|b| b.is_ascii_digit())))
+        .map(|c| {
+            c.filter(|c| c.len() == 12 && c.bytes().all(|b| b.is_ascii_digit()))
+                .map(str::to_string)
+        })
         .collect();
+    let code_refs: Vec<Option<&str>> = codes.iter().map(Option::as_deref).collect();
+    let names: Vec<Option<&str>> = match typed.column("name") {
+        Ok(c) => c.str()?.iter().collect(),
+        Err(_) => vec![None; typed.height()],
+    };
     let crs = match &conf.crs {
         Some(c) => Crs::parse(c)?,
         None => Crs::cgcs2000(),
@@ -233,6 +257,7 @@ fn process_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<FileOutcome, Pip
         .collect();
     let x_header = raw.header_of(&lon_id).unwrap_or(&lon_id).to_string();
     let y_header = raw.header_of(&lat_id).unwrap_or(&lat_id).to_string();
+    let name_header = raw.header_of("name").unwrap_or("name").to_string();
     let located = riskcensus_locate::locate(
         PointInput {
             file: &shown,
@@ -240,17 +265,52 @@ fn process_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<FileOutcome, Pip
             lines: &raw.lines,
             x: &x,
             y: &y,
-            codes: &codes,
+            codes: &code_refs,
             x_header: &x_header,
             y_header: &y_header,
+            names: &names,
+            name_header: &name_header,
         },
         &crs,
         &ctx.villages,
         &county_names,
     )?;
-
     let mut findings = validated.findings;
-    findings.extend(located.findings);
+    findings.extend(located.findings.iter().cloned());
+    Ok(Checked {
+        class,
+        shown,
+        raw,
+        typed,
+        located,
+        lon_id,
+        lat_id,
+        codes,
+        findings,
+    })
+}
+
+fn decide(ctx: &Context<'_>, checked: Checked) -> Result<FileOutcome, PipelineError> {
+    let Checked {
+        class,
+        shown,
+        raw,
+        typed,
+        located,
+        lon_id,
+        lat_id,
+        codes,
+        mut findings,
+    } = checked;
+    let typed = &typed;
+    // The pipeline's severity overrides; rules turned off drop their findings.
+    findings.retain_mut(|f| match ctx.pipeline.severity(f.rule) {
+        Some(s) => {
+            f.severity = s;
+            true
+        }
+        None => false,
+    });
     // Put the point on every finding of a row whose point is known.
     let row_of_line: HashMap<u64, usize> =
         raw.lines.iter().enumerate().map(|(i, l)| (*l, i)).collect();
@@ -291,7 +351,7 @@ fn process_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<FileOutcome, Pip
     accepted.with_column(Column::new(lat_id.as_str().into(), located.lat.clone()))?;
     let county: Vec<Option<String>> = codes
         .iter()
-        .map(|c| c.map(|c| c[..6].to_string()))
+        .map(|c| c.as_ref().map(|c| c[..6].to_string()))
         .collect();
     accepted.with_column(Column::new("county_code".into(), county))?;
     accepted.with_column(Column::new(
@@ -336,6 +396,10 @@ fn process_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<FileOutcome, Pip
         rejected: rejected.height(),
         errors,
         warnings,
+        infos: findings
+            .iter()
+            .filter(|f| f.severity == Severity::Info)
+            .count(),
     };
     if report.accepted + report.rejected != report.rows_read {
         return Err(PipelineError::Internal(format!(

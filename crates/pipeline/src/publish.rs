@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use riskcensus_aggregate::{by_county, by_village, ClassRows};
 use riskcensus_core::Level;
-use riskcensus_publish::{
-    findings_frame, write_findings_csv, write_geoparquet, Geometries, PublishError, Written,
-};
+use riskcensus_publish::{findings_frame, write_geoparquet, Geometries, PublishError, Written};
 use serde_json::json;
 
 use crate::error::PipelineError;
@@ -256,8 +254,15 @@ fn write_all(
     let w = write_geoparquet(&path, &frame, points)?;
     outputs.record(&path, w);
     let path = root.join("findings.csv");
-    let w = write_findings_csv(&path, &findings)?;
-    outputs.record(&path, w);
+    let bytes = riskcensus_report::findings_csv(&findings);
+    std::fs::write(&path, &bytes).map_err(io_err(&path))?;
+    outputs.record(
+        &path,
+        Written {
+            rows: findings.len(),
+            sha256: sha256(&bytes),
+        },
+    );
 
     // Rejected rows, one CSV per input file (header only when nothing was rejected).
     let rejected_dir = root.join("rejected");
@@ -302,8 +307,12 @@ fn write_all(
     Ok(())
 }
 
-fn write_rejected(path: &Path, o: &FileOutcome) -> Result<Written, PipelineError> {
+fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+fn write_rejected(path: &Path, o: &FileOutcome) -> Result<Written, PipelineError> {
     let err = |e: &dyn std::fmt::Display| {
         PipelineError::Output(PublishError::Parquet {
             path: path.display().to_string(),
@@ -330,7 +339,7 @@ fn write_rejected(path: &Path, o: &FileOutcome) -> Result<Written, PipelineError
     for i in 0..o.rejected.height() {
         let mut record: Vec<String> = columns
             .iter()
-            .map(|c| riskcensus_publish::excel_safe(c.get(i).unwrap_or("")).into_owned())
+            .map(|c| riskcensus_report::excel_safe(c.get(i).unwrap_or("")).into_owned())
             .collect();
         record.push(lines.get(i).map(|l| l.to_string()).unwrap_or_default());
         record.push(reasons.get(i).unwrap_or("").to_string());
@@ -340,6 +349,6 @@ fn write_rejected(path: &Path, o: &FileOutcome) -> Result<Written, PipelineError
     std::fs::write(path, &bytes).map_err(io_err(path))?;
     Ok(Written {
         rows: o.rejected.height(),
-        sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+        sha256: sha256(&bytes),
     })
 }

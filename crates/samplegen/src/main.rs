@@ -53,6 +53,8 @@ fn main() -> Result<()> {
     returns.medical(&world, &mut rng)?;
     returns.shelters(&world, &mut rng)?;
     returns.communities(&world, &mut rng)?;
+    returns.schools_supplement(&world, &mut rng)?;
+    returns.shelters_gcj02(&world, &mut rng)?;
     returns.write(&out)?;
     eprintln!(
         "wrote {} villages and {} returns files",
@@ -329,6 +331,12 @@ impl World<'_> {
         ]
     }
 
+    /// The village whose polygon contains the point.
+    fn locate(&self, lon: f64, lat: f64) -> Option<&Village> {
+        let p = Point::new(lon, lat);
+        self.villages.iter().find(|v| v.geometry.contains(&p))
+    }
+
     /// A point well inside the village (6 decimals, still inside after rounding).
     fn point_in(&self, v: &Village, rng: &mut ChaCha8Rng) -> Result<(f64, f64)> {
         for _ in 0..1000 {
@@ -373,6 +381,7 @@ fn credit_code(prefix: &str, county: &str, rng: &mut ChaCha8Rng) -> String {
 
 /// One CSV file being built: header, rows, encoding and the findings its defects must raise.
 struct ReturnFile {
+    trailing_blank: bool,
     name: String,
     header: Vec<&'static str>,
     rows: Vec<Vec<String>>,
@@ -383,6 +392,7 @@ struct ReturnFile {
 impl ReturnFile {
     fn new(name: &str, header: Vec<&'static str>, encoding: &'static str) -> Self {
         ReturnFile {
+            trailing_blank: false,
             name: name.into(),
             header,
             rows: Vec::new(),
@@ -640,11 +650,36 @@ impl Returns {
             &["geo.outside_county"],
             "point in another county",
         );
+        // 乌兰镇 (靖远县): NBS township 620421103, civil-affairs 620421100.
+        let wulan = world
+            .villages
+            .iter()
+            .find(|v| v.township == "620421103")
+            .context("乌兰镇")?;
+        let [_, _, county, township, village] = world.names(&wulan.code);
+        let (x, y) = world.point_in(wulan, rng)?;
+        let mca = format!("620421100{}", &wulan.code[9..]);
+        let credit = credit_code("12", "620421", rng);
         f.plant(
             70,
-            &[("行政区划代码", "620421100201")],
-            &["id.division_unknown"],
+            &[
+                ("行政区划代码", &mca),
+                ("县", &county),
+                ("乡镇", &township),
+                ("村", &village),
+                ("经度", &format!("{x:.6}")),
+                ("纬度", &format!("{y:.6}")),
+                ("统一社会信用代码", &credit),
+            ],
+            &["id.division_mca"],
             "civil-affairs (MCA) township number 620421100 instead of NBS 620421103 for 乌兰镇",
+        );
+        let beijing = credit_code("12", "110105", rng);
+        f.plant(
+            105,
+            &[("统一社会信用代码", &beijing)],
+            &["id.uscc_region"],
+            "credit code registered in Beijing (110105) for a Baiyin school",
         );
         let charset = {
             let c = f.rows[77][f.col("统一社会信用代码")].clone();
@@ -838,6 +873,24 @@ impl Returns {
             &["xf.conditional_required"],
             "credit code given without its code type",
         );
+        // Coordinates rounded to 2 decimals (≈1 km) that still fall in the declared village.
+        let coarse = (60..f.rows.len())
+            .find_map(|i| {
+                let (lon, lat) = (
+                    f.rows[i][10].parse::<f64>().ok()?,
+                    f.rows[i][11].parse::<f64>().ok()?,
+                );
+                let (lon2, lat2) = ((lon * 100.0).round() / 100.0, (lat * 100.0).round() / 100.0);
+                let hit = world.locate(lon2, lat2)?;
+                (hit.code == f.rows[i][3]).then(|| (i, format!("{lon2:.2}"), format!("{lat2:.2}")))
+            })
+            .context("a row to round")?;
+        f.plant(
+            coarse.0,
+            &[("经度", &coarse.1), ("纬度", &coarse.2)],
+            &["geo.few_decimals"],
+            "coordinates given to 2 decimals (≈1 km)",
+        );
         self.files.push(f);
         Ok(())
     }
@@ -868,7 +921,12 @@ impl Returns {
                 }
             );
             let mut row = common_cells(world, v, &name, None, rng)?;
-            let land: f64 = rng.random_range(3000.0..50000.0);
+            // Village squares are small: capacity stays within 10 × a village's residents.
+            let land: f64 = if &v.code[9..] < "200" {
+                rng.random_range(3000.0..50000.0)
+            } else {
+                rng.random_range(1000.0..5000.0)
+            };
             let eff = land * rng.random_range(0.4..0.8);
             row.extend([
                 if outdoor { "室外" } else { "室内" }.to_string(),
@@ -927,6 +985,34 @@ impl Returns {
             &["id.division_format"],
             "division code with 11 digits",
         );
+        let baiyin = (40..f.rows.len())
+            .find(|&i| f.rows[i][3].starts_with("620402"))
+            .context("a 白银区 shelter")?;
+        f.plant(
+            baiyin,
+            &[("可容纳人数（人）", "999999")],
+            &["plaus.capacity_vs_population"],
+            "capacity 999999, far above 10 × the village's residents",
+        );
+        // The same shelter entered again 20 m away under a slightly different name.
+        let mut near = f.rows[50].clone();
+        near[0] = near[0]
+            .replace("广场应急避难场所", "广场避难场所")
+            .replace("学校体育馆避难场所", "学校体育馆应急避难场所");
+        let lat: f64 = near[11].parse()?;
+        let lon: f64 = near[10].parse()?;
+        let moved = [0.0002, -0.0002]
+            .iter()
+            .map(|d| (lon, lat + d))
+            .find(|&(x, y)| world.locate(x, y).is_some_and(|v| v.code == near[3]))
+            .context("a nearby point")?;
+        near[11] = format!("{:.6}", moved.1);
+        f.rows[51] = near;
+        f.expected.push((
+            ReturnFile::line(51),
+            "dup.near_point",
+            "row 52 repeats row 51 20 m away with a slightly different name",
+        ));
         self.files.push(f);
         Ok(())
     }
@@ -1027,6 +1113,158 @@ impl Returns {
             &["cell.range"],
             "negative funding",
         );
+        f.plant(
+            70,
+            &[
+                ("本级灾害应急避难场所数量（个）", "0"),
+                ("本级灾害应急避难场所容量（人）", "800"),
+            ],
+            &["xf.zero_implies_zero"],
+            "no shelters but a shelter capacity of 800",
+        );
+        f.plant(
+            80,
+            &[("上一年度防灾减灾救灾资金投入总金额（万元）", "35000")],
+            &["plaus.unit_slip"],
+            "funding of 3.5 万元 entered in 元 (35000)",
+        );
+        f.trailing_blank = true;
+        let last = ReturnFile::line(f.rows.len());
+        f.expected.push((
+            last,
+            "struct.blank_row",
+            "an empty row at the end, as spreadsheets export",
+        ));
+        self.files.push(f);
+        Ok(())
+    }
+
+    /// A second schools file (a late supplementary return) that repeats one school of the first.
+    fn schools_supplement(&mut self, world: &World, rng: &mut ChaCha8Rng) -> Result<()> {
+        let main = self
+            .files
+            .iter()
+            .find(|f| f.name.starts_with("HB-PSF-01"))
+            .context("schools")?;
+        let used: std::collections::BTreeSet<String> =
+            main.rows.iter().map(|r| r[3].clone()).collect();
+        let header = main.header.clone();
+        let repeated = main.rows[20].clone();
+        let mut f = ReturnFile::new("HB-PSF-01_学校_补报.csv", header, "UTF-8");
+        for i in 0..12 {
+            let v = pick(world.villages, rng, |v| {
+                !used.contains(&v.code) && !f.rows.iter().any(|r| r[3] == v.code)
+            });
+            let base = short_name(&v.name);
+            let base = if base.ends_with('村') || base.ends_with("社区") {
+                base.to_string()
+            } else {
+                format!("{base}村")
+            };
+            let credit = credit_code("52", &v.code[..6], rng);
+            let mut row = common_cells(world, v, &format!("{base}希望小学"), Some(&credit), rng)?;
+            let students = rng.random_range(30..200);
+            row.extend([
+                "小学".to_string(),
+                if i % 2 == 0 { "民办" } else { "公办" }.to_string(),
+                students.to_string(),
+                "0".into(),
+                (students / 12 + 2).to_string(),
+                format!("{:.1}", rng.random_range(1500.0..6000.0)),
+                format!("{:.1}", rng.random_range(500.0..2000.0)),
+                "否".into(),
+            ]);
+            f.rows.push(row);
+        }
+        f.rows[6] = repeated;
+        f.expected.push((
+            ReturnFile::line(6),
+            "dup.across_files",
+            "a school of HB-PSF-01_学校.csv (row 22) filed again",
+        ));
+        self.files.push(f);
+        Ok(())
+    }
+
+    /// Shelters whose points were copied from a web map: true points shifted by GCJ-02. Six are
+    /// chosen near a border, so the shift moves them out of their village.
+    fn shelters_gcj02(&mut self, world: &World, rng: &mut ChaCha8Rng) -> Result<()> {
+        let main = self
+            .files
+            .iter()
+            .find(|f| f.name.starts_with("DR-GOV-10"))
+            .context("shelters")?;
+        let used: std::collections::BTreeSet<String> =
+            main.rows.iter().map(|r| r[3].clone()).collect();
+        let header = main.header.clone();
+        let mut f = ReturnFile::new("DR-GOV-10_应急避难场所_高德坐标.csv", header, "UTF-8");
+        let mut crossing = 0;
+        while f.rows.len() < 30 {
+            let v = pick(world.villages, rng, |v| {
+                !used.contains(&v.code) && !f.rows.iter().any(|r| r[3] == v.code)
+            });
+            let want_cross = crossing < 6;
+            let mut chosen = None;
+            for _ in 0..2000 {
+                let (lon, lat) = world.point_in(v, rng)?;
+                let (gx, gy) = coordtransform::wgs84_to_gcj02(lon, lat);
+                let (gx, gy) = ((gx * 1e6).round() / 1e6, (gy * 1e6).round() / 1e6);
+                let lands = world.locate(gx, gy);
+                let crosses = lands.is_some_and(|o| o.code != v.code);
+                let back = coordtransform::gcj02_to_wgs84(gx, gy);
+                let back_inside = world
+                    .locate(back.0, back.1)
+                    .is_some_and(|o| o.code == v.code);
+                if back_inside && lands.is_some() && crosses == want_cross {
+                    chosen = Some((gx, gy, lands.map(|o| o.code[..6] == v.code[..6])));
+                    break;
+                }
+            }
+            let Some((gx, gy, same_county)) = chosen else {
+                continue;
+            };
+            let mut row = common_cells(
+                world,
+                v,
+                &format!("{}文化广场应急避难场所", short_name(&v.name)),
+                None,
+                rng,
+            )?;
+            row[10] = format!("{gx:.6}");
+            row[11] = format!("{gy:.6}");
+            let land: f64 = rng.random_range(3000.0..20000.0);
+            row.extend([
+                "室外".into(),
+                "紧急".into(),
+                "地震;综合灾害(自然灾害)".into(),
+                format!("{land:.0}"),
+                format!("{:.0}", land * 0.6),
+                format!("{:.0}", land * 0.4),
+            ]);
+            f.rows.push(row);
+            if want_cross {
+                crossing += 1;
+                let line = ReturnFile::line(f.rows.len() - 1);
+                if same_county == Some(true) {
+                    f.expected.push((
+                        line,
+                        "geo.other_village",
+                        "GCJ-02 shift moved the point into the neighbouring village",
+                    ));
+                } else {
+                    f.expected.push((
+                        line,
+                        "geo.outside_county",
+                        "GCJ-02 shift moved the point into the neighbouring county",
+                    ));
+                }
+            }
+        }
+        f.expected.push((
+            0,
+            "geo.gcj02_shift",
+            "the whole file is in GCJ-02 (web map) coordinates: said once for the file",
+        ));
         self.files.push(f);
         Ok(())
     }
@@ -1039,6 +1277,9 @@ impl Returns {
             w.write_record(&f.header)?;
             for r in &f.rows {
                 w.write_record(r)?;
+            }
+            if f.trailing_blank {
+                w.write_record(vec![""; f.header.len()])?;
             }
             let text = String::from_utf8(w.into_inner()?)?;
             let bytes = match f.encoding {

@@ -12,7 +12,7 @@
 //! # use riskcensus_core::{Register, table::RawTable};
 //! # let field = |id: &str, zh: &str, t, required| Field { id: id.into(), code: None, zh: zh.into(),
 //! #     en: id.into(), field_type: t, unit: None, required, min: Some(0.0), max: None, max_len: None,
-//! #     codes: vec![], aliases: vec![], source: Source::R };
+//! #     codes: vec![], aliases: vec![], check_unit_slip: false, source: Source::R };
 //! # let class = ResolvedClass { node: ClassNode { code: "HB-PSF-01".into(), zh: "".into(), en: "".into(),
 //! #     sys_table: None, parent: None, geometry: None, source: Source::R }, version: "1".into(),
 //! #     fields: vec![field("name", "单位名称", FieldType::Text, true),
@@ -30,6 +30,7 @@
 use std::collections::HashMap;
 
 use polars::prelude::*;
+pub use riskcensus_core::schema::normalize_name;
 use riskcensus_core::schema::Check;
 use riskcensus_core::table::{RawTable, LINE_COLUMN};
 use riskcensus_core::uscc::{self, UsccProblem};
@@ -216,6 +217,49 @@ pub fn validate(
             }
         }
     }
+    // Coordinates too coarse to place the object within a village (degrees only).
+    let coordinate = |t: FieldType| present.iter().copied().find(|f| f.field_type == t);
+    if let (Some(lon), Some(lat)) = (
+        coordinate(FieldType::Longitude),
+        coordinate(FieldType::Latitude),
+    ) {
+        let coarse = |f: &Field| {
+            let typed = col(format!("__t_{}", f.id).as_str());
+            col(f.id.as_str())
+                .str()
+                .contains(lit(r"^-?\d+(\.\d{0,2})?$"), true)
+                .and(
+                    typed
+                        .clone()
+                        .lt_eq(lit(180.0))
+                        .and(typed.gt_eq(lit(-180.0))),
+                )
+        };
+        let zero = col(format!("__t_{}", lon.id).as_str())
+            .eq(lit(0.0))
+            .and(col(format!("__t_{}", lat.id).as_str()).eq(lit(0.0)));
+        add(&mut exprs, coarse(lon).or(coarse(lat)).and(zero.not()).fill_null(lit(false)), Rule::FewDecimals, lon,
+            format!("“{}/{}”少于3位小数（误差可达1公里），无法定位到村", lon.zh, lat.zh),
+            format!("“{}/{}” have fewer than 3 decimals (up to 1 km off): too coarse to place in a village", lon.en, lat.en));
+    }
+    // 万元 entered as 元 (or the reverse): about 10⁴ off the file's median.
+    for f in present
+        .iter()
+        .filter(|f| f.check_unit_slip && f.field_type.is_numeric())
+    {
+        let typed = col(format!("__t_{}", f.id).as_str()).cast(DataType::Float64);
+        let positive = typed.clone().filter(typed.clone().gt(lit(0.0)));
+        let median = positive.clone().median();
+        let enough = positive.count().gt_eq(lit(10u32));
+        let slip = typed.clone().gt_eq(median.clone() * lit(1000.0)).or(typed
+            .clone()
+            .gt(lit(0.0))
+            .and(typed.lt_eq(median / lit(1000.0))));
+        let unit = f.unit.clone().unwrap_or_default();
+        add(&mut exprs, slip.and(enough).fill_null(lit(false)), Rule::UnitSlip, f,
+            format!("“{}”与本表其他值相差约千倍以上，疑为单位错误（本栏单位：{unit}）", f.zh),
+            format!("“{}” is about 10³–10⁴ times off the other values of this file: likely a unit slip (the column is in {unit})", f.en));
+    }
     for check in &class.checks {
         match check {
             Check::PartLeTotal { parts, total } => {
@@ -283,6 +327,36 @@ pub fn validate(
                     format!("“{}” is required when “{}” is given", ff.en, tf.en),
                 );
             }
+            Check::ZeroImpliesZero { count, amount } => {
+                let (Some(cf), Some(af)) = (class.field(count), class.field(amount)) else {
+                    continue;
+                };
+                if raw.frame.column(count.as_str()).is_err()
+                    || raw.frame.column(amount.as_str()).is_err()
+                {
+                    continue;
+                }
+                let c = col(format!("__t_{count}").as_str()).cast(DataType::Float64);
+                let a = col(format!("__t_{amount}").as_str()).cast(DataType::Float64);
+                let mismatch = c
+                    .clone()
+                    .eq(lit(0.0))
+                    .and(a.clone().gt(lit(0.0)))
+                    .or(c.gt(lit(0.0)).and(a.eq(lit(0.0))));
+                add(
+                    &mut exprs,
+                    mismatch.fill_null(lit(false)),
+                    Rule::ZeroImpliesZero,
+                    af,
+                    format!("“{}”与“{}”不一致：一项为0时另一项也应为0", cf.zh, af.zh),
+                    format!(
+                        "“{}” and “{}” disagree: when one is 0 the other must be 0",
+                        cf.en, af.en
+                    ),
+                );
+            }
+            // Cross-table: checked by the pipeline, which sees every class.
+            Check::MaxPerResident { .. } => {}
         }
     }
 
@@ -344,17 +418,48 @@ pub fn validate(
             };
             let line = lines.get(i).unwrap_or(0);
             match register.get(code) {
-                None => findings.push(
-                    Finding::new(
-                        &raw.file,
-                        &raw.class,
-                        Rule::DivisionUnknown,
-                        format!("行政区划代码 {code} 不在区划库中"),
-                        format!("division code {code} is not in the register"),
-                    )
-                    .at_row(line)
-                    .in_column(header(&cf.id), Some(code.to_string())),
-                ),
+                None => {
+                    let name_at = |field: &str| {
+                        evaluated
+                            .column(field)
+                            .ok()
+                            .and_then(|c| c.str().ok()?.get(i))
+                    };
+                    let finding = match suggest_nbs_code(
+                        register,
+                        code,
+                        name_at("township"),
+                        name_at("village"),
+                    ) {
+                        Some((township, village)) => {
+                            let village_zh = village
+                                .map(|v| format!("，建议村代码 {}（{}）", v.code, v.name))
+                                .unwrap_or_default();
+                            let village_en = village
+                                .map(|v| {
+                                    format!("; suggested village code {} ({})", v.code, v.name)
+                                })
+                                .unwrap_or_default();
+                            Finding::new(&raw.file, &raw.class, Rule::DivisionCivilAffairs,
+                                format!("代码 {code} 不在统计用区划代码中：{} 的统计用乡镇代码是 {}（{} 疑为民政区划代码）{village_zh}",
+                                    township.name, township.code.township(), &code[..9]),
+                                format!("code {code} is not an NBS statistical code: the NBS code of {} is {} ({} looks like the civil-affairs number){village_en}",
+                                    township.name, township.code.township(), &code[..9]))
+                        }
+                        None => Finding::new(
+                            &raw.file,
+                            &raw.class,
+                            Rule::DivisionUnknown,
+                            format!("行政区划代码 {code} 不在区划库中"),
+                            format!("division code {code} is not in the register"),
+                        ),
+                    };
+                    findings.push(
+                        finding
+                            .at_row(line)
+                            .in_column(header(&cf.id), Some(code.to_string())),
+                    );
+                }
                 Some(d) if d.level != Level::Village => findings.push(
                     Finding::new(
                         &raw.file,
@@ -414,6 +519,13 @@ pub fn validate(
             Some(t) => Some(evaluated.column(t.id.as_str())?.str()?.clone()),
             None => None,
         };
+        let division_codes = match code_field {
+            Some(c) => evaluated
+                .column(c.id.as_str())
+                .ok()
+                .and_then(|c| c.str().ok().cloned()),
+            None => None,
+        };
         let mut first_seen: HashMap<&str, u64> = HashMap::new();
         for (i, v) in values.iter().enumerate() {
             let Some(v) = v else { continue };
@@ -443,6 +555,24 @@ pub fn validate(
                             .at_row(line)
                             .in_column(header(&cf.id), Some(v.to_string())),
                     );
+                } else if let (Some(segment), Some(code)) = (
+                    uscc::region_segment(v),
+                    division_codes.as_ref().and_then(|c| c.get(i)),
+                ) {
+                    let here = [
+                        &code[..6.min(code.len())],
+                        &format!("{:0<6}", &code[..4.min(code.len())]),
+                        &format!("{:0<6}", &code[..2.min(code.len())]),
+                    ];
+                    if code.len() == 12 && !here.contains(&segment) {
+                        findings.push(
+                            Finding::new(&raw.file, &raw.class, Rule::UsccRegion,
+                                format!("信用代码登记机关区划 {segment} 与所在区县 {} 不符", &code[..6]),
+                                format!("the credit code was registered in {segment}, not in the record's county {} or its city or province", &code[..6]))
+                            .at_row(line)
+                            .in_column(header(&cf.id), Some(v.to_string())),
+                        );
+                    }
                 }
             }
             if let Some(first) = first_seen.get(v) {
@@ -512,19 +642,40 @@ pub fn validate(
     Ok(Validated { typed, findings })
 }
 
+/// For a code that is not in the register: when its township part is unknown too but the row's
+/// township name is a registered township of the same county, the NBS township (and, by the
+/// village name or the same village digits, the village) to suggest. Typically the civil-affairs
+/// (民政) numbering was used instead of the NBS statistical one.
+pub fn suggest_nbs_code<'r>(
+    register: &'r Register,
+    code: &str,
+    township_name: Option<&str>,
+    village_name: Option<&str>,
+) -> Option<(
+    &'r riskcensus_core::Division,
+    Option<&'r riskcensus_core::Division>,
+)> {
+    if code.len() != 12 || register.get(&format!("{}000", &code[..9])).is_some() {
+        return None;
+    }
+    let township = register.of_level(Level::Township).find(|t| {
+        t.code.county() == &code[..6] && names_agree(township_name.unwrap_or_default(), &t.name)
+    })?;
+    let village = village_name
+        .and_then(|vn| {
+            register
+                .of_level(Level::Village)
+                .find(|v| v.code.township() == township.code.township() && names_agree(vn, &v.name))
+        })
+        .or_else(|| register.get(&format!("{}{}", township.code.township(), &code[9..])));
+    Some((township, village))
+}
+
 /// Whether an address name matches the registered one: equal after normalising, or one contains
 /// the other (`红柳村` and `红柳村村民委员会`, `白银` and `白银区`).
 pub fn names_agree(given: &str, registered: &str) -> bool {
     let (g, r) = (normalize_name(given), normalize_name(registered));
     !g.is_empty() && (r.contains(&g) || g.contains(&r))
-}
-
-/// A name for duplicate comparison: no whitespace or brackets, half-width, lower case.
-pub fn normalize_name(name: &str) -> String {
-    name.chars()
-        .filter(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | '（' | '）' | '·' | '-'))
-        .map(|c| c.to_lowercase().next().unwrap_or(c))
-        .collect()
 }
 
 #[cfg(test)]

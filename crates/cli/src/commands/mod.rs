@@ -2,9 +2,8 @@
 //! 0 no errors, 1 errors found in the data, 2 usage or configuration error, 3 an input could not
 //! be read, 4 the output could not be written (or an internal error).
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
-
-use riskcensus_pipeline::PipelineError;
 
 use crate::args::{Args, Command};
 
@@ -19,12 +18,27 @@ pub fn dispatch(args: Args) -> ExitCode {
             pipeline,
             out,
             quiet,
-        } => run::run(&pipeline, out.as_deref(), quiet),
+            lang,
+        } => run::run(&pipeline, out.as_deref(), quiet, lang),
         Command::Validate {
+            files,
             pipeline,
+            class,
             format,
+            output,
+            lang,
+            max_findings,
             fail_on,
-        } => validate::validate(&pipeline, format, fail_on),
+        } => validate::validate(validate::Request {
+            files,
+            pipeline,
+            class,
+            format,
+            output,
+            lang,
+            max_findings,
+            fail_on,
+        }),
         Command::Schema { schemas, action } => schema::schema(&schemas, action),
     };
     match result {
@@ -36,7 +50,12 @@ pub fn dispatch(args: Args) -> ExitCode {
     }
 }
 
-/// Load a pipeline file, mapping problems to exit code 2.
-pub fn load(path: &std::path::Path) -> Result<riskcensus_pipeline::Pipeline, PipelineError> {
-    riskcensus_pipeline::Pipeline::load(path)
+/// Colour on stderr/stdout only for a terminal and when NO_COLOR is unset.
+pub fn use_color(stream_is_terminal: bool) -> bool {
+    stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Whether stderr is a terminal.
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
 }

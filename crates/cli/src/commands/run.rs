@@ -2,13 +2,43 @@
 
 use std::path::Path;
 
-use riskcensus_pipeline::PipelineError;
+use riskcensus_pipeline::{Pipeline, PipelineError};
+use riskcensus_report::{render, Format, Options, Report};
 
-use crate::summary;
+use crate::args::Lang;
 
-pub fn run(pipeline: &Path, out: Option<&Path>, quiet: bool) -> Result<u8, PipelineError> {
-    let p = super::load(pipeline)?;
+pub fn run(
+    pipeline: &Path,
+    out: Option<&Path>,
+    quiet: bool,
+    lang: Lang,
+) -> Result<u8, PipelineError> {
+    let p = Pipeline::load(pipeline)?;
     let report = riskcensus_pipeline::run(&p, out)?;
-    summary::print(&report, quiet);
-    Ok(if report.has_errors() { 1 } else { 0 })
+    let options = Options {
+        lang: lang.into(),
+        max_findings: Some(0),
+        color: super::use_color(super::stderr_is_terminal()),
+    };
+    let text = render(
+        &Report {
+            files: &report.files,
+            findings: &report.findings,
+        },
+        Format::Terminal,
+        &options,
+    );
+    let text = String::from_utf8_lossy(&text);
+    if quiet {
+        eprintln!("{}", text.trim_end().lines().last().unwrap_or_default());
+    } else {
+        eprint!("{text}");
+        if let Some(dir) = &report.output {
+            eprintln!(
+                "database written to {} (findings: findings.csv, rejected rows: rejected/)",
+                dir.display()
+            );
+        }
+    }
+    Ok(u8::from(report.has_errors()))
 }

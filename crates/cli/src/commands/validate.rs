@@ -1,27 +1,54 @@
-//! `riskcensus validate --pipeline PIPELINE`: the quick loop, no database written.
+//! `riskcensus validate [FILE…] --pipeline PIPELINE`: the quick loop, no database written.
 
-use std::path::Path;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 
-use riskcensus_pipeline::PipelineError;
+use riskcensus_pipeline::{Pipeline, PipelineError};
+use riskcensus_report::{render, Options, Report};
 
-use crate::args::{FailOn, Format};
-use crate::summary;
+use crate::args::{FailOn, Format, Lang};
 
-pub fn validate(pipeline: &Path, format: Format, fail_on: FailOn) -> Result<u8, PipelineError> {
-    let p = super::load(pipeline)?;
-    let report = riskcensus_pipeline::validate_only(&p)?;
-    match format {
-        Format::Terminal => summary::print(&report, false),
-        Format::Json => {
-            let doc = serde_json::json!({ "files": report.files, "findings": report.findings });
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&doc)
-                    .map_err(|e| PipelineError::Internal(e.to_string()))?
-            );
-        }
+pub struct Request {
+    pub files: Vec<PathBuf>,
+    pub pipeline: PathBuf,
+    pub class: Option<String>,
+    pub format: Format,
+    pub output: Option<PathBuf>,
+    pub lang: Lang,
+    pub max_findings: Option<usize>,
+    pub fail_on: FailOn,
+}
+
+pub fn validate(req: Request) -> Result<u8, PipelineError> {
+    let mut p = Pipeline::load(&req.pipeline)?;
+    if !req.files.is_empty() {
+        p = p.with_files(&req.files, req.class.as_deref())?;
     }
+    let report = riskcensus_pipeline::validate_only(&p)?;
+    let to_terminal = req.output.is_none() && std::io::stdout().is_terminal();
+    let options = Options {
+        lang: req.lang.into(),
+        max_findings: req.max_findings,
+        color: matches!(req.format, Format::Terminal) && super::use_color(to_terminal),
+    };
+    let bytes = render(
+        &Report {
+            files: &report.files,
+            findings: &report.findings,
+        },
+        req.format.into(),
+        &options,
+    );
+    let written = match &req.output {
+        Some(path) => std::fs::write(path, &bytes).map_err(|e| format!("{}: {e}", path.display())),
+        None => std::io::stdout()
+            .write_all(&bytes)
+            .map_err(|e| e.to_string()),
+    };
+    written.map_err(|message| {
+        PipelineError::Internal(format!("cannot write the report: {message}"))
+    })?;
     let failed =
-        report.has_errors() || (matches!(fail_on, FailOn::Warning) && report.has_warnings());
+        report.has_errors() || (matches!(req.fail_on, FailOn::Warning) && report.has_warnings());
     Ok(u8::from(failed))
 }

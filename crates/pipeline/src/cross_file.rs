@@ -1,0 +1,160 @@
+//! Checks that need more than one file: the same object filed twice in one class, and
+//! plausibility against another class's population figures.
+
+use std::collections::HashMap;
+
+use riskcensus_core::schema::{normalize_name, Check};
+use riskcensus_core::{Finding, Rule};
+
+use crate::error::PipelineError;
+use crate::process::Checked;
+
+fn text_column(c: &Checked, field: &str) -> Result<Vec<Option<String>>, PipelineError> {
+    Ok(match c.typed.column(field) {
+        Ok(col) => col.str()?.iter().map(|v| v.map(str::to_string)).collect(),
+        Err(_) => vec![None; c.typed.height()],
+    })
+}
+
+/// `dup.across_files`: a row of a later file of a class with the credit code, or the name and
+/// village, of a row of an earlier file of the same class.
+pub(crate) fn duplicates_across_files(files: &mut [Checked]) -> Result<(), PipelineError> {
+    // class → key → (file, line) of its first occurrence in an earlier file
+    let mut seen: HashMap<String, HashMap<String, (String, u64)>> = HashMap::new();
+    for file in files.iter_mut() {
+        let credit = text_column(file, "credit_code")?;
+        let names = text_column(file, "name")?;
+        let keys: Vec<Vec<String>> = (0..file.typed.height())
+            .map(|i| {
+                let mut k = Vec::new();
+                if let Some(c) = &credit[i] {
+                    k.push(format!("credit:{c}"));
+                }
+                if let (Some(n), Some(code)) = (&names[i], &file.codes[i]) {
+                    k.push(format!("name:{}@{code}", normalize_name(n)));
+                }
+                k
+            })
+            .collect();
+        let class_seen = seen.entry(file.class.node.code.clone()).or_default();
+        let mut new_keys = Vec::new();
+        for (i, row_keys) in keys.iter().enumerate() {
+            let line = file.raw.lines[i];
+            if let Some((other, other_line)) = row_keys.iter().find_map(|k| class_seen.get(k)) {
+                let header = file.raw.header_of("name").unwrap_or("name").to_string();
+                file.findings.push(
+                    Finding::new(&file.shown, &file.class.node.code, Rule::AcrossFiles,
+                        format!("与 {other} 第 {other_line} 行为同一对象（信用代码或同村同名相同），重复填报"),
+                        format!("the same object as row {other_line} of {other} (same credit code, or same name in the same village)"))
+                    .at_row(line)
+                    .in_column(header, names[i].clone()),
+                );
+            }
+            for k in row_keys {
+                new_keys.push((k.clone(), line));
+            }
+        }
+        for (k, line) in new_keys {
+            class_seen.entry(k).or_insert((file.shown.clone(), line));
+        }
+    }
+    Ok(())
+}
+
+/// `plaus.capacity_vs_population`: `field` above `ratio` × the resident population that the
+/// village's return of `population_class` gives.
+pub(crate) fn per_resident(files: &mut [Checked]) -> Result<(), PipelineError> {
+    let checks: Vec<(usize, String, f64, String, String)> = files
+        .iter()
+        .enumerate()
+        .flat_map(|(i, f)| {
+            f.class.checks.iter().filter_map(move |c| match c {
+                Check::MaxPerResident {
+                    field,
+                    ratio,
+                    population_class,
+                    population_field,
+                } => Some((
+                    i,
+                    field.clone(),
+                    *ratio,
+                    population_class.clone(),
+                    population_field.clone(),
+                )),
+                _ => None,
+            })
+        })
+        .collect();
+    for (i, field, ratio, population_class, population_field) in checks {
+        let mut population: HashMap<String, f64> = HashMap::new();
+        for f in files
+            .iter()
+            .filter(|f| f.class.node.code == population_class)
+        {
+            let Ok(values) = f.typed.column(population_field.as_str()) else {
+                continue;
+            };
+            let values = values.cast(&polars::prelude::DataType::Float64)?;
+            // Only rows without errors: a rejected return's population is no yardstick.
+            let bad: std::collections::HashSet<u64> = f
+                .findings
+                .iter()
+                .filter(|x| x.severity == riskcensus_core::Severity::Error)
+                .filter_map(|x| x.row)
+                .collect();
+            for ((code, v), line) in f.codes.iter().zip(values.f64()?.iter()).zip(&f.raw.lines) {
+                if bad.contains(line) {
+                    continue;
+                }
+                if let (Some(code), Some(v)) = (code, v) {
+                    population.entry(code.clone()).or_insert(v);
+                }
+            }
+        }
+        let file = &mut files[i];
+        let Ok(values) = file.typed.column(field.as_str()) else {
+            continue;
+        };
+        let values: Vec<Option<f64>> = values
+            .cast(&polars::prelude::DataType::Float64)?
+            .f64()?
+            .iter()
+            .collect();
+        let Some(spec) = file.class.field(&field).cloned() else {
+            continue;
+        };
+        let header = file.raw.header_of(&field).unwrap_or(&field).to_string();
+        let mut found = Vec::new();
+        for (row, value) in values.iter().enumerate() {
+            let (Some(value), Some(code)) = (value, &file.codes[row]) else {
+                continue;
+            };
+            let Some(&residents) = population.get(code) else {
+                continue;
+            };
+            if *value > ratio * residents {
+                let mut f = Finding::new(
+                    &file.shown,
+                    &file.class.node.code,
+                    Rule::CapacityVsPopulation,
+                    format!(
+                        "“{}” {value} 超过所在村常住人口 {residents} 的 {ratio} 倍",
+                        spec.zh
+                    ),
+                    format!(
+                        "“{}” {value} exceeds {ratio} × the village's {residents} residents",
+                        spec.en
+                    ),
+                )
+                .at_row(file.raw.lines[row])
+                .in_column(header.clone(), Some(value.to_string()));
+                if let (Some(lon), Some(lat)) = (file.located.lon[row], file.located.lat[row]) {
+                    f = f.at_point(lon, lat);
+                }
+                found.push(f);
+            }
+        }
+        file.findings.extend(found);
+    }
+    Ok(())
+}
