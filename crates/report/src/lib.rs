@@ -333,7 +333,7 @@ fn esc(s: &str) -> std::borrow::Cow<'_, str> {
 const CSS: &str = "body{font-family:system-ui,'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}\
 th{background:#f3f3f3}td.n{text-align:right}.error{color:#b00020;font-weight:600}.warning{color:#a15c00;font-weight:600}\
-.info{color:#006680}.ok{color:#1b7f3b;font-weight:600}code{font-size:90%}details{margin:.5em 0}summary{cursor:pointer}";
+.info{color:#006680}td.error,td.warning,td.info{white-space:nowrap}.ok{color:#1b7f3b;font-weight:600}code{font-size:90%}details{margin:.5em 0}summary{cursor:pointer}";
 
 fn html(report: &Report<'_>, o: &Options) -> String {
     let zh = o.lang == Lang::Zh;
