@@ -580,3 +580,14 @@ fn pipeline_rule_overrides_raise_lower_and_disable() {
         "unknown rule `geo.nowhere`",
     );
 }
+
+#[test]
+fn an_unwritable_output_exits_4() {
+    let output = riskcensus(&[
+        "run",
+        "pipelines/baiyin-2021.toml",
+        "--out",
+        "Cargo.toml/db",
+    ]);
+    assert_clean_failure(&output, 4, "cannot write");
+}

@@ -681,6 +681,132 @@ pub fn names_agree(given: &str, registered: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use riskcensus_core::schema::{ClassNode, Source};
+
+    fn field(id: &str, t: FieldType) -> Field {
+        Field {
+            id: id.into(),
+            code: None,
+            zh: id.into(),
+            en: id.into(),
+            field_type: t,
+            unit: None,
+            required: false,
+            min: None,
+            max: None,
+            max_len: None,
+            codes: vec![],
+            aliases: vec![],
+            check_unit_slip: false,
+            source: Source::R,
+        }
+    }
+
+    fn class(fields: Vec<Field>, checks: Vec<Check>) -> ResolvedClass {
+        ResolvedClass {
+            node: ClassNode {
+                code: "T".into(),
+                zh: "".into(),
+                en: "".into(),
+                sys_table: None,
+                parent: None,
+                geometry: None,
+                source: Source::R,
+            },
+            version: "1".into(),
+            fields,
+            checks,
+            totals: vec![],
+        }
+    }
+
+    fn rules_of(csv: &str, class: &ResolvedClass) -> Vec<(u64, &'static str)> {
+        let raw =
+            riskcensus_ingest::ingest_bytes("t.csv", csv.as_bytes(), Default::default(), class)
+                .unwrap();
+        validate(&raw, class, &Register::default())
+            .unwrap()
+            .findings
+            .iter()
+            .map(|f| (f.row.unwrap_or(0), f.rule.code()))
+            .collect()
+    }
+
+    #[test]
+    fn cell_rules_fire_and_clean_values_pass() {
+        let mut name = field("name", FieldType::Text);
+        name.max_len = Some(4);
+        name.required = true;
+        let mut n = field("n", FieldType::Integer);
+        n.min = Some(0.0);
+        n.max = Some(10.0);
+        let mut kind = field("kind", FieldType::Enum);
+        kind.codes = vec!["甲".into(), "乙".into()];
+        let flag = field("flag", FieldType::Boolean);
+        let c = class(vec![name, n, kind, flag], vec![]);
+        let csv = "name,n,kind,flag\n一二三,5,甲,是\n一二三四五,11,丙,有\n,x,,否\n";
+        assert_eq!(
+            rules_of(csv, &c),
+            [
+                (3, "cell.type"),
+                (3, "cell.code_list"),
+                (3, "cell.range"),
+                (3, "cell.length"),
+                (4, "cell.required"),
+                (4, "cell.type"),
+            ]
+        );
+    }
+
+    #[test]
+    fn cross_field_rules_fire_and_consistent_rows_pass() {
+        let c = class(
+            vec![
+                field("total", FieldType::Integer),
+                field("part", FieldType::Integer),
+                field("places", FieldType::Integer),
+                field("cap", FieldType::Integer),
+            ],
+            vec![
+                Check::PartLeTotal {
+                    parts: vec!["part".into()],
+                    total: "total".into(),
+                },
+                Check::ZeroImpliesZero {
+                    count: "places".into(),
+                    amount: "cap".into(),
+                },
+            ],
+        );
+        let csv = "total,part,places,cap\n10,10,0,0\n10,11,0,5\n,3,2,0\n";
+        assert_eq!(
+            rules_of(csv, &c),
+            [
+                (3, "xf.part_exceeds_total"),
+                (3, "xf.zero_implies_zero"),
+                (4, "xf.zero_implies_zero")
+            ]
+        );
+    }
+
+    #[test]
+    fn unit_slip_needs_ten_values_and_a_thousandfold_gap() {
+        let mut money = field("money", FieldType::Decimal);
+        money.check_unit_slip = true;
+        let c = class(vec![money], vec![]);
+        let mut csv = String::from("money\n");
+        for v in ["3.5", "4", "2.2", "6", "5.1", "3", "8", "2.5", "4.4", "7"] {
+            csv.push_str(v);
+            csv.push('\n');
+        }
+        assert!(rules_of(&csv, &c).is_empty());
+        csv.push_str("45000\n");
+        assert_eq!(rules_of(&csv, &c), [(12, "plaus.unit_slip")]);
+        assert!(
+            rules_of("money\n3\n45000\n", &c).is_empty(),
+            "too few values to judge"
+        );
+    }
 
     #[test]
     fn address_names_are_compared_loosely() {
