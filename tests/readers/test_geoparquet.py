@@ -17,7 +17,7 @@ import shapely
 from conftest import REPO, run_riskcensus
 
 SCHEMA = json.loads((REPO / "sample_data/reference/geoparquet-1.1.0-schema.json").read_text())
-PLAIN = (pa.string(), pa.int64(), pa.float64(), pa.bool_(), pa.binary())
+PLAIN = (pa.string(), pa.int64(), pa.float64(), pa.bool_(), pa.binary(), pa.date32())
 
 
 def geo_metadata(path):

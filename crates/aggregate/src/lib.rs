@@ -16,7 +16,7 @@
 //! let v = by_village(&villages, &[ClassRows { code: "HB-PSF-01", frame: &schools, totals: &totals }]).unwrap();
 //! assert_eq!(v.column("hb_psf_01_count").unwrap().i64().unwrap().to_vec(), [Some(2), Some(0)]);
 //! assert_eq!(v.column("hb_psf_01_students").unwrap().i64().unwrap().to_vec(), [Some(120), None]);
-//! let c = by_county(&v).unwrap();
+//! let c = by_county(&v, &[]).unwrap();
 //! assert_eq!(c.column("hb_psf_01_students").unwrap().i64().unwrap().get(0), Some(120));
 //! ```
 #![deny(missing_docs)]
@@ -72,8 +72,12 @@ pub fn by_village(villages: &DataFrame, classes: &[ClassRows<'_>]) -> PolarsResu
     table.sort(["code"], Default::default()).collect()
 }
 
-/// Per-county sums of every `*_count` and total column of a [`by_village`] table.
-pub fn by_county(villages: &DataFrame) -> PolarsResult<DataFrame> {
+/// Per-county sums of every `*_count` and total column of a [`by_village`] table, then the
+/// counts and totals of classes reported per township (乡镇 returns), which have no village.
+pub fn by_county(
+    villages: &DataFrame,
+    township_classes: &[ClassRows<'_>],
+) -> PolarsResult<DataFrame> {
     let skip = [
         "code",
         "name",
@@ -97,11 +101,83 @@ pub fn by_county(villages: &DataFrame) -> PolarsResult<DataFrame> {
         .collect();
     let mut aggs = vec![len().cast(DataType::Int64).alias("villages")];
     aggs.extend(measures);
-    villages
+    let mut table = villages
         .clone()
         .lazy()
         .group_by([col("county_code")])
-        .agg(aggs)
+        .agg(aggs);
+    for class in township_classes {
+        let s = slug(class.code);
+        let count = format!("{s}_count");
+        let mut aggs = vec![len().cast(DataType::Int64).alias(count.as_str())];
+        aggs.extend(
+            class
+                .totals
+                .iter()
+                .map(|t| col(t.as_str()).sum().alias(format!("{s}_{t}").as_str())),
+        );
+        let grouped = class
+            .frame
+            .clone()
+            .lazy()
+            .filter(col("county_code").is_not_null())
+            .group_by([col("county_code").alias("__county")])
+            .agg(aggs);
+        table = table
+            .join(
+                grouped,
+                [col("county_code")],
+                [col("__county")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .with_column(col(count.as_str()).fill_null(lit(0i64)));
+    }
+    table.sort(["county_code"], Default::default()).collect()
+}
+
+/// Weighted estimates from the household sample survey (DR-HH-01) per county: the number of
+/// sampled households, the sum of their weights, and the weighted shares of households whose
+/// water lasts more than 3 days, whose food lasts more than 3 days, that know the evacuation
+/// route, that took part in a drill in the last 3 years, and that took first-aid training.
+/// A share is Σ w·[condition] / Σ w over the households that answered.
+///
+/// ```
+/// use polars::prelude::*;
+/// let hh = df!(
+///     "county_code" => ["620402", "620402", "620402"],
+///     "weight" => [100.0, 300.0, 100.0],
+///     "water_days" => ["3天以上", "1-3天", "3天以上"],
+///     "food_days" => ["无", "3天以上", "无"],
+///     "knows_route" => [true, false, true],
+///     "drills_3y" => ["0次", "1次", "2次"],
+///     "first_aid_training" => [Some(true), None, Some(false)],
+/// ).unwrap();
+/// let e = riskcensus_aggregate::household_estimates(&hh).unwrap();
+/// assert_eq!(e.column("hh_weight_sum").unwrap().f64().unwrap().get(0), Some(500.0));
+/// assert_eq!(e.column("hh_share_water_3d").unwrap().f64().unwrap().get(0), Some(0.4));
+/// assert_eq!(e.column("hh_share_drill").unwrap().f64().unwrap().get(0), Some(0.8));
+/// assert_eq!(e.column("hh_share_first_aid").unwrap().f64().unwrap().get(0), Some(0.5));
+/// ```
+pub fn household_estimates(households: &DataFrame) -> PolarsResult<DataFrame> {
+    let w = || col("weight");
+    let share = |condition: Expr, name: &str| {
+        let answered = condition.clone().is_not_null();
+        ((w() * condition.cast(DataType::Float64)).sum() / w().filter(answered).sum()).alias(name)
+    };
+    households
+        .clone()
+        .lazy()
+        .filter(col("county_code").is_not_null().and(w().is_not_null()))
+        .group_by([col("county_code")])
+        .agg([
+            len().cast(DataType::Int64).alias("hh_sampled"),
+            w().sum().alias("hh_weight_sum"),
+            share(col("water_days").eq(lit("3天以上")), "hh_share_water_3d"),
+            share(col("food_days").eq(lit("3天以上")), "hh_share_food_3d"),
+            share(col("knows_route"), "hh_share_route"),
+            share(col("drills_3y").neq(lit("0次")), "hh_share_drill"),
+            share(col("first_aid_training"), "hh_share_first_aid"),
+        ])
         .sort(["county_code"], Default::default())
         .collect()
 }

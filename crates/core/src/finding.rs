@@ -89,6 +89,8 @@ rules! {
     CodeList = "cell.code_list", Error, "不在代码表中", "Not in code list", "从代码表中选择", "Choose a value from the code list";
     /// A number outside the field's range.
     Range = "cell.range", Error, "超出取值范围", "Out of range", "核对数值", "Check the number";
+    /// A date after the reference date (where the field says so) or before 1900.
+    DateRange = "cell.date_range", Error, "日期超出范围", "Date out of range", "核对日期：不应晚于普查标准时点（2020-12-31）", "Check the date: not after the census reference date (2020-12-31)";
     /// Text longer than the field allows.
     Length = "cell.length", Error, "长度超限", "Too long", "缩短内容", "Shorten the text";
     /// The division code is not 12 digits.

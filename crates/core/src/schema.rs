@@ -52,6 +52,10 @@ pub enum FieldType {
     Decimal,
     /// One value of `codes`.
     Enum,
+    /// Several values of `codes`, separated by `;`, `；`, `、`, `,` or `，`.
+    MultiEnum,
+    /// A date: `2020-12-31`, `2020/12/31`, `2020.12.31`, `2020年12月31日`, `20201231`.
+    Date,
     /// 是 / 否.
     Boolean,
     /// 12-digit statistical division code.
@@ -65,6 +69,11 @@ pub enum FieldType {
 }
 
 impl FieldType {
+    /// Whether the field is a coordinate.
+    pub fn is_coordinate(self) -> bool {
+        matches!(self, FieldType::Longitude | FieldType::Latitude)
+    }
+
     /// Whether values are parsed as numbers.
     pub fn is_numeric(self) -> bool {
         matches!(
@@ -114,6 +123,9 @@ pub struct Field {
     /// Flag values about 10⁴ above the file's median (万元 entered as 元).
     #[serde(default)]
     pub check_unit_slip: bool,
+    /// For dates: must not be after the pipeline's reference date (2020-12-31).
+    #[serde(default)]
+    pub not_after_reference: bool,
     /// Sourced or reconstructed.
     #[serde(default)]
     pub source: Source,
@@ -242,6 +254,20 @@ pub struct ClassSchema {
     /// Fields whose per-village sum is published on the village layer.
     #[serde(default)]
     pub totals: Vec<String>,
+    /// The level of the division code: `village` (default) or `township` (乡镇 returns).
+    #[serde(default)]
+    pub division_level: DivisionLevel,
+}
+
+/// The level a class's division code must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DivisionLevel {
+    /// A 12-digit village (community) code.
+    #[default]
+    Village,
+    /// A township code (9 digits, padded to 12).
+    Township,
 }
 
 fn yes() -> bool {
@@ -349,6 +375,8 @@ pub struct ResolvedClass {
     pub checks: Vec<Check>,
     /// Fields summed per village.
     pub totals: Vec<String>,
+    /// The level of the division code.
+    pub division_level: DivisionLevel,
 }
 
 impl ResolvedClass {
@@ -421,6 +449,7 @@ impl SchemaSet {
                 fields,
                 checks,
                 totals: schema.totals.clone(),
+                division_level: schema.division_level,
             };
             check_class(&resolved, &path)?;
             classes.insert(schema.code.clone(), resolved);
@@ -484,15 +513,25 @@ fn check_class(class: &ResolvedClass, path: &Path) -> Result<()> {
     for t in &class.totals {
         known(t)?;
     }
-    for role in [
-        FieldType::DivisionCode,
-        FieldType::Longitude,
-        FieldType::Latitude,
-    ] {
-        if class.fields.iter().filter(|f| f.field_type == role).count() != 1 {
+    let count = |role: FieldType| class.fields.iter().filter(|f| f.field_type == role).count();
+    if count(FieldType::DivisionCode) != 1 {
+        return Err(Error::schema(
+            path,
+            "class needs exactly one division_code field",
+        ));
+    }
+    if count(FieldType::Longitude) > 1 || count(FieldType::Longitude) != count(FieldType::Latitude)
+    {
+        return Err(Error::schema(
+            path,
+            "class needs one longitude and one latitude field, or neither",
+        ));
+    }
+    for f in &class.fields {
+        if f.field_type == FieldType::MultiEnum && f.codes.is_empty() {
             return Err(Error::schema(
                 path,
-                format!("class needs exactly one {role:?} field"),
+                format!("multi_enum field `{}` has no codes", f.id),
             ));
         }
     }
@@ -527,6 +566,7 @@ mod tests {
             codes: vec![],
             aliases: vec![],
             check_unit_slip: false,
+            not_after_reference: false,
             source: Source::S3,
         };
         for h in [

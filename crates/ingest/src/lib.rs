@@ -12,11 +12,11 @@
 //! use riskcensus_ingest::{ingest_bytes, Encoding};
 //! # let field = |id: &str, zh: &str, t| Field { id: id.into(), code: None, zh: zh.into(), en: id.into(),
 //! #     field_type: t, unit: None, required: true, min: None, max: None, max_len: None,
-//! #     codes: vec![], aliases: vec![], check_unit_slip: false, source: Source::R };
+//! #     codes: vec![], aliases: vec![], check_unit_slip: false, not_after_reference: false, source: Source::R };
 //! # let class = ResolvedClass { node: ClassNode { code: "X".into(), zh: "".into(), en: "".into(),
 //! #     sys_table: None, parent: None, geometry: None, source: Source::R }, version: "1".into(),
 //! #     fields: vec![field("name", "单位名称", FieldType::Text), field("students", "在校学生数", FieldType::Integer)],
-//! #     checks: vec![], totals: vec![] };
+//! #     checks: vec![], totals: vec![], division_level: Default::default() };
 //! let csv = "单位名称,在校学生数（人）,备注\n第一小学,420,\n";
 //! let table = ingest_bytes("a.csv", csv.as_bytes(), Encoding::Auto, &class).unwrap();
 //! assert_eq!(table.frame.height(), 1);
@@ -422,6 +422,7 @@ mod tests {
             codes: vec![],
             aliases: vec![],
             check_unit_slip: false,
+            not_after_reference: false,
             source: Source::R,
         };
         ResolvedClass {
@@ -438,6 +439,7 @@ mod tests {
             fields: vec![field("name", "单位名称"), field("address", "详细地址")],
             checks: vec![],
             totals: vec![],
+            division_level: Default::default(),
         }
     }
 

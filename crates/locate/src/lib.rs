@@ -164,6 +164,7 @@ pub struct Village {
 pub struct VillageIndex {
     villages: Vec<Village>,
     by_code: HashMap<String, usize>,
+    townships: std::collections::HashSet<String>,
     tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
 }
 
@@ -186,7 +187,9 @@ impl VillageIndex {
             .enumerate()
             .map(|(i, v)| (v.code.clone(), i))
             .collect();
+        let townships = villages.iter().map(|v| v.township.clone()).collect();
         VillageIndex {
+            townships,
             villages,
             by_code,
             tree: RTree::bulk_load(entries),
@@ -252,6 +255,11 @@ impl VillageIndex {
         &self.villages
     }
 
+    /// Whether any village belongs to this 9-digit township.
+    pub fn has_township(&self, township: &str) -> bool {
+        self.townships.contains(township)
+    }
+
     /// A village by code.
     pub fn get(&self, code: &str) -> Option<&Village> {
         self.by_code.get(code).map(|&i| &self.villages[i])
@@ -308,6 +316,8 @@ pub struct PointInput<'a> {
     pub names: &'a [Option<&'a str>],
     /// Header of the name column.
     pub name_header: &'a str,
+    /// The codes are township codes (乡镇 returns): check the point against the township.
+    pub township_level: bool,
 }
 
 /// Where each row's point is, in EPSG:4490.
@@ -379,22 +389,36 @@ pub fn locate(
         out.lat[i] = Some(lat);
         let containing = index.all_containing(lon, lat);
         let declared = input.codes[i];
+        let matches = |v: &Village, d: &str| {
+            if input.township_level {
+                v.township == d[..9]
+            } else {
+                v.code == d
+            }
+        };
         let hit = declared
-            .and_then(|d| containing.iter().find(|v| v.code == d))
+            .and_then(|d| containing.iter().find(|v| matches(v, d)))
             .or_else(|| containing.first())
             .copied();
         out.village[i] = hit.map(|v| v.code.clone());
-        let Some(declared) = declared.filter(|d| index.get(d).is_some()) else {
+        let known = |d: &&str| {
+            if input.township_level {
+                index.has_township(&d[..9])
+            } else {
+                index.get(d).is_some()
+            }
+        };
+        let Some(declared) = declared.filter(known) else {
             continue;
         };
         let declared_county = &declared[..6];
-        if hit.is_some_and(|v| v.code == declared) {
+        if hit.is_some_and(|v| matches(v, declared)) {
             inside.push((i, (lon, lat), declared));
         } else {
             outside.push((i, out.findings.len(), (lon, lat), declared));
         }
         match hit {
-            Some(v) if v.code == declared => {}
+            Some(v) if matches(v, declared) => {}
             Some(v) if v.county == declared_county => out.findings.push(
                 finding(
                     Rule::OtherVillage,
@@ -438,7 +462,12 @@ pub fn locate(
             }
         }
     }
-    if let Some(shift) = detect_gcj02(index, &inside, &outside) {
+    let shift = if input.township_level {
+        None
+    } else {
+        detect_gcj02(index, &inside, &outside)
+    };
+    if let Some(shift) = shift {
         for &(i, finding, _, _) in &outside {
             if let Some((lon, lat)) = shift.corrected.get(&i) {
                 let f = &mut out.findings[finding];
@@ -497,10 +526,7 @@ fn near_duplicates(input: &PointInput<'_>, located: &Located) -> Vec<Finding> {
             if name_i == name_j && same_village {
                 continue;
             }
-            let similar = name_i == name_j
-                || name_i.contains(name_j)
-                || name_j.contains(name_i)
-                || strsim::normalized_levenshtein(name_i, name_j) >= 0.6;
+            let similar = names_similar(name_i, name_j);
             let (Some(lon_i), Some(lat_i)) = (located.lon[i], located.lat[i]) else {
                 continue;
             };
@@ -523,6 +549,21 @@ fn near_duplicates(input: &PointInput<'_>, located: &Located) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// Whether two normalised names likely name one object: equal, one containing the other, or a
+/// normalised Levenshtein similarity of at least 0.8 — but never when they differ only in digits
+/// (`第1小学` and `第2小学` are two schools).
+pub fn names_similar(a: &str, b: &str) -> bool {
+    let strip = |s: &str| {
+        s.chars()
+            .filter(|c| !c.is_ascii_digit())
+            .collect::<String>()
+    };
+    if a != b && strip(a) == strip(b) {
+        return false;
+    }
+    a == b || a.contains(b) || b.contains(a) || strsim::normalized_levenshtein(a, b) >= 0.8
 }
 
 /// What [`detect_gcj02`] found.
@@ -583,6 +624,17 @@ mod tests {
         );
         let (lon, lat) = gk.to_cgcs2000(e, n).unwrap();
         assert!((lon - 104.6).abs() < 1e-9 && (lat - 36.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn similar_names() {
+        assert!(names_similar(
+            "民安社区广场应急避难场所",
+            "民安社区广场避难场所"
+        ));
+        assert!(names_similar("白银市第一中学", "白银市第一中学"));
+        assert!(!names_similar("红柳村育才小学", "红柳村光明小学"));
+        assert!(!names_similar("红柳村第1学校", "红柳村第4学校"));
     }
 
     #[test]

@@ -192,8 +192,8 @@ pub(crate) struct Checked {
     pub raw: riskcensus_core::table::RawTable,
     pub typed: DataFrame,
     pub located: riskcensus_locate::Located,
-    pub lon_id: String,
-    pub lat_id: String,
+    pub lon_id: Option<String>,
+    pub lat_id: Option<String>,
     pub codes: Vec<Option<String>>,
     pub findings: Vec<Finding>,
 }
@@ -211,7 +211,11 @@ fn check_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<Checked, PipelineE
         .and_then(Encoding::parse)
         .unwrap_or_default();
     let raw = riskcensus_ingest::ingest_file(&conf.path, &shown, encoding, &class)?;
-    let validated = riskcensus_validate::validate(&raw, &class, &ctx.register)?;
+    let options = riskcensus_validate::Options {
+        reference_date: chrono::NaiveDate::parse_from_str(&ctx.pipeline.reference_date, "%Y-%m-%d")
+            .ok(),
+    };
+    let validated = riskcensus_validate::validate_with(&raw, &class, &ctx.register, &options)?;
     let typed = validated.typed;
     let field_of = |t: FieldType| {
         class
@@ -220,18 +224,12 @@ fn check_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<Checked, PipelineE
             .find(|f| f.field_type == t)
             .map(|f| f.id.clone())
     };
-    let (Some(lon_id), Some(lat_id), Some(code_id)) = (
-        field_of(FieldType::Longitude),
-        field_of(FieldType::Latitude),
-        field_of(FieldType::DivisionCode),
-    ) else {
+    let Some(code_id) = field_of(FieldType::DivisionCode) else {
         return Err(PipelineError::Internal(format!(
-            "class {} lacks lon/lat/division code",
+            "class {} lacks a division code",
             class.node.code
         )));
     };
-    let x: Vec<Option<f64>> = typed.column(lon_id.as_str())?.f64()?.iter().collect();
-    let y: Vec<Option<f64>> = typed.column(lat_id.as_str())?.f64()?.iter().collect();
     let codes: Vec<Option<String>> = typed
         .column(code_id.as_str())?
         .str()?
@@ -241,40 +239,62 @@ fn check_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<Checked, PipelineE
                 .map(str::to_string)
         })
         .collect();
-    let code_refs: Vec<Option<&str>> = codes.iter().map(Option::as_deref).collect();
-    let names: Vec<Option<&str>> = match typed.column("name") {
-        Ok(c) => c.str()?.iter().collect(),
-        Err(_) => vec![None; typed.height()],
+    let (lon_id, lat_id) = (
+        field_of(FieldType::Longitude),
+        field_of(FieldType::Latitude),
+    );
+    let located = match (&lon_id, &lat_id) {
+        (Some(lon_id), Some(lat_id)) => {
+            let x: Vec<Option<f64>> = typed.column(lon_id.as_str())?.f64()?.iter().collect();
+            let y: Vec<Option<f64>> = typed.column(lat_id.as_str())?.f64()?.iter().collect();
+            let code_refs: Vec<Option<&str>> = codes.iter().map(Option::as_deref).collect();
+            let names: Vec<Option<&str>> = match typed.column("name") {
+                Ok(c) => c.str()?.iter().collect(),
+                Err(_) => vec![None; typed.height()],
+            };
+            let crs = match &conf.crs {
+                Some(c) => Crs::parse(c)?,
+                None => Crs::cgcs2000(),
+            };
+            let county_names: HashMap<String, String> = ctx
+                .counties
+                .iter()
+                .map(|(k, (n, _))| (k.clone(), n.clone()))
+                .collect();
+            let x_header = raw.header_of(lon_id).unwrap_or(lon_id).to_string();
+            let y_header = raw.header_of(lat_id).unwrap_or(lat_id).to_string();
+            let name_header = raw.header_of("name").unwrap_or("name").to_string();
+            riskcensus_locate::locate(
+                PointInput {
+                    file: &shown,
+                    class: &class.node.code,
+                    lines: &raw.lines,
+                    x: &x,
+                    y: &y,
+                    codes: &code_refs,
+                    x_header: &x_header,
+                    y_header: &y_header,
+                    names: &names,
+                    name_header: &name_header,
+                    township_level: class.division_level
+                        == riskcensus_core::schema::DivisionLevel::Township,
+                },
+                &crs,
+                &ctx.villages,
+                &county_names,
+            )?
+        }
+        // A class without points (the household survey): placed by its village code only.
+        _ => {
+            let n = typed.height();
+            riskcensus_locate::Located {
+                lon: vec![None; n],
+                lat: vec![None; n],
+                village: codes.clone(),
+                findings: Vec::new(),
+            }
+        }
     };
-    let crs = match &conf.crs {
-        Some(c) => Crs::parse(c)?,
-        None => Crs::cgcs2000(),
-    };
-    let county_names: HashMap<String, String> = ctx
-        .counties
-        .iter()
-        .map(|(k, (n, _))| (k.clone(), n.clone()))
-        .collect();
-    let x_header = raw.header_of(&lon_id).unwrap_or(&lon_id).to_string();
-    let y_header = raw.header_of(&lat_id).unwrap_or(&lat_id).to_string();
-    let name_header = raw.header_of("name").unwrap_or("name").to_string();
-    let located = riskcensus_locate::locate(
-        PointInput {
-            file: &shown,
-            class: &class.node.code,
-            lines: &raw.lines,
-            x: &x,
-            y: &y,
-            codes: &code_refs,
-            x_header: &x_header,
-            y_header: &y_header,
-            names: &names,
-            name_header: &name_header,
-        },
-        &crs,
-        &ctx.villages,
-        &county_names,
-    )?;
     let mut findings = validated.findings;
     findings.extend(located.findings.iter().cloned());
     Ok(Checked {
@@ -347,8 +367,10 @@ fn decide(ctx: &Context<'_>, checked: Checked) -> Result<FileOutcome, PipelineEr
 
     // Accepted rows: typed fields, lon/lat replaced by EPSG:4490, provenance columns.
     let mut accepted = typed.clone();
-    accepted.with_column(Column::new(lon_id.as_str().into(), located.lon.clone()))?;
-    accepted.with_column(Column::new(lat_id.as_str().into(), located.lat.clone()))?;
+    if let (Some(lon_id), Some(lat_id)) = (&lon_id, &lat_id) {
+        accepted.with_column(Column::new(lon_id.as_str().into(), located.lon.clone()))?;
+        accepted.with_column(Column::new(lat_id.as_str().into(), located.lat.clone()))?;
+    }
     let county: Vec<Option<String>> = codes
         .iter()
         .map(|c| c.as_ref().map(|c| c[..6].to_string()))

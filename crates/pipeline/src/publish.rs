@@ -97,20 +97,13 @@ fn write_all(
             .iter()
             .find(|o| &o.class.node.code == code)
             .map(|o| &o.class);
-        let (Some(lon), Some(lat)) = (
-            class.and_then(|c| {
-                c.fields
-                    .iter()
-                    .find(|f| f.field_type == riskcensus_core::FieldType::Longitude)
-            }),
-            class.and_then(|c| {
-                c.fields
-                    .iter()
-                    .find(|f| f.field_type == riskcensus_core::FieldType::Latitude)
-            }),
-        ) else {
-            continue;
+        let coordinate = |t: riskcensus_core::FieldType| {
+            class.and_then(|c| c.fields.iter().find(|f| f.field_type == t))
         };
+        let (lon, lat) = (
+            coordinate(riskcensus_core::FieldType::Longitude),
+            coordinate(riskcensus_core::FieldType::Latitude),
+        );
         for county in &counties {
             let part = frame
                 .clone()
@@ -120,9 +113,15 @@ fn write_all(
             if part.height() == 0 {
                 continue;
             }
-            let xs = part.column(lon.id.as_str())?.f64()?.clone();
-            let ys = part.column(lat.id.as_str())?.f64()?.clone();
-            let points = xs.iter().zip(ys.iter()).map(|(x, y)| x.zip(y)).collect();
+            // A class without points (the household survey) is published with null geometries.
+            let points = match (lon, lat) {
+                (Some(lon), Some(lat)) => {
+                    let xs = part.column(lon.id.as_str())?.f64()?.clone();
+                    let ys = part.column(lat.id.as_str())?.f64()?.clone();
+                    xs.iter().zip(ys.iter()).map(|(x, y)| x.zip(y)).collect()
+                }
+                _ => vec![None; part.height()],
+            };
             let dir = root.join(format!("county={county}"));
             std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
             let path = dir.join(format!("{code}.parquet"));
@@ -184,15 +183,23 @@ fn write_all(
             ),
         ],
     )?;
-    let class_rows: Vec<ClassRows<'_>> = by_class
-        .iter()
-        .map(|(code, (frame, totals))| ClassRows {
-            code,
-            frame,
-            totals,
-        })
-        .collect();
-    let village_table = by_village(&base, &class_rows)?;
+    let township_level = |code: &str| {
+        ctx.schemas
+            .class(code)
+            .is_some_and(|c| c.division_level == riskcensus_core::schema::DivisionLevel::Township)
+    };
+    let rows = |township: bool| -> Vec<ClassRows<'_>> {
+        by_class
+            .iter()
+            .filter(|(code, _)| township_level(code) == township)
+            .map(|(code, (frame, totals))| ClassRows {
+                code,
+                frame,
+                totals,
+            })
+            .collect()
+    };
+    let village_table = by_village(&base, &rows(false))?;
     for county in &counties {
         let part = village_table
             .clone()
@@ -218,7 +225,19 @@ fn write_all(
         let w = write_geoparquet(&path, &part, Geometries::Polygons(geoms))?;
         outputs.record(&path, w);
     }
-    let county_table = by_county(&village_table)?;
+    let mut county_table = by_county(&village_table, &rows(true))?;
+    if let Some((households, _)) = by_class.get("DR-HH-01") {
+        let estimates = riskcensus_aggregate::household_estimates(households)?;
+        county_table = county_table
+            .lazy()
+            .join(
+                estimates.lazy(),
+                [col("county_code")],
+                [col("county_code")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .collect()?;
+    }
     let names = Column::new(
         "name".into(),
         county_table

@@ -134,6 +134,13 @@ fn to_arrow(frame: &DataFrame) -> Result<Vec<(ArrowField, ArrayRef)>, PublishErr
                     Arc::new(ca.iter().collect::<Float64Array>()),
                 )
             }
+            PlType::Date => {
+                let ca = series.date().map_err(|_| unsupported())?;
+                (
+                    ArrowType::Date32,
+                    Arc::new(ca.physical().iter().collect::<arrow_array::Date32Array>()),
+                )
+            }
             PlType::Int64 | PlType::Int32 | PlType::UInt32 | PlType::UInt64 => {
                 let cast = series.cast(&PlType::Int64).map_err(|_| unsupported())?;
                 let ca = cast.i64().map_err(|_| unsupported())?;

@@ -82,17 +82,7 @@ fn scale(rows: usize, out: &Path, sample: &Path) -> Result<()> {
         register: &register,
         villages: &villages,
     };
-    const POOL: usize = 8;
-    let mut points = Vec::with_capacity(villages.len());
-    let mut names = Vec::with_capacity(villages.len());
-    for v in &villages {
-        points.push(
-            (0..POOL)
-                .map(|_| world.point_in(v, &mut rng))
-                .collect::<Result<Vec<_>>>()?,
-        );
-        names.push(world.names(&v.code));
-    }
+    let names: Vec<[String; 5]> = villages.iter().map(|v| world.names(&v.code)).collect();
     std::fs::create_dir_all(out)?;
     let file = std::fs::File::create(out.join("schools.csv"))?;
     let mut w = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
@@ -112,9 +102,10 @@ fn scale(rows: usize, out: &Path, sample: &Path) -> Result<()> {
         let k = i % villages.len();
         let v = &villages[k];
         let [p, c, x, t, vil] = &names[k];
-        let (lon, lat) = points[k][(i / villages.len()) % POOL];
+        let p6 = random_point_in(&v.geometry, &mut rng)?;
+        let (lon, lat) = (p6.x(), p6.y());
         let students = 100 + (i * 7919) % 1500;
-        let credit = credit_code("12", &v.code[..6], &mut rng);
+        let credit = numbered_credit_code("12", &v.code[..6], i as u64);
         w.write_record([
             format!("{}第{}学校", short_name(&v.name), i / villages.len() + 1),
             credit,
@@ -368,6 +359,25 @@ fn credit_code(prefix: &str, county: &str, rng: &mut ChaCha8Rng) -> String {
         .chars()
         .zip(weights)
         .map(|(c, w)| c.to_digit(36).unwrap_or(0) * w)
+        .sum();
+    let org_check = match 11 - s % 11 {
+        10 => 'X',
+        11 => '0',
+        d => char::from_digit(d, 10).unwrap_or('0'),
+    };
+    let first17 = format!("{prefix}{county}{body}{org_check}");
+    let check = uscc::check_char(&first17).unwrap_or('0');
+    format!("{first17}{check}")
+}
+
+/// A valid credit code whose organisation part is the number `n`: unique per row.
+fn numbered_credit_code(prefix: &str, county: &str, n: u64) -> String {
+    let body = format!("{:08}", n % 100_000_000);
+    let weights = [3, 7, 9, 10, 5, 8, 4, 2];
+    let s: u32 = body
+        .chars()
+        .zip(weights)
+        .map(|(c, w)| c.to_digit(10).unwrap_or(0) * w)
         .sum();
     let org_check = match 11 - s % 11 {
         10 => 'X',

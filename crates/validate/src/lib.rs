@@ -12,12 +12,12 @@
 //! # use riskcensus_core::{Register, table::RawTable};
 //! # let field = |id: &str, zh: &str, t, required| Field { id: id.into(), code: None, zh: zh.into(),
 //! #     en: id.into(), field_type: t, unit: None, required, min: Some(0.0), max: None, max_len: None,
-//! #     codes: vec![], aliases: vec![], check_unit_slip: false, source: Source::R };
+//! #     codes: vec![], aliases: vec![], check_unit_slip: false, not_after_reference: false, source: Source::R };
 //! # let class = ResolvedClass { node: ClassNode { code: "HB-PSF-01".into(), zh: "".into(), en: "".into(),
 //! #     sys_table: None, parent: None, geometry: None, source: Source::R }, version: "1".into(),
 //! #     fields: vec![field("name", "单位名称", FieldType::Text, true),
 //! #                  field("students", "在校学生数", FieldType::Integer, true)],
-//! #     checks: vec![], totals: vec![] };
+//! #     checks: vec![], totals: vec![], division_level: Default::default() };
 //! let csv = "单位名称,在校学生数\n第一小学,420\n,-3\n";
 //! let raw = riskcensus_ingest::ingest_bytes("a.csv", csv.as_bytes(), Default::default(), &class).unwrap();
 //! let out = riskcensus_validate::validate(&raw, &class, &Register::default()).unwrap();
@@ -52,9 +52,12 @@ pub fn dtype_of(t: FieldType) -> DataType {
         FieldType::Integer => DataType::Int64,
         FieldType::Decimal | FieldType::Longitude | FieldType::Latitude => DataType::Float64,
         FieldType::Boolean => DataType::Boolean,
-        FieldType::Text | FieldType::Enum | FieldType::DivisionCode | FieldType::CreditCode => {
-            DataType::String
-        }
+        FieldType::Date => DataType::Date,
+        FieldType::Text
+        | FieldType::Enum
+        | FieldType::MultiEnum
+        | FieldType::DivisionCode
+        | FieldType::CreditCode => DataType::String,
     }
 }
 
@@ -66,6 +69,14 @@ fn typed_expr(f: &Field) -> Expr {
             .when(c.eq(lit("否")))
             .then(lit(false))
             .otherwise(lit(NULL).cast(DataType::Boolean)),
+        // Parsed beforehand, in `validate_with`.
+        FieldType::Date => col(format!("__t_{}", f.id).as_str()),
+        // Items joined by `;` whatever the separator typed, without spaces.
+        FieldType::MultiEnum => c
+            .str()
+            .replace_all(lit(r"\s*[;；、,，]\s*"), lit(";"), false)
+            .str()
+            .strip_chars(lit(NULL)),
         t => c.cast(dtype_of(t)),
     }
 }
@@ -92,6 +103,56 @@ pub fn validate(
     raw: &RawTable,
     class: &ResolvedClass,
     register: &Register,
+) -> PolarsResult<Validated> {
+    validate_with(raw, class, register, &Options::default())
+}
+
+/// Settings of a validation that come from the pipeline.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The census reference date (dates marked `not_after_reference` must not be later).
+    pub reference_date: Option<chrono::NaiveDate>,
+}
+
+/// Parse a date as census forms write it: `2020-12-31`, `2020/12/31`, `2020.12.31`,
+/// `2020年12月31日`, `20201231` (single-digit months and days allowed).
+///
+/// ```
+/// use riskcensus_validate::parse_date;
+/// let d = chrono::NaiveDate::from_ymd_opt(2015, 3, 1);
+/// assert_eq!(parse_date("2015/3/1"), d);
+/// assert_eq!(parse_date("2015年3月1日"), d);
+/// assert_eq!(parse_date("20150301"), d);
+/// assert_eq!(parse_date("2015-02-30"), None);
+/// ```
+pub fn parse_date(text: &str) -> Option<chrono::NaiveDate> {
+    let t = text.trim();
+    if t.len() == 8 && t.bytes().all(|b| b.is_ascii_digit()) {
+        return chrono::NaiveDate::parse_from_str(t, "%Y%m%d").ok();
+    }
+    let parts: Vec<&str> = t
+        .trim_end_matches('日')
+        .split(['-', '/', '.', '年', '月'])
+        .collect();
+    let [y, m, d] = parts.as_slice() else {
+        return None;
+    };
+    let (y, m, d) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    if !(1000..=9999).contains(&y) {
+        return None;
+    }
+    chrono::NaiveDate::from_ymd_opt(y, m, d)
+}
+
+/// The separators of multi-select values.
+pub const MULTI_SEPARATORS: [char; 5] = [';', '；', '、', ',', '，'];
+
+/// Validate a raw table against its class, with pipeline settings.
+pub fn validate_with(
+    raw: &RawTable,
+    class: &ResolvedClass,
+    register: &Register,
+    options: &Options,
 ) -> PolarsResult<Validated> {
     let present: Vec<&Field> = class
         .fields
@@ -175,7 +236,38 @@ pub fn validate(
                     "the division code must be 12 digits (NBS statistical code)".into(),
                 );
             }
-            FieldType::Text | FieldType::CreditCode => {}
+            FieldType::Date => {
+                add(
+                    &mut exprs,
+                    raw_col.clone().is_not_null().and(typed.clone().is_null()),
+                    Rule::Type,
+                    f,
+                    format!("“{label}”应为日期（如 2020-12-31）"),
+                    format!("“{}” must be a date (e.g. 2020-12-31)", f.en),
+                );
+                let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+                let days = |d: chrono::NaiveDate| (d - epoch).num_days() as i32;
+                let floor = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).map_or(0, days);
+                let as_days = typed.clone().cast(DataType::Int32);
+                let mut out_of_range = as_days.clone().lt(lit(floor));
+                let mut bound_zh = "早于1900年".to_string();
+                let mut bound_en = "before 1900".to_string();
+                if let (true, Some(reference)) = (f.not_after_reference, options.reference_date) {
+                    out_of_range = out_of_range.or(as_days.gt(lit(days(reference))));
+                    bound_zh = format!("早于1900年或晚于普查标准时点 {reference}");
+                    bound_en =
+                        format!("before 1900 or after the census reference date {reference}");
+                }
+                add(
+                    &mut exprs,
+                    out_of_range.fill_null(lit(false)),
+                    Rule::DateRange,
+                    f,
+                    format!("“{label}”{bound_zh}"),
+                    format!("“{}” is {bound_en}", f.en),
+                );
+            }
+            FieldType::Text | FieldType::CreditCode | FieldType::MultiEnum => {}
         }
         if let Some(n) = f.max_len {
             add(
@@ -310,6 +402,14 @@ pub fn validate(
                     continue;
                 }
                 let cond = match equals {
+                    // A multi-select triggers when the value is one of its items.
+                    Some(v) if tf.field_type == FieldType::MultiEnum => {
+                        col(format!("__t_{trigger}").as_str())
+                            .str()
+                            .split(lit(";"))
+                            .list()
+                            .contains(lit(v.as_str()), true)
+                    }
                     Some(v) => col(trigger.as_str()).eq(lit(v.as_str())),
                     None => col(trigger.as_str()).is_not_null(),
                 };
@@ -364,9 +464,26 @@ pub fn validate(
         .iter()
         .map(|f| typed_expr(f).alias(format!("__t_{}", f.id).as_str()))
         .collect();
-    let evaluated = raw
-        .frame
-        .clone()
+    let mut frame = raw.frame.clone();
+    for f in present.iter().filter(|f| f.field_type == FieldType::Date) {
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+        let days: Int32Chunked = frame
+            .column(f.id.as_str())?
+            .str()?
+            .iter()
+            .map(|v| {
+                v.and_then(parse_date)
+                    .map(|d| (d - epoch).num_days() as i32)
+            })
+            .collect();
+        frame.with_column(
+            days.into_series()
+                .with_name(format!("__t_{}", f.id).as_str().into())
+                .into_date()
+                .into(),
+        )?;
+    }
+    let evaluated = frame
         .lazy()
         .with_columns(typed_cols)
         .with_columns(exprs)
@@ -403,6 +520,48 @@ pub fn validate(
         }
     }
 
+    // Multi-select values: every item in the code list.
+    for f in present
+        .iter()
+        .filter(|f| f.field_type == FieldType::MultiEnum)
+    {
+        let values = evaluated.column(f.id.as_str())?.str()?.clone();
+        for (i, v) in values.iter().enumerate() {
+            let Some(v) = v else { continue };
+            let bad: Vec<&str> = v
+                .split(MULTI_SEPARATORS)
+                .map(str::trim)
+                .filter(|x| !x.is_empty() && !f.codes.iter().any(|c| c == x))
+                .collect();
+            if !bad.is_empty() {
+                findings.push(
+                    Finding::new(
+                        &raw.file,
+                        &raw.class,
+                        Rule::CodeList,
+                        format!(
+                            "“{}”中的“{}”不在代码表中（可选：{}，多选用“;”分隔）",
+                            f.label_with_unit(),
+                            bad.join("、"),
+                            f.codes.join("、")
+                        ),
+                        format!(
+                            "“{}”: “{}” not in the code list ({}; separate choices with ;)",
+                            f.en,
+                            bad.join(", "),
+                            f.codes.join(", ")
+                        ),
+                    )
+                    .at_row(lines.get(i).unwrap_or(0))
+                    .in_column(header(&f.id), Some(v.to_string())),
+                );
+            }
+        }
+    }
+    let wanted_level = match class.division_level {
+        riskcensus_core::schema::DivisionLevel::Village => Level::Village,
+        riskcensus_core::schema::DivisionLevel::Township => Level::Township,
+    };
     // Division codes against the register; credit codes against GB 32100; duplicates.
     let code_field = class
         .fields
@@ -460,16 +619,25 @@ pub fn validate(
                             .in_column(header(&cf.id), Some(code.to_string())),
                     );
                 }
-                Some(d) if d.level != Level::Village => findings.push(
+                Some(d) if d.level != wanted_level => findings.push(
                     Finding::new(
                         &raw.file,
                         &raw.class,
                         Rule::DivisionLevel,
-                        format!("行政区划代码 {code}（{}）不是村级代码", d.name),
                         format!(
-                            "division code {code} ({}) is a {} code, not a village code",
+                            "行政区划代码 {code}（{}）不是{}级代码",
                             d.name,
-                            d.level.as_str()
+                            if wanted_level == Level::Village {
+                                "村"
+                            } else {
+                                "乡镇"
+                            }
+                        ),
+                        format!(
+                            "division code {code} ({}) is a {} code, not a {} code",
+                            d.name,
+                            d.level.as_str(),
+                            wanted_level.as_str()
                         ),
                     )
                     .at_row(line)
@@ -698,6 +866,7 @@ mod tests {
             codes: vec![],
             aliases: vec![],
             check_unit_slip: false,
+            not_after_reference: false,
             source: Source::R,
         }
     }
@@ -717,6 +886,7 @@ mod tests {
             fields,
             checks,
             totals: vec![],
+            division_level: Default::default(),
         }
     }
 

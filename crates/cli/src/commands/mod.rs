@@ -59,3 +59,14 @@ pub fn use_color(stream_is_terminal: bool) -> bool {
 pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
 }
+
+/// Write to stdout; a closed pipe (`riskcensus … | head`) is not an error.
+pub fn print_stdout(bytes: &[u8]) -> Result<(), riskcensus_pipeline::PipelineError> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(
+            riskcensus_pipeline::PipelineError::Internal(format!("cannot write to stdout: {e}")),
+        ),
+        _ => Ok(()),
+    }
+}

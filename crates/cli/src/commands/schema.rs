@@ -7,12 +7,27 @@ use riskcensus_pipeline::PipelineError;
 
 use crate::args::SchemaAction;
 
+macro_rules! outln {
+    ($out:ident, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
+
 pub fn schema(dir: &Path, action: SchemaAction) -> Result<u8, PipelineError> {
+    let mut out = String::new();
+    let code = schema_into(&mut out, dir, action)?;
+    super::print_stdout(out.as_bytes())?;
+    Ok(code)
+}
+
+fn schema_into(out: &mut String, dir: &Path, action: SchemaAction) -> Result<u8, PipelineError> {
     let set = SchemaSet::load(dir)?;
     let t = &set.taxonomy;
     match action {
         SchemaAction::List => {
-            println!(
+            outln!(
+                out,
                 "taxonomy {}: {} major, {} mid, {} sub-classes ({} with a field schema, marked *)",
                 t.version,
                 t.major.len(),
@@ -21,7 +36,7 @@ pub fn schema(dir: &Path, action: SchemaAction) -> Result<u8, PipelineError> {
                 set.classes.len()
             );
             for major in &t.major {
-                println!("{} {} {}", major.code, major.zh, major.en);
+                outln!(out, "{} {} {}", major.code, major.zh, major.en);
                 for mid in t
                     .mid
                     .iter()
@@ -32,14 +47,14 @@ pub fn schema(dir: &Path, action: SchemaAction) -> Result<u8, PipelineError> {
                         .iter()
                         .filter(|c| c.parent.as_deref() == Some(mid.code.as_str()))
                         .collect();
-                    println!("  {} {} ({})", mid.code, mid.zh, subs.len());
+                    outln!(out, "  {} {} ({})", mid.code, mid.zh, subs.len());
                     for c in subs {
                         let mark = if set.class(&c.code).is_some() {
                             "*"
                         } else {
                             " "
                         };
-                        println!("   {mark} {} {} — {}", c.code, c.zh, c.en);
+                        outln!(out, "   {mark} {} {} — {}", c.code, c.zh, c.en);
                     }
                 }
             }
@@ -49,13 +64,18 @@ pub fn schema(dir: &Path, action: SchemaAction) -> Result<u8, PipelineError> {
             let class = set.class(&code).ok_or_else(|| PipelineError::Config {
                 message: format!("class {code} has no field schema in {}", dir.display()),
             })?;
-            println!(
+            outln!(
+                out,
                 "{} {} — {} (schema {})",
-                class.node.code, class.node.zh, class.node.en, class.version
+                class.node.code,
+                class.node.zh,
+                class.node.en,
+                class.version
             );
             for f in &class.fields {
                 let req = if f.required { "required" } else { "" };
-                println!(
+                outln!(
+                    out,
                     "  {:<24} {:<12} {:<14} {:<9} {:?} {}",
                     f.id,
                     f.code.as_deref().unwrap_or("-"),

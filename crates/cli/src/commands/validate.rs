@@ -1,6 +1,6 @@
 //! `riskcensus validate [FILE…] --pipeline PIPELINE`: the quick loop, no database written.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use riskcensus_pipeline::{Pipeline, PipelineError};
@@ -41,9 +41,7 @@ pub fn validate(req: Request) -> Result<u8, PipelineError> {
     );
     let written = match &req.output {
         Some(path) => std::fs::write(path, &bytes).map_err(|e| format!("{}: {e}", path.display())),
-        None => std::io::stdout()
-            .write_all(&bytes)
-            .map_err(|e| e.to_string()),
+        None => super::print_stdout(&bytes).map_err(|e| e.to_string()),
     };
     written.map_err(|message| {
         PipelineError::Internal(format!("cannot write the report: {message}"))
