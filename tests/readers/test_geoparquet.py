@@ -130,7 +130,7 @@ def test_duckdb_spatial_reads_every_file(database, parquet_files):
         ).fetchone()
         assert count == rows[rel], rel
         declared = geo_metadata(path)["columns"]["geometry"]["geometry_types"]
-        assert sorted(t.upper() for t in types) == sorted(t.upper() for t in declared), rel
+        assert sorted(t.upper() for t in types or []) == sorted(t.upper() for t in declared), rel
 
 
 def test_duckdb_reads_the_partitioned_output_as_one_dataset(database):

@@ -4,7 +4,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import run_riskcensus
+from conftest import REPO, run_riskcensus
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -25,7 +25,8 @@ def test_html_report_renders_in_headless_chromium(tmp_path):
     html = dom.stdout
     assert 'id="verdict"' in html
     files_table = html.split('id="files"', 1)[1].split("</table>", 1)[0]
-    assert files_table.count("<tr>") == 1 + 6  # header + six returns
+    returns = (REPO / "pipelines/baiyin-2021.toml").read_text(encoding="utf-8").count("[[returns]]")
+    assert files_table.count("<tr>") == 1 + returns  # header + one row per return
     findings_rows = sum(t.split("</table>", 1)[0].count("<tr>") - 1 for t in html.split('class="findings"')[1:])
     listed = int(html.split("(", 1)[0] and html.split("问题明细 (", 1)[1].split(" /", 1)[0])
     assert findings_rows == listed > 40

@@ -57,6 +57,20 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "error")]
         fail_on: FailOn,
     },
+    /// Write Excel templates for technicians: one .xlsx per class.
+    Template {
+        /// Class codes (e.g. HB-PSF-01 DR-GOV-10).
+        codes: Vec<String>,
+        /// Every class with a field schema.
+        #[arg(long)]
+        all: bool,
+        /// Output directory.
+        #[arg(long, short, default_value = "templates")]
+        out: PathBuf,
+        /// Schema directory.
+        #[arg(long, default_value = "schemas")]
+        schemas: PathBuf,
+    },
     /// Inspect the class schemas.
     Schema {
         /// Schema directory.
@@ -78,6 +92,24 @@ pub enum SchemaAction {
         /// Class code, e.g. HB-PSF-01.
         code: String,
     },
+    /// Write every class schema as Frictionless Table Schema or JSON Schema files.
+    Export {
+        /// Descriptor format.
+        #[arg(long, value_enum, default_value = "table-schema")]
+        format: ExportFormat,
+        /// Output directory (one <CODE>.json per class).
+        #[arg(long, short)]
+        out: PathBuf,
+    },
+}
+
+/// Schema export formats.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Frictionless Table Schema v2.
+    TableSchema,
+    /// JSON Schema draft 2020-12.
+    JsonSchema,
 }
 
 /// Report formats.

@@ -19,6 +19,14 @@ fn riskcensus(args: &[&str]) -> Output {
         .expect("run riskcensus")
 }
 
+/// How many return files the sample pipeline reads.
+fn sample_returns() -> usize {
+    std::fs::read_to_string(repo().join("pipelines/baiyin-2021.toml"))
+        .expect("pipeline")
+        .matches("[[returns]]")
+        .count()
+}
+
 fn run_sample(out: &Path) -> Output {
     riskcensus(&[
         "run",
@@ -87,7 +95,7 @@ fn nothing_is_lost_and_the_summary_says_so() {
     )
     .expect("json");
     let inputs = manifest["inputs"].as_array().expect("inputs");
-    assert_eq!(inputs.len(), 6);
+    assert_eq!(inputs.len(), sample_returns());
     let (mut read, mut accepted, mut rejected) = (0, 0, 0);
     for input in inputs {
         let (r, a, j) = (
@@ -307,7 +315,10 @@ fn validate_reports_json_without_writing() {
     ]);
     assert_eq!(output.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json on stdout");
-    assert_eq!(doc["files"].as_array().map(Vec::len), Some(6));
+    assert_eq!(
+        doc["files"].as_array().map(Vec::len),
+        Some(sample_returns())
+    );
     let expected = triples(&repo().join("sample_data/expected_findings.csv")).len();
     assert_eq!(doc["findings"].as_array().map(Vec::len), Some(expected));
 }
@@ -459,7 +470,7 @@ fn junit_report_parses_and_fails_exactly_the_broken_rules() {
         }
         buf.clear();
     }
-    assert_eq!(suites, 6);
+    assert_eq!(suites, sample_returns());
     let error_rules: BTreeSet<String> = triples(&repo().join("sample_data/expected_findings.csv"))
         .into_iter()
         .map(|(_, _, r)| r)
@@ -591,4 +602,130 @@ fn an_unwritable_output_exits_4() {
         "Cargo.toml/db",
     ]);
     assert_clean_failure(&output, 4, "cannot write");
+}
+
+fn zip_entry(path: &Path, name: &str) -> String {
+    let file = std::fs::File::open(path).expect("xlsx");
+    let mut archive = zip::ZipArchive::new(file).expect("a zip");
+    let mut entry = archive
+        .by_name(name)
+        .unwrap_or_else(|_| panic!("{name} in {}", path.display()));
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut entry, &mut text).expect("utf-8 xml");
+    text
+}
+
+#[test]
+fn templates_for_all_31_classes_have_dropdowns_and_frozen_headers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = riskcensus(&[
+        "template",
+        "--all",
+        "-o",
+        dir.path().to_str().expect("utf-8"),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let files: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 31);
+    for path in &files {
+        let sheet = zip_entry(path, "xl/worksheets/sheet1.xml");
+        let workbook = zip_entry(path, "xl/workbook.xml");
+        assert!(
+            sheet.contains("<pane ySplit=\"3\""),
+            "frozen header in {}",
+            path.display()
+        );
+        assert!(
+            sheet.contains("<dataValidation type=\"list\""),
+            "dropdowns in {}",
+            path.display()
+        );
+        assert!(
+            sheet.contains("代码表!$A$2"),
+            "dropdowns read the code sheet in {}",
+            path.display()
+        );
+        assert!(
+            workbook.contains("name=\"代码表\"") && workbook.contains("state=\"hidden\""),
+            "{}",
+            path.display()
+        );
+        assert!(workbook.contains("name=\"填表说明\""), "{}", path.display());
+        // An empty template is a well-formed return: no findings, no rows.
+        let class = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(|n| n[..9].trim_end_matches('_').to_string())
+            .expect("class");
+        let v = riskcensus(&[
+            "validate",
+            "--pipeline",
+            "pipelines/baiyin-2021.toml",
+            "--class",
+            &class,
+            "--fail-on",
+            "warning",
+            "--format",
+            "json",
+            path.to_str().expect("utf-8"),
+        ]);
+        let doc: serde_json::Value = serde_json::from_slice(&v.stdout).expect("json");
+        assert_eq!(
+            v.status.code(),
+            Some(0),
+            "{}: {}",
+            path.display(),
+            doc["findings"]
+        );
+        assert_eq!(doc["totals"]["rows_read"], 0);
+    }
+}
+
+#[test]
+fn filled_census_forms_round_trip_with_no_findings() {
+    // Sample forms written by the template writer and filled without planted defects: numbers as
+    // text (DR-GOV-02, DR-GOV-04, DR-GOV-06, DR-ENT-01) and as Excel values, 12-digit codes and
+    // dates included (HB-PSF-07, DR-GOV-08).
+    for name in [
+        "DR-GOV-02",
+        "DR-GOV-04",
+        "DR-GOV-06",
+        "DR-ENT-01",
+        "HB-PSF-07",
+        "DR-GOV-08",
+    ] {
+        let file = std::fs::read_dir(repo().join("sample_data/returns"))
+            .expect("returns")
+            .map(|e| e.expect("entry").path())
+            .find(|p| {
+                p.extension().is_some_and(|e| e == "xlsx")
+                    && p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(name))
+            })
+            .expect("sample form");
+        let output = riskcensus(&[
+            "validate",
+            "--pipeline",
+            "pipelines/baiyin-2021.toml",
+            "--fail-on",
+            "warning",
+            "--format",
+            "json",
+            file.to_str().expect("utf-8"),
+        ]);
+        let doc: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+        assert_eq!(output.status.code(), Some(0), "{name}: {}", doc["findings"]);
+        assert_eq!(doc["totals"]["findings"], 0);
+        assert!(
+            doc["totals"]["rows_read"].as_u64().unwrap_or(0) >= 8,
+            "{name}"
+        );
+    }
 }

@@ -139,6 +139,7 @@ pub struct Field {
 /// assert_eq!(normalize_header(" 在校学生数 (人) "), "在校学生数");
 /// assert_eq!(normalize_header("在校学生数（人）"), "在校学生数");
 /// assert_eq!(normalize_header("Students"), "students");
+/// assert_eq!(normalize_header("破拆设备数量（台（套））"), "破拆设备数量");
 /// ```
 pub fn normalize_header(header: &str) -> String {
     let mut s: String = header
@@ -152,11 +153,25 @@ pub fn normalize_header(header: &str) -> String {
         })
         .collect::<String>()
         .to_lowercase();
+    // A trailing unit in brackets, nested ones included: `数量(台(套))` → `数量`.
     if s.ends_with(')') {
-        if let Some(open) = s.rfind('(') {
-            if open > 0 {
-                s.truncate(open);
+        let mut depth = 0i32;
+        let mut cut = None;
+        for (idx, c) in s.char_indices().rev() {
+            match c {
+                ')' => depth += 1,
+                '(' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        cut = Some(idx);
+                        break;
+                    }
+                }
+                _ => {}
             }
+        }
+        if let Some(open) = cut.filter(|&o| o > 0) {
+            s.truncate(open);
         }
     }
     s

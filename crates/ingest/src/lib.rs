@@ -28,8 +28,13 @@
 use std::path::Path;
 
 use polars::prelude::*;
-use riskcensus_core::table::{RawTable, SourceColumn, LINE_COLUMN};
-use riskcensus_core::{Finding, ResolvedClass, Rule};
+mod builder;
+pub mod excel;
+
+pub use builder::halfwidth;
+
+use riskcensus_core::table::RawTable;
+use riskcensus_core::ResolvedClass;
 use sha2::{Digest, Sha256};
 
 /// What a file's encoding is declared or detected to be.
@@ -96,6 +101,14 @@ pub enum IngestError {
         /// The file.
         path: String,
     },
+    /// A spreadsheet that cannot be opened or lacks the sheet.
+    #[error("{path}: {message}")]
+    Spreadsheet {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Polars refused the table.
     #[error("{path}: {source}")]
     Frame {
@@ -107,12 +120,20 @@ pub enum IngestError {
 }
 
 /// Read and ingest a file.
+///
+/// `.xlsx`, `.xlsm`, `.xlsb`, `.xls` and `.ods` are read as census Excel forms ([`excel`]), in
+/// the sheet named by `sheet`, else the sheet whose name holds the class code or Chinese name,
+/// else the first sheet; anything else as CSV.
 pub fn ingest_file(
     path: &Path,
     display_name: &str,
     encoding: Encoding,
+    sheet: Option<&str>,
     class: &ResolvedClass,
 ) -> Result<RawTable, IngestError> {
+    if excel::is_spreadsheet(path) {
+        return excel::ingest_excel(path, display_name, sheet, class);
+    }
     let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
         path: display_name.to_string(),
         source,
@@ -188,7 +209,6 @@ pub fn ingest_bytes(
 ) -> Result<RawTable, IngestError> {
     let sha256 = hex::encode(Sha256::digest(bytes));
     let (text, encoding_found) = decode(name, bytes, encoding)?;
-    let code = class.node.code.as_str();
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(false)
@@ -199,152 +219,22 @@ pub fn ingest_bytes(
         line: e.position().map_or(0, |p| p.line()),
         message: e.to_string(),
     };
-    let header = match records.next() {
-        Some(r) => r.map_err(csv_err)?,
+    let header: Vec<String> = match records.next() {
+        Some(r) => r.map_err(csv_err)?.iter().map(str::to_string).collect(),
         None => {
             return Err(IngestError::Empty {
                 path: name.to_string(),
             })
         }
     };
-    let mut findings = Vec::new();
-    let mut columns: Vec<SourceColumn> = Vec::new();
-    for (i, h) in header.iter().enumerate() {
-        let h = h.trim().trim_start_matches('\u{feff}').to_string();
-        let resolved = class
-            .fields
-            .iter()
-            .find(|f| f.matches_header(&h))
-            .map(|f| f.id.clone());
-        let field = match resolved {
-            Some(id)
-                if columns
-                    .iter()
-                    .any(|c| c.field.as_deref() == Some(id.as_str())) =>
-            {
-                findings.push(
-                    Finding::new(
-                        name,
-                        code,
-                        Rule::DuplicateColumn,
-                        format!("列“{h}”与前面的列重复（字段 {id}），本列被忽略"),
-                        format!("column “{h}” repeats field `{id}`; this column is ignored"),
-                    )
-                    .at_row(1)
-                    .in_column(h.clone(), None),
-                );
-                None
-            }
-            Some(id) => Some(id),
-            None if h.is_empty() => None,
-            None => {
-                findings.push(
-                    Finding::new(
-                        name,
-                        code,
-                        Rule::UnknownColumn,
-                        format!("列“{h}”不属于 {code} 的表式，已忽略"),
-                        format!("column “{h}” is not in the {code} schema; ignored"),
-                    )
-                    .at_row(1)
-                    .in_column(h.clone(), None),
-                );
-                None
-            }
-        };
-        let frame_column = field.clone().unwrap_or_else(|| format!("__col{i}"));
-        columns.push(SourceColumn {
-            header: h,
-            field,
-            frame_column,
-        });
-    }
-    let missing_required: Vec<String> = class
-        .fields
-        .iter()
-        .filter(|f| {
-            f.required
-                && !columns
-                    .iter()
-                    .any(|c| c.field.as_deref() == Some(f.id.as_str()))
-        })
-        .map(|f| f.id.clone())
-        .collect();
-    for id in &missing_required {
-        let label = class.field(id).map_or(id.clone(), |f| f.label_with_unit());
-        findings.push(
-            Finding::new(name, code, Rule::MissingColumn,
-                format!("缺少必填列“{label}”，本文件所有行均被退回"),
-                format!("required column “{label}” ({id}) is missing; every row of the file is rejected"))
-            .at_row(1).in_column(label, None),
-        );
-    }
-
-    let width = columns.len();
-    let mut cells: Vec<Vec<Option<String>>> = vec![Vec::new(); width];
-    let mut lines = Vec::new();
+    let mut table = builder::TableBuilder::new(name, class, &header, 1);
     let mut counter = LineCounter::new(&text);
     for record in records {
         let record = record.map_err(csv_err)?;
         let line = counter.line_at(record.position().map_or(0, |p| p.byte() as usize));
-        if record.iter().all(|v| v.trim().is_empty()) {
-            findings.push(
-                Finding::new(
-                    name,
-                    code,
-                    Rule::BlankRow,
-                    "空行，已跳过",
-                    "blank row, skipped",
-                )
-                .at_row(line),
-            );
-            continue; // a blank line is not a row
-        }
-        if record.len() != width {
-            let extra: Vec<&str> = record.iter().skip(width).collect();
-            findings.push(
-                Finding::new(
-                    name,
-                    code,
-                    Rule::RaggedRow,
-                    format!("本行有 {} 个值，表头有 {width} 列", record.len()),
-                    format!(
-                        "row has {} values, the header {width} columns",
-                        record.len()
-                    ),
-                )
-                .at_row(line)
-                .in_column("", (!extra.is_empty()).then(|| extra.join(","))),
-            );
-        }
-        for (i, col) in cells.iter_mut().enumerate() {
-            let v = record.get(i).map(str::trim).filter(|v| !v.is_empty());
-            col.push(v.map(str::to_string));
-        }
-        lines.push(line);
+        table.push_row(line, record.iter().map(Some).collect());
     }
-    let height = lines.len();
-    let mut frame_columns: Vec<Column> = columns
-        .iter()
-        .zip(cells)
-        .map(|(c, values)| Column::new(c.frame_column.as_str().into(), values))
-        .collect();
-    frame_columns.push(Column::new(LINE_COLUMN.into(), lines.clone()));
-    let frame = DataFrame::new(height, frame_columns).map_err(|source| IngestError::Frame {
-        path: name.to_string(),
-        source,
-    })?;
-    Ok(RawTable {
-        file: name.to_string(),
-        class: code.to_string(),
-        sha256,
-        encoding: encoding_found,
-        columns,
-        frame,
-        lines,
-        missing_required,
-        findings,
-    })
+    table.finish(sha256, encoding_found)
 }
 
 /// Line numbers as an editor or Excel shows them, for CRLF, LF and CR files alike: the line of
@@ -457,9 +347,9 @@ mod tests {
         assert_eq!(
             rules(&t),
             [
-                (1, "struct.duplicate_column"),
                 (1, "struct.unknown_column"),
                 (1, "struct.missing_column"),
+                (1, "struct.duplicate_column"),
                 (3, "struct.blank_row"),
                 (4, "struct.ragged_row")
             ]

@@ -47,6 +47,9 @@ pub struct ReturnConf {
     /// CRS of its coordinates (default EPSG:4490).
     #[serde(default)]
     pub crs: Option<String>,
+    /// For a workbook: the sheet (default: the one named after the class, else the first).
+    #[serde(default)]
+    pub sheet: Option<String>,
 }
 
 /// A pipeline file.
@@ -200,6 +203,7 @@ impl Pipeline {
                     path: path.clone(),
                     encoding: known.and_then(|r| r.encoding.clone()),
                     crs: known.and_then(|r| r.crs.clone()),
+                    sheet: known.and_then(|r| r.sheet.clone()),
                 })
             })
             .collect::<Result<_, _>>()?;

@@ -174,6 +174,16 @@ pub struct FileOutcome {
 /// Process every return: check each file (in parallel), then the checks across files, then
 /// accept or reject each row. Results come in pipeline order.
 pub fn process_all(ctx: &Context<'_>) -> Result<Vec<FileOutcome>, PipelineError> {
+    // Polars plans for wide forms recurse deeply: give the workers room (debug builds especially).
+    let pool = rayon::ThreadPoolBuilder::new()
+        .stack_size(64 << 20)
+        .thread_name(|i| format!("riskcensus-{i}"))
+        .build()
+        .map_err(|e| PipelineError::Internal(format!("thread pool: {e}")))?;
+    pool.install(|| process_all_in_pool(ctx))
+}
+
+fn process_all_in_pool(ctx: &Context<'_>) -> Result<Vec<FileOutcome>, PipelineError> {
     let mut checked: Vec<Checked> = ctx
         .pipeline
         .returns
@@ -210,7 +220,13 @@ fn check_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<Checked, PipelineE
         .as_deref()
         .and_then(Encoding::parse)
         .unwrap_or_default();
-    let raw = riskcensus_ingest::ingest_file(&conf.path, &shown, encoding, &class)?;
+    let raw = riskcensus_ingest::ingest_file(
+        &conf.path,
+        &shown,
+        encoding,
+        conf.sheet.as_deref(),
+        &class,
+    )?;
     let options = riskcensus_validate::Options {
         reference_date: chrono::NaiveDate::parse_from_str(&ctx.pipeline.reference_date, "%Y-%m-%d")
             .ok(),

@@ -55,6 +55,8 @@ fn main() -> Result<()> {
     returns.communities(&world, &mut rng)?;
     returns.schools_supplement(&world, &mut rng)?;
     returns.shelters_gcj02(&world, &mut rng)?;
+    let schemas = riskcensus_core::SchemaSet::load(&out.join("../schemas"))?;
+    returns.every_other_class(&world, &schemas, &mut rng)?;
     returns.write(&out)?;
     eprintln!(
         "wrote {} villages and {} returns files",
@@ -391,7 +393,11 @@ fn numbered_credit_code(prefix: &str, county: &str, n: u64) -> String {
 
 /// One CSV file being built: header, rows, encoding and the findings its defects must raise.
 struct ReturnFile {
+    /// Owned header (generic classes); used when `header` is empty.
+    csv_header: Vec<String>,
     trailing_blank: bool,
+    /// Written as a census Excel form of this class (filled template); numbers stored as numbers?
+    xlsx: Option<(riskcensus_core::ResolvedClass, bool)>,
     name: String,
     header: Vec<&'static str>,
     rows: Vec<Vec<String>>,
@@ -403,6 +409,8 @@ impl ReturnFile {
     fn new(name: &str, header: Vec<&'static str>, encoding: &'static str) -> Self {
         ReturnFile {
             trailing_blank: false,
+            xlsx: None,
+            csv_header: Vec::new(),
             name: name.into(),
             header,
             rows: Vec::new(),
@@ -441,6 +449,7 @@ impl ReturnFile {
 #[derive(Default)]
 struct Returns {
     files: Vec<ReturnFile>,
+    taxonomy: Option<riskcensus_core::schema::Taxonomy>,
 }
 
 const COMMON: [&str; 12] = [
@@ -1279,12 +1288,110 @@ impl Returns {
         Ok(())
     }
 
+    /// Returns for the 27 classes without a hand-written generator, driven by their schemas:
+    /// plausible values for every field that respect the schema's checks, as CSV or as filled
+    /// census Excel forms, with the defects listed in `plants` below.
+    fn every_other_class(
+        &mut self,
+        world: &World,
+        schemas: &riskcensus_core::SchemaSet,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<()> {
+        self.taxonomy = Some(schemas.taxonomy.clone());
+        let done = ["HB-PSF-01", "HB-PSF-02", "DR-GOV-10", "DR-GRS-02"];
+        for (code, class) in schemas
+            .classes
+            .iter()
+            .filter(|(c, _)| !done.contains(&c.as_str()))
+        {
+            let format = sample_format(code);
+            let mut f = match format {
+                SampleFormat::Csv => ReturnFile::new(
+                    &format!("{code}_{}.csv", file_zh(&class.node.zh)),
+                    class.fields.iter().map(|_| "").collect(),
+                    "UTF-8",
+                ),
+                SampleFormat::Xlsx { numbers } => {
+                    let mut f = ReturnFile::new(
+                        &format!("{code}_{}.xlsx", file_zh(&class.node.zh)),
+                        vec![],
+                        "xlsx",
+                    );
+                    f.xlsx = Some((class.clone(), numbers));
+                    f
+                }
+            };
+            let header: Vec<String> = class.fields.iter().map(|fl| fl.label_with_unit()).collect();
+            let first_line = if f.xlsx.is_some() { 4 } else { 2 };
+            let rows = generic_rows(world, class, rng)?;
+            f.rows = rows;
+            for plant in plants(code) {
+                let (i, field, value, rule, what) = plant;
+                let col = class
+                    .fields
+                    .iter()
+                    .position(|fl| fl.id == field)
+                    .with_context(|| format!("{code}: no field {field}"))?;
+                f.rows[i][col] = value.to_string();
+                f.expected.push((first_line + i as u64, rule, what));
+            }
+            if code == "DR-GOV-09" {
+                // 实物储备 with its value left empty.
+                let mode = class
+                    .fields
+                    .iter()
+                    .position(|fl| fl.id == "reserve_mode")
+                    .context("reserve_mode")?;
+                let value = class
+                    .fields
+                    .iter()
+                    .position(|fl| fl.id == "value")
+                    .context("value")?;
+                f.rows[4][mode] = "实物储备".into();
+                f.rows[4][value] = String::new();
+                f.expected.push((
+                    first_line + 4,
+                    "xf.conditional_required",
+                    "实物储备 without 储备物资折合金额",
+                ));
+            }
+            f.header = Vec::new();
+            f.csv_header = header;
+            self.files.push(f);
+        }
+        Ok(())
+    }
+
     fn write(&self, out: &Path) -> Result<()> {
         let mut expected = csv::Writer::from_writer(Vec::new());
         expected.write_record(["file", "row", "rule", "defect"])?;
         for f in &self.files {
+            if let Some((class, store_numbers)) = &f.xlsx {
+                riskcensus_forms::write_filled(
+                    class,
+                    &self.taxonomy.clone().context("taxonomy")?,
+                    &f.rows,
+                    *store_numbers,
+                    &out.join("returns").join(&f.name),
+                )?;
+                let mut rows = f.expected.clone();
+                rows.sort();
+                for (line, rule, what) in rows {
+                    expected.write_record([
+                        format!("returns/{}", f.name),
+                        line.to_string(),
+                        rule.to_string(),
+                        what.to_string(),
+                    ])?;
+                }
+                continue;
+            }
             let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
-            w.write_record(&f.header)?;
+            if f.header.is_empty() {
+                w.write_record(&f.csv_header)?;
+            } else {
+                w.write_record(&f.header)?;
+            }
             for r in &f.rows {
                 w.write_record(r)?;
             }
@@ -1317,6 +1424,405 @@ impl Returns {
         }
         std::fs::write(out.join("expected_findings.csv"), expected.into_inner()?)?;
         Ok(())
+    }
+}
+
+/// How a generic class's sample is written.
+enum SampleFormat {
+    Csv,
+    Xlsx { numbers: bool },
+}
+
+fn sample_format(code: &str) -> SampleFormat {
+    match code {
+        // Census Excel forms with numbers stored as text, as pasted.
+        "HB-PSF-03" | "HB-PSF-05" | "HB-HCS-01" | "HB-NCM-01" | "DR-GOV-02" | "DR-GOV-04"
+        | "DR-GOV-06" | "DR-ENT-01" => SampleFormat::Xlsx { numbers: false },
+        // Filled by hand in Excel: numbers, 12-digit codes and dates stored as Excel numbers and dates.
+        "HB-PSF-07" | "HB-HCS-02" | "DR-GOV-08" | "DR-GOV-09" | "DR-GRS-01" | "DR-HH-01" => {
+            SampleFormat::Xlsx { numbers: true }
+        }
+        _ => SampleFormat::Csv,
+    }
+}
+
+fn file_zh(zh: &str) -> String {
+    zh.replace(['/', '\\', '（', '）', '(', ')', '、'], "")
+}
+
+/// The defects planted in the generic samples: (row index, field, value, rule, what).
+fn plants(
+    code: &str,
+) -> Vec<(
+    usize,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+)> {
+    match code {
+        "HB-PSF-03" => vec![(
+            2,
+            "beds",
+            "",
+            "cell.required",
+            "床位数 left empty in an Excel form",
+        )],
+        "HB-PSF-04" => vec![(
+            1,
+            "venue_type",
+            "图书室",
+            "cell.code_list",
+            "图书室 is not in the venue code list",
+        )],
+        "HB-PSF-05" => vec![(
+            3,
+            "grade",
+            "AAAA",
+            "cell.code_list",
+            "rating written AAAA instead of 4A",
+        )],
+        "HB-PSF-06" => vec![(
+            2,
+            "star",
+            "准四星",
+            "cell.code_list",
+            "准四星 is not a star rating",
+        )],
+        "HB-PSF-08" => vec![(
+            1,
+            "peak",
+            "很多",
+            "cell.type",
+            "peak attendance written as 很多",
+        )],
+        "HB-PSF-09" => vec![(
+            2,
+            "daily_visitors",
+            "-20",
+            "cell.range",
+            "negative visitors",
+        )],
+        "HB-HCS-01" => vec![(
+            1,
+            "hazchem_firms",
+            "999",
+            "xf.part_exceeds_total",
+            "more hazardous-chemical firms than firms",
+        )],
+        "HB-HCS-02" => vec![(
+            3,
+            "opened",
+            "2021-06-01",
+            "cell.date_range",
+            "opened after the reference date 2020-12-31",
+        )],
+        "HB-NCM-01" => vec![(
+            2,
+            "status",
+            "正常生产;其他",
+            "xf.conditional_required",
+            "生产状态 其他 without its 说明",
+        )],
+        "HB-NCM-02" => vec![(
+            1,
+            "status",
+            "正常生产;整改",
+            "cell.code_list",
+            "整改 is not a production status",
+        )],
+        "HB-NCM-03" => vec![(
+            2,
+            "current_capacity",
+            "9999",
+            "xf.part_exceeds_total",
+            "used capacity above total capacity",
+        )],
+        "DR-GOV-01" => vec![(
+            3,
+            "level",
+            "区级",
+            "cell.code_list",
+            "区级 is not a level (县级)",
+        )],
+        "DR-GOV-03" => vec![(1, "members", "", "cell.required", "members left empty")],
+        "DR-GOV-05" => vec![(
+            2,
+            "members",
+            "十二",
+            "cell.type",
+            "members written in words",
+        )],
+        "DR-GOV-07" => vec![(1, "level", "省", "cell.code_list", "省 instead of 省级")],
+        "DR-GOV-11" => vec![(
+            1,
+            "wind_level",
+            "25",
+            "cell.range",
+            "wind rating 25 above Beaufort 17",
+        )],
+        "DR-ENT-02" => vec![(
+            2,
+            "lines",
+            "农业保险、车险",
+            "cell.code_list",
+            "车险 is not a disaster line",
+        )],
+        "DR-ENT-03" => vec![(
+            3,
+            "org_level",
+            "其他",
+            "xf.conditional_required",
+            "组织级别 其他 without its 说明",
+        )],
+        "DR-GRS-01" => vec![(
+            2,
+            "shelters",
+            "0",
+            "xf.zero_implies_zero",
+            "no shelters but a shelter capacity",
+        )],
+        "DR-HH-01" => vec![(
+            5,
+            "under10",
+            "9",
+            "xf.part_exceeds_total",
+            "children and elderly exceed the household size",
+        )],
+        _ => vec![],
+    }
+}
+
+/// Plausible rows for a class: every field filled by type, the schema's checks respected.
+fn generic_rows(
+    world: &World,
+    class: &riskcensus_core::ResolvedClass,
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<Vec<String>>> {
+    use riskcensus_core::schema::{Check, DivisionLevel};
+    use riskcensus_core::FieldType;
+    let code = class.node.code.as_str();
+    let household = code == "DR-HH-01";
+    let township = class.division_level == DivisionLevel::Township;
+    // Where the rows are: townships of 白银区 for 乡镇 returns, 36 households in 3 sampled villages
+    // of 景泰县, else one village each, all distinct.
+    let places: Vec<&Village> = if township {
+        let mut seen = BTreeMap::new();
+        for v in world
+            .villages
+            .iter()
+            .filter(|v| v.code.starts_with("620402"))
+        {
+            seen.entry(v.township.clone()).or_insert(v);
+        }
+        seen.into_values().collect()
+    } else if household {
+        let sampled: Vec<&Village> = world
+            .villages
+            .iter()
+            .filter(|v| v.code.starts_with("620423"))
+            .step_by(37)
+            .take(3)
+            .collect();
+        sampled.iter().cycle().take(36).copied().collect()
+    } else {
+        let n = if code == "DR-GOV-11" { 3 } else { 8 };
+        let mut used = std::collections::BTreeSet::new();
+        (0..n)
+            .map(|_| {
+                let v = pick(world.villages, rng, |v| {
+                    !used.contains(&v.code) && !encoding_rs::GBK.encode(&v.name).2
+                });
+                used.insert(v.code.clone());
+                v
+            })
+            .collect()
+    };
+    let mut rows = Vec::new();
+    for (i, v) in places.iter().enumerate() {
+        let [p, c, x, t, vil] = world.names(&v.code);
+        let (lon, lat) = world.point_in(v, rng)?;
+        let division = if township {
+            format!("{}000", v.township)
+        } else {
+            v.code.clone()
+        };
+        let name = if township {
+            t.clone()
+        } else {
+            format!("{}{}", short_name(&v.name), class_short(code))
+        };
+        let mut row: Vec<String> = Vec::new();
+        for f in &class.fields {
+            let value = match (f.id.as_str(), f.field_type) {
+                ("name", _) => name.clone(),
+                ("credit_code", _) => credit_code(
+                    if code.starts_with("DR-ENT")
+                        || code.starts_with("HB-HCS")
+                        || code.starts_with("HB-NCM")
+                    {
+                        "91"
+                    } else {
+                        "12"
+                    },
+                    &v.code[..6],
+                    rng,
+                ),
+                ("code_type", _) => "统一社会信用代码".into(),
+                ("province", _) => p.clone(),
+                ("city", _) => c.clone(),
+                ("county", _) => x.clone(),
+                ("township", _) => t.clone(),
+                ("village", _) => {
+                    if township {
+                        String::new()
+                    } else {
+                        vil.clone()
+                    }
+                }
+                ("street", _) => String::new(),
+                ("address", _) => format!(
+                    "{x}{t}{}{}号",
+                    if township { "" } else { vil.as_str() },
+                    rng.random_range(1..300)
+                ),
+                ("mineral", _) => ["铜", "铅锌", "石膏", "石灰岩"][i % 4].into(),
+                ("residents", FieldType::Integer) => rng.random_range(8000..60000).to_string(),
+                ("households", FieldType::Integer) => rng.random_range(2500..20000).to_string(),
+                (_, FieldType::DivisionCode) => division.clone(),
+                (_, FieldType::Longitude) => format!("{lon:.6}"),
+                (_, FieldType::Latitude) => format!("{lat:.6}"),
+                (_, FieldType::Enum) => {
+                    let choices: Vec<&String> = f
+                        .codes
+                        .iter()
+                        .filter(|c| c.as_str() != "其他" && c.as_str() != "无")
+                        .collect();
+                    let choices = if choices.is_empty() {
+                        f.codes.iter().collect()
+                    } else {
+                        choices
+                    };
+                    choices[rng.random_range(0..choices.len())].clone()
+                }
+                (_, FieldType::MultiEnum) => {
+                    let choices: Vec<&String> = f
+                        .codes
+                        .iter()
+                        .filter(|c| !matches!(c.as_str(), "其他" | "无" | "未收到"))
+                        .collect();
+                    let a = rng.random_range(0..choices.len());
+                    let b = rng.random_range(0..choices.len());
+                    if a == b {
+                        choices[a].clone()
+                    } else {
+                        format!("{};{}", choices[a.min(b)], choices[a.max(b)])
+                    }
+                }
+                (_, FieldType::Boolean) => if rng.random_bool(0.6) { "是" } else { "否" }.into(),
+                (_, FieldType::Date) => format!(
+                    "{}-{:02}-{:02}",
+                    rng.random_range(1985..2020),
+                    rng.random_range(1..13),
+                    rng.random_range(1..29)
+                ),
+                (_, FieldType::Integer) => {
+                    let lo = f.min.unwrap_or(0.0).max(1.0) as i64;
+                    let hi = f.max.map_or(400, |m| m as i64).max(lo + 1);
+                    let hi = if f.id == "household_size" { 6 } else { hi };
+                    rng.random_range(lo..=hi.min(lo + 400)).to_string()
+                }
+                (_, FieldType::Decimal) if f.id == "weight" => {
+                    format!("{:.1}", rng.random_range(150.0..600.0))
+                }
+                (_, FieldType::Decimal) => match f.unit.as_deref() {
+                    Some("万元") => format!("{:.2}", rng.random_range(2.0..80.0)),
+                    Some("元") => format!("{:.0}", rng.random_range(20000.0..400000.0)),
+                    _ => format!("{:.1}", rng.random_range(10.0..900.0)),
+                },
+                (_, FieldType::Text) => String::new(),
+                (_, FieldType::CreditCode) => String::new(),
+            };
+            row.push(value);
+        }
+        // The schema's checks: parts within totals, zero counts with zero amounts, notes.
+        let idx = |id: &str| class.fields.iter().position(|f| f.id == id);
+        for check in &class.checks {
+            match check {
+                Check::PartLeTotal { parts, total } => {
+                    let Some(t) = idx(total) else { continue };
+                    let total: f64 = row[t].parse().unwrap_or(0.0);
+                    for p in parts.iter().filter_map(|p| idx(p)) {
+                        let share = (total / (2.0 * parts.len() as f64)).floor();
+                        row[p] = if row[p].contains('.') {
+                            format!("{share:.1}")
+                        } else {
+                            format!("{}", share as i64)
+                        };
+                    }
+                }
+                Check::ZeroImpliesZero { count, amount } => {
+                    if let (Some(c), Some(a)) = (idx(count), idx(amount)) {
+                        if row[c] == "0" {
+                            row[a] = "0".into();
+                        }
+                    }
+                }
+                Check::RequiredIf {
+                    field,
+                    when,
+                    equals,
+                } => {
+                    if let (Some(fi), Some(wi)) = (idx(field), idx(when)) {
+                        let triggered = match equals {
+                            Some(e) => row[wi].split(';').any(|x| x == e),
+                            None => !row[wi].is_empty(),
+                        };
+                        if triggered && row[fi].is_empty() {
+                            row[fi] = if class.fields[fi].field_type == FieldType::Enum {
+                                class.fields[fi].codes[0].clone()
+                            } else {
+                                "12.5".into()
+                            };
+                        }
+                    }
+                }
+                Check::MaxPerResident { .. } => {}
+            }
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+fn class_short(code: &str) -> &'static str {
+    match code {
+        "HB-PSF-03" => "敬老院",
+        "HB-PSF-04" => "文化活动中心",
+        "HB-PSF-05" => "景区",
+        "HB-PSF-06" => "宾馆",
+        "HB-PSF-07" => "体育馆",
+        "HB-PSF-08" => "寺",
+        "HB-PSF-09" => "商贸市场",
+        "HB-HCS-01" => "化工园区",
+        "HB-HCS-02" => "化工有限公司",
+        "HB-NCM-01" => "矿业有限公司",
+        "HB-NCM-02" => "采石场",
+        "HB-NCM-03" => "尾矿库",
+        "DR-GOV-01" => "应急管理站",
+        "DR-GOV-02" => "消防救援站",
+        "DR-GOV-03" => "森林消防队",
+        "DR-GOV-04" => "航空护林站",
+        "DR-GOV-05" => "地震救援队",
+        "DR-GOV-06" => "矿山救护队",
+        "DR-GOV-07" => "危化救援队",
+        "DR-GOV-08" => "水上救援站",
+        "DR-GOV-09" => "救灾物资储备点",
+        "DR-GOV-11" => "渔船避风港",
+        "DR-ENT-01" => "工程机械有限公司",
+        "DR-ENT-02" => "保险营销服务部",
+        "DR-ENT-03" => "应急救援队",
+        _ => "",
     }
 }
 

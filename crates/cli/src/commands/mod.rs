@@ -9,6 +9,7 @@ use crate::args::{Args, Command};
 
 mod run;
 mod schema;
+mod template;
 mod validate;
 
 /// Run the chosen subcommand.
@@ -40,6 +41,12 @@ pub fn dispatch(args: Args) -> ExitCode {
             fail_on,
         }),
         Command::Schema { schemas, action } => schema::schema(&schemas, action),
+        Command::Template {
+            codes,
+            all,
+            out,
+            schemas,
+        } => template::template(&schemas, &codes, all, &out),
     };
     match result {
         Ok(code) => ExitCode::from(code),

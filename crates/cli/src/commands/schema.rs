@@ -5,7 +5,7 @@ use std::path::Path;
 use riskcensus_core::SchemaSet;
 use riskcensus_pipeline::PipelineError;
 
-use crate::args::SchemaAction;
+use crate::args::{ExportFormat, SchemaAction};
 
 macro_rules! outln {
     ($out:ident, $($arg:tt)*) => {{
@@ -58,6 +58,30 @@ fn schema_into(out: &mut String, dir: &Path, action: SchemaAction) -> Result<u8,
                     }
                 }
             }
+            Ok(0)
+        }
+        SchemaAction::Export { format, out: dir } => {
+            std::fs::create_dir_all(&dir).map_err(|e| PipelineError::Config {
+                message: format!("{}: {e}", dir.display()),
+            })?;
+            for (code, class) in &set.classes {
+                let doc = match format {
+                    ExportFormat::TableSchema => riskcensus_forms::table_schema(class),
+                    ExportFormat::JsonSchema => riskcensus_forms::json_schema(class),
+                };
+                let path = dir.join(format!("{code}.json"));
+                let text = serde_json::to_string_pretty(&doc)
+                    .map_err(|e| PipelineError::Internal(e.to_string()))?;
+                std::fs::write(&path, text + "\n").map_err(|e| PipelineError::Config {
+                    message: format!("{}: {e}", path.display()),
+                })?;
+            }
+            outln!(
+                out,
+                "wrote {} schemas to {}",
+                set.classes.len(),
+                dir.display()
+            );
             Ok(0)
         }
         SchemaAction::Show { code } => {

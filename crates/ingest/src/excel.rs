@@ -1,0 +1,222 @@
+//! Census Excel forms: title rows above the header, a header that may span two rows (merged
+//! group cells), an optional units row and census-code row under it, numbers stored as text or
+//! as numbers (12-digit codes come back as exact digit strings), Excel date serials, full-width
+//! digits, and formatted-but-empty rows at the end. Row numbers are the rows Excel shows.
+
+use std::path::Path;
+
+use calamine::{open_workbook_auto, Data, Reader};
+use riskcensus_core::table::RawTable;
+use riskcensus_core::{FieldType, ResolvedClass};
+use sha2::{Digest, Sha256};
+
+use crate::builder::TableBuilder;
+use crate::IngestError;
+
+/// Whether the file is read as a spreadsheet (by extension).
+pub fn is_spreadsheet(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        matches!(
+            e.to_ascii_lowercase().as_str(),
+            "xlsx" | "xlsm" | "xlsb" | "xls" | "ods"
+        )
+    })
+}
+
+/// A cell as text: integers without a decimal point (so `620421103201` stays exact), dates as
+/// `YYYY-MM-DD` in date columns, booleans as 是/否.
+pub fn cell_text(cell: &Data, date_column: bool) -> Option<String> {
+    match cell {
+        Data::Empty => None,
+        Data::String(s) => Some(s.clone()),
+        Data::Int(i) => Some(i.to_string()),
+        Data::Float(f) if date_column && (1.0..2_958_466.0).contains(f) => {
+            excel_serial_date(*f).or_else(|| Some(f.to_string()))
+        }
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => Some(format!("{}", *f as i64)),
+        Data::Float(f) => Some(f.to_string()),
+        Data::Bool(b) => Some(if *b { "是" } else { "否" }.to_string()),
+        Data::DateTime(dt) => match dt.as_datetime() {
+            Some(d) if date_column || d.time() == chrono::NaiveTime::MIN => {
+                Some(d.date().format("%Y-%m-%d").to_string())
+            }
+            Some(d) => Some(d.format("%Y-%m-%d %H:%M:%S").to_string()),
+            None => Some(dt.as_f64().to_string()),
+        },
+        Data::DateTimeIso(s) | Data::DurationIso(s) => Some(s.clone()),
+        Data::Error(e) => Some(format!("#{e:?}")),
+    }
+}
+
+fn excel_serial_date(serial: f64) -> Option<String> {
+    let base = chrono::NaiveDate::from_ymd_opt(1899, 12, 30)?;
+    let days = serial.floor() as i64;
+    base.checked_add_signed(chrono::Duration::days(days))
+        .map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+/// How many cells of a row name a field of the class.
+fn matches(row: &[Option<String>], class: &ResolvedClass) -> usize {
+    row.iter()
+        .flatten()
+        .filter(|h| class.fields.iter().any(|f| f.matches_header(h)))
+        .count()
+}
+
+/// A row under the header that holds units (`人`, `（万元）`) or census codes (`dwmc`), not data.
+fn is_annotation_row(row: &[Option<String>], class: &ResolvedClass) -> bool {
+    let cells: Vec<&String> = row
+        .iter()
+        .flatten()
+        .filter(|c| !c.trim().is_empty())
+        .collect();
+    if cells.is_empty() {
+        return false;
+    }
+    let annotation = cells
+        .iter()
+        .filter(|c| {
+            let t = c.trim();
+            let bracketed = (t.starts_with('(') || t.starts_with('（'))
+                && (t.ends_with(')') || t.ends_with('）'));
+            let unit = class.fields.iter().any(|f| {
+                f.unit
+                    .as_deref()
+                    .is_some_and(|u| u == t.trim_matches(['(', ')', '（', '）']))
+            });
+            let code = class
+                .fields
+                .iter()
+                .any(|f| f.code.as_deref().is_some_and(|k| k.eq_ignore_ascii_case(t)) || f.id == t);
+            bracketed || unit || code
+        })
+        .count();
+    annotation * 2 >= cells.len()
+}
+
+/// Read one sheet of a census Excel form.
+pub fn ingest_excel(
+    path: &Path,
+    name: &str,
+    sheet: Option<&str>,
+    class: &ResolvedClass,
+) -> Result<RawTable, IngestError> {
+    let err = |message: String| IngestError::Spreadsheet {
+        path: name.to_string(),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
+        path: name.to_string(),
+        source,
+    })?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let mut book =
+        open_workbook_auto(path).map_err(|e| err(format!("not a readable spreadsheet: {e}")))?;
+    let sheets = book.sheet_names();
+    let chosen = match sheet {
+        Some(s) => sheets
+            .iter()
+            .find(|n| n.as_str() == s)
+            .cloned()
+            .ok_or_else(|| {
+                err(format!(
+                    "no sheet named “{s}” (sheets: {})",
+                    sheets.join(", ")
+                ))
+            })?,
+        None => sheets
+            .iter()
+            .find(|n| n.contains(class.node.code.as_str()) || n.contains(class.node.zh.as_str()))
+            .or_else(|| sheets.first())
+            .cloned()
+            .ok_or_else(|| err("the workbook has no sheet".into()))?,
+    };
+    let range = book
+        .worksheet_range(&chosen)
+        .map_err(|e| err(format!("sheet “{chosen}”: {e}")))?;
+    let (first_row, _) = range.start().unwrap_or((0, 0));
+    let raw_rows: Vec<Vec<&Data>> = range.rows().map(|r| r.iter().collect()).collect();
+    let text_rows: Vec<Vec<Option<String>>> = raw_rows
+        .iter()
+        .map(|r| r.iter().map(|c| cell_text(c, false)).collect())
+        .collect();
+    // The header: the row among the first 20 that names the most fields.
+    let scan = text_rows.len().min(20);
+    let (header_idx, best) = (0..scan)
+        .map(|i| (i, matches(&text_rows[i], class)))
+        .fold((0, 0), |acc, x| if x.1 > acc.1 { x } else { acc });
+    if best == 0 {
+        return Err(err(format!("sheet “{chosen}”: no row in the first 20 names a field of {} — is this the right form?", class.node.code)));
+    }
+    // A two-row header: a cell that names no field may be named by the row below (merged group
+    // cells above sub-fields) or above (a sub-header under the main one).
+    let mut header: Vec<Option<String>> = text_rows[header_idx].clone();
+    let mut data_start = header_idx + 1;
+    let below = text_rows.get(header_idx + 1);
+    if let Some(below) = below {
+        if matches(below, class) > 0 && !is_annotation_row(below, class) {
+            for (i, cell) in header.iter_mut().enumerate() {
+                let named = cell
+                    .as_ref()
+                    .is_some_and(|h| class.fields.iter().any(|f| f.matches_header(h)));
+                if let (false, Some(Some(sub))) = (named, below.get(i)) {
+                    *cell = Some(sub.clone());
+                }
+            }
+            data_start += 1;
+        }
+    }
+    if header_idx > 0 {
+        let above = &text_rows[header_idx - 1];
+        for (i, cell) in header.iter_mut().enumerate() {
+            let named = cell
+                .as_ref()
+                .is_some_and(|h| class.fields.iter().any(|f| f.matches_header(h)));
+            if let (false, Some(Some(up))) = (named, above.get(i)) {
+                if class.fields.iter().any(|f| f.matches_header(up)) {
+                    *cell = Some(up.clone());
+                }
+            }
+        }
+    }
+    while text_rows
+        .get(data_start)
+        .is_some_and(|r| is_annotation_row(r, class))
+    {
+        data_start += 1;
+    }
+    let header: Vec<String> = header.into_iter().map(|h| h.unwrap_or_default()).collect();
+    let header_line = first_row as u64 + header_idx as u64 + 1;
+    let mut table = TableBuilder::new(name, class, &header, header_line);
+    // Date columns are read from Excel serials.
+    let is_date: Vec<bool> = header
+        .iter()
+        .map(|h| {
+            class
+                .fields
+                .iter()
+                .find(|f| f.matches_header(h))
+                .is_some_and(|f| f.field_type == FieldType::Date)
+        })
+        .collect();
+    // Formatted-but-empty rows at the end are not rows.
+    let last = (data_start..raw_rows.len())
+        .rev()
+        .find(|&i| {
+            raw_rows[i].iter().any(|c| !matches!(c, Data::Empty))
+                && text_rows[i].iter().flatten().any(|t| !t.trim().is_empty())
+        })
+        .map_or(data_start, |i| i + 1);
+    for (i, row) in raw_rows.iter().enumerate().take(last).skip(data_start) {
+        let cells: Vec<Option<String>> = row
+            .iter()
+            .enumerate()
+            .map(|(c, d)| cell_text(d, is_date.get(c).copied().unwrap_or(false)))
+            .collect();
+        table.push_row(
+            first_row as u64 + i as u64 + 1,
+            cells.iter().map(|c| c.as_deref()).collect(),
+        );
+    }
+    table.finish(sha256, "Excel")
+}
