@@ -135,6 +135,12 @@ rules! {
     UnitSlip = "plaus.unit_slip", Warning, "疑似单位错误（万元/元）", "Likely unit slip (万元 vs 元)", "核对单位：本表金额以表头所示单位填写", "Check the unit: amounts are in the unit the header gives";
     /// A capacity absurd against the village's resident population.
     CapacityVsPopulation = "plaus.capacity_vs_population", Warning, "容量与常住人口不符", "Capacity implausible for population", "核对容量或人口", "Check the capacity or the population";
+    /// Village returns of a township add up to more than the township's own return.
+    Rollup = "xt.rollup", Warning, "村级合计超过乡镇填报数", "Villages exceed their township", "核对乡镇与所属村（社区）的填报数", "Check the township's figure against its villages'";
+    /// A household return from a village that is not in the survey sample.
+    NotSampled = "xt.not_sampled", Error, "非抽样村的家庭问卷", "Household outside the sample", "只填报抽样村（社区）的抽样家庭", "File households of the sampled villages only";
+    /// A cross-table check that could not run (its reference data is missing).
+    NotChecked = "xt.not_checked", Info, "未能核对", "Not checked", "在流水线中补充所需的参照数据", "Add the reference data to the pipeline";
     /// The same credit code twice in one class.
     DuplicateCreditCode = "dup.credit_code", Error, "信用代码重复", "Duplicate credit code", "删除重复记录", "Delete the duplicate";
     /// The same normalised name twice in one village.

@@ -235,6 +235,23 @@ pub enum Check {
         /// The amount (e.g. their capacity).
         amount: String,
     },
+    /// The sum of `village_field` over the village returns of `village_class` in the record's
+    /// township must not exceed `field` by more than `tolerance` (a share): community returns roll
+    /// up to their township (cross-table: checked by the pipeline).
+    VillagesWithinTownship {
+        /// The township total (e.g. residents).
+        field: String,
+        /// The village class (e.g. DR-GRS-02).
+        village_class: String,
+        /// Its field (e.g. residents).
+        village_field: String,
+        /// Allowed excess, as a share (0.05 = 5 %).
+        #[serde(default)]
+        tolerance: f64,
+    },
+    /// Records only in the villages the pipeline lists as sampled (`sampled_villages`): the
+    /// household survey (cross-table: checked by the pipeline).
+    SampledVillagesOnly,
     /// `field` must not exceed `ratio` × the resident population of the record's village, taken
     /// from another class's returns (cross-table: checked by the pipeline).
     MaxPerResident {
@@ -522,7 +539,10 @@ fn check_class(class: &ResolvedClass, path: &Path) -> Result<()> {
                 known(count)?;
                 known(amount)?;
             }
-            Check::MaxPerResident { field, .. } => known(field)?,
+            Check::MaxPerResident { field, .. } | Check::VillagesWithinTownship { field, .. } => {
+                known(field)?
+            }
+            Check::SampledVillagesOnly => {}
         }
     }
     for t in &class.totals {

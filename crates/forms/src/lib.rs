@@ -119,7 +119,11 @@ fn build(
     let mut wb = Workbook::new();
     // A fixed creation time: the same schema and rows give the same bytes.
     let created = rust_xlsxwriter::ExcelDateTime::from_ymd(2020, 12, 31)?;
-    wb.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&created).set_title(format!("{} {}", class.node.code, class.node.zh)));
+    wb.set_properties(
+        &rust_xlsxwriter::DocProperties::new()
+            .set_creation_datetime(&created)
+            .set_title(format!("{} {}", class.node.code, class.node.zh)),
+    );
     let title = Format::new()
         .set_bold()
         .set_font_size(14)

@@ -70,6 +70,9 @@ pub struct Pipeline {
     pub geometry: GeometryConf,
     /// Returns.
     pub returns: Vec<ReturnConf>,
+    /// The villages of the household survey sample (12-digit codes), for `xt.not_sampled`.
+    #[serde(default)]
+    pub sampled_villages: Option<Vec<String>>,
     /// Per-rule severity overrides: `"geo.other_village" = "error"`, `"cell.length" = "off"`.
     #[serde(default)]
     pub rules: BTreeMap<String, String>,

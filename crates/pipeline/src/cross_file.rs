@@ -158,3 +158,139 @@ pub(crate) fn per_resident(files: &mut [Checked]) -> Result<(), PipelineError> {
     }
     Ok(())
 }
+
+/// Values of `field` per division code, from the rows of `class`'s files without errors.
+fn clean_values(
+    files: &[Checked],
+    class: &str,
+    field: &str,
+) -> Result<Vec<(String, f64)>, PipelineError> {
+    let mut out = Vec::new();
+    for f in files.iter().filter(|f| f.class.node.code == class) {
+        let Ok(values) = f.typed.column(field) else {
+            continue;
+        };
+        let values = values.cast(&polars::prelude::DataType::Float64)?;
+        let bad: std::collections::HashSet<u64> = f
+            .findings
+            .iter()
+            .filter(|x| x.severity == riskcensus_core::Severity::Error)
+            .filter_map(|x| x.row)
+            .collect();
+        for ((code, v), line) in f.codes.iter().zip(values.f64()?.iter()).zip(&f.raw.lines) {
+            if let (Some(code), Some(v), false) = (code, v, bad.contains(line)) {
+                out.push((code.clone(), v));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `xt.rollup`: the village returns of a township add up to more than the township's figure.
+pub(crate) fn villages_within_township(files: &mut [Checked]) -> Result<(), PipelineError> {
+    let checks: Vec<(usize, String, String, String, f64)> = files
+        .iter()
+        .enumerate()
+        .flat_map(|(i, f)| {
+            f.class.checks.iter().filter_map(move |c| match c {
+                Check::VillagesWithinTownship {
+                    field,
+                    village_class,
+                    village_field,
+                    tolerance,
+                } => Some((
+                    i,
+                    field.clone(),
+                    village_class.clone(),
+                    village_field.clone(),
+                    *tolerance,
+                )),
+                _ => None,
+            })
+        })
+        .collect();
+    for (i, field, village_class, village_field, tolerance) in checks {
+        let mut sums: HashMap<String, (f64, usize)> = HashMap::new();
+        for (code, v) in clean_values(files, &village_class, &village_field)? {
+            let e = sums.entry(code[..9].to_string()).or_default();
+            e.0 += v;
+            e.1 += 1;
+        }
+        let file = &mut files[i];
+        let Ok(values) = file.typed.column(field.as_str()) else {
+            continue;
+        };
+        let values: Vec<Option<f64>> = values
+            .cast(&polars::prelude::DataType::Float64)?
+            .f64()?
+            .iter()
+            .collect();
+        let Some(spec) = file.class.field(&field).cloned() else {
+            continue;
+        };
+        let header = file.raw.header_of(&field).unwrap_or(&field).to_string();
+        let mut found = Vec::new();
+        for (row, value) in values.iter().enumerate() {
+            let (Some(value), Some(code)) = (value, &file.codes[row]) else {
+                continue;
+            };
+            let Some(&(sum, n)) = sums.get(&code[..9]) else {
+                continue;
+            };
+            if sum > value * (1.0 + tolerance) {
+                found.push(
+                    Finding::new(&file.shown, &file.class.node.code, Rule::Rollup,
+                        format!("所属 {n} 个村（社区）填报的“{}”合计 {sum} 超过本乡镇填报的 {value}", spec.zh),
+                        format!("the {n} village returns of this township add up to {sum} “{}”, more than the township's {value}", spec.en))
+                    .at_row(file.raw.lines[row])
+                    .in_column(header.clone(), Some(value.to_string())),
+                );
+            }
+        }
+        file.findings.extend(found);
+    }
+    Ok(())
+}
+
+/// `xt.not_sampled`: household returns outside the villages the pipeline lists as sampled. Without
+/// a list, one `xt.not_checked` info per file says so.
+pub(crate) fn sampled_villages_only(files: &mut [Checked], sampled: Option<&[String]>) {
+    for file in files.iter_mut().filter(|f| {
+        f.class
+            .checks
+            .iter()
+            .any(|c| matches!(c, Check::SampledVillagesOnly))
+    }) {
+        let Some(sampled) = sampled else {
+            file.findings.push(Finding::new(&file.shown, &file.class.node.code, Rule::NotChecked,
+                "流水线未列出抽样村（sampled_villages），未核对家庭问卷是否来自抽样村",
+                "the pipeline lists no sampled villages (sampled_villages): households were not checked against the sample"));
+            continue;
+        };
+        let header = file
+            .class
+            .fields
+            .iter()
+            .find(|f| f.field_type == riskcensus_core::FieldType::DivisionCode)
+            .map(|f| file.raw.header_of(&f.id).unwrap_or(&f.id).to_string())
+            .unwrap_or_default();
+        let mut found = Vec::new();
+        for (row, code) in file.codes.iter().enumerate() {
+            let Some(code) = code else { continue };
+            if !sampled.iter().any(|s| s == code) {
+                found.push(
+                    Finding::new(
+                        &file.shown,
+                        &file.class.node.code,
+                        Rule::NotSampled,
+                        format!("村（社区）{code} 不在本次抽样村名单中"),
+                        format!("village {code} is not among the sampled villages"),
+                    )
+                    .at_row(file.raw.lines[row])
+                    .in_column(header.clone(), Some(code.clone())),
+                );
+            }
+        }
+        file.findings.extend(found);
+    }
+}

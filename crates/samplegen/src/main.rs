@@ -1323,7 +1323,77 @@ impl Returns {
             };
             let header: Vec<String> = class.fields.iter().map(|fl| fl.label_with_unit()).collect();
             let first_line = if f.xlsx.is_some() { 4 } else { 2 };
-            let rows = generic_rows(world, class, rng)?;
+            let mut rows = generic_rows(world, class, rng)?;
+            if code == "DR-GRS-01" {
+                // Township residents cover their villages' (DR-GRS-02) residents: a true roll-up.
+                let communities = self
+                    .files
+                    .iter()
+                    .find(|f| f.name.starts_with("DR-GRS-02"))
+                    .context("communities")?;
+                let col = communities.col("常住人口数量（人）");
+                let mut by_township: BTreeMap<String, u64> = BTreeMap::new();
+                for r in &communities.rows {
+                    if let (Ok(n), Some(t)) = (r[col].parse::<u64>(), r[3].get(..9)) {
+                        *by_township.entry(t.to_string()).or_default() += n;
+                    }
+                }
+                let residents = class
+                    .fields
+                    .iter()
+                    .position(|fl| fl.id == "residents")
+                    .context("residents")?;
+                let division = class
+                    .fields
+                    .iter()
+                    .position(|fl| fl.id == "division_code")
+                    .context("division_code")?;
+                for row in rows.iter_mut() {
+                    if let Some(sum) = row[division].get(..9).and_then(|t| by_township.get(t)) {
+                        row[residents] = (sum + sum / 10 + rng.random_range(0..2000)).to_string();
+                    }
+                }
+                let sum: u64 = rows[4][division]
+                    .get(..9)
+                    .and_then(|t| by_township.get(t))
+                    .copied()
+                    .unwrap_or(0);
+                rows[4][residents] = (sum / 2).to_string();
+                f.expected.push((
+                    first_line + 4,
+                    "xt.rollup",
+                    "township residents half of its villages' residents",
+                ));
+            }
+            if code == "DR-HH-01" {
+                // One household from a village outside the sample.
+                let division = class
+                    .fields
+                    .iter()
+                    .position(|fl| fl.id == "division_code")
+                    .context("division_code")?;
+                let sampled: std::collections::BTreeSet<String> =
+                    rows.iter().map(|r| r[division].clone()).collect();
+                let outside = world
+                    .villages
+                    .iter()
+                    .find(|v| v.code.starts_with("620423") && !sampled.contains(&v.code))
+                    .context("village")?;
+                let [_, _, _, t, vil] = world.names(&outside.code);
+                let idx = |id: &str| class.fields.iter().position(|fl| fl.id == id);
+                let (Some(ti), Some(vi)) = (idx("township"), idx("village")) else {
+                    bail!("household fields")
+                };
+                rows[10][division] = outside.code.clone();
+                rows[10][ti] = t;
+                rows[10][vi] = vil;
+                f.expected.push((
+                    first_line + 10,
+                    "xt.not_sampled",
+                    "a household of a village outside the sample",
+                ));
+                eprintln!("household sample villages: {sampled:?}");
+            }
             f.rows = rows;
             for plant in plants(code) {
                 let (i, field, value, rule, what) = plant;
@@ -1787,7 +1857,9 @@ fn generic_rows(
                         }
                     }
                 }
-                Check::MaxPerResident { .. } => {}
+                Check::MaxPerResident { .. }
+                | Check::VillagesWithinTownship { .. }
+                | Check::SampledVillagesOnly => {}
             }
         }
         rows.push(row);
