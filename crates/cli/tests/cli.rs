@@ -718,3 +718,43 @@ fn filled_census_forms_round_trip_with_no_findings() {
         );
     }
 }
+
+#[test]
+fn a_broken_schema_file_is_named_with_its_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schemas = dir.path().join("schemas");
+    std::fs::create_dir_all(schemas.join("classes")).expect("dirs");
+    for entry in ["taxonomy.toml", "common.toml"] {
+        std::fs::copy(repo().join("schemas").join(entry), schemas.join(entry)).expect("copy");
+    }
+    for entry in std::fs::read_dir(repo().join("schemas/classes")).expect("classes") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(
+            &path,
+            schemas
+                .join("classes")
+                .join(path.file_name().expect("name")),
+        )
+        .expect("copy");
+    }
+    let broken = schemas.join("classes/HB-PSF-06.toml");
+    let text = std::fs::read_to_string(&broken).expect("schema");
+    std::fs::write(
+        &broken,
+        text.replacen("type = \"enum\"", "type = \"enumeration\"", 1),
+    )
+    .expect("write");
+    let p = broken_pipeline(dir.path(), |t| {
+        t.replace(
+            &format!("schemas = \"{}/schemas\"", repo().display()),
+            &format!("schemas = \"{}\"", schemas.display()),
+        )
+    });
+    let output = riskcensus(&["validate", "--pipeline", p.to_str().expect("utf-8")]);
+    assert_clean_failure(&output, 2, "HB-PSF-06.toml");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("line "),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -63,6 +63,40 @@ fn matches(row: &[Option<String>], class: &ResolvedClass) -> usize {
         .count()
 }
 
+/// Units that census forms print in a units row.
+const COMMON_UNITS: [&str; 30] = [
+    "人",
+    "个",
+    "张",
+    "辆",
+    "台",
+    "户",
+    "次",
+    "人次",
+    "艘",
+    "架",
+    "种",
+    "间",
+    "件",
+    "套",
+    "件（套）",
+    "台（套）",
+    "级",
+    "元",
+    "万元",
+    "亿元",
+    "m",
+    "m²",
+    "平方米",
+    "km²",
+    "公顷",
+    "万m³",
+    "t",
+    "吨",
+    "万吨/年",
+    "万人次",
+];
+
 /// A row under the header that holds units (`人`, `（万元）`) or census codes (`dwmc`), not data.
 fn is_annotation_row(row: &[Option<String>], class: &ResolvedClass) -> bool {
     let cells: Vec<&String> = row
@@ -79,11 +113,12 @@ fn is_annotation_row(row: &[Option<String>], class: &ResolvedClass) -> bool {
             let t = c.trim();
             let bracketed = (t.starts_with('(') || t.starts_with('（'))
                 && (t.ends_with(')') || t.ends_with('）'));
-            let unit = class.fields.iter().any(|f| {
-                f.unit
-                    .as_deref()
-                    .is_some_and(|u| u == t.trim_matches(['(', ')', '（', '）']))
-            });
+            let bare = t
+                .trim_matches(['(', ')', '（', '）'])
+                .trim_start_matches("单位：")
+                .trim_start_matches("单位:");
+            let unit = COMMON_UNITS.contains(&bare)
+                || class.fields.iter().any(|f| f.unit.as_deref() == Some(bare));
             let code = class
                 .fields
                 .iter()
@@ -219,4 +254,164 @@ pub fn ingest_excel(
         );
     }
     table.finish(sha256, "Excel")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use riskcensus_core::schema::{ClassNode, Field, Source};
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+
+    fn class() -> ResolvedClass {
+        let field = |id: &str, zh: &str, t| Field {
+            id: id.into(),
+            code: None,
+            zh: zh.into(),
+            en: id.into(),
+            field_type: t,
+            unit: None,
+            required: false,
+            min: None,
+            max: None,
+            max_len: None,
+            codes: vec![],
+            aliases: vec![],
+            check_unit_slip: false,
+            not_after_reference: false,
+            source: Source::R,
+        };
+        ResolvedClass {
+            node: ClassNode {
+                code: "HB-PSF-01".into(),
+                zh: "学校".into(),
+                en: "".into(),
+                sys_table: None,
+                parent: None,
+                geometry: None,
+                source: Source::R,
+            },
+            version: "1".into(),
+            fields: vec![
+                field("name", "单位名称", FieldType::Text),
+                field("division_code", "行政区划代码", FieldType::DivisionCode),
+                field("students", "在校学生数", FieldType::Integer),
+                field("boarders", "寄宿生数", FieldType::Integer),
+                field("day_students", "走读生数", FieldType::Integer),
+                field("founded", "建校日期", FieldType::Date),
+            ],
+            checks: vec![],
+            totals: vec![],
+            division_level: Default::default(),
+        }
+    }
+
+    /// A census-style sheet: title row, a two-row header with a merged 其中 group, a units row,
+    /// a 12-digit code stored as a number, full-width digits, an Excel date, formatted empty rows.
+    #[test]
+    fn census_layout_is_read_with_excel_row_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("学校.xlsx");
+        let mut wb = Workbook::new();
+        let sheet = wb.add_worksheet();
+        sheet.set_name("HB-PSF-01 学校").unwrap();
+        let plain = Format::new();
+        sheet
+            .merge_range(0, 0, 0, 5, "白银市 学校 统计表", &plain)
+            .unwrap();
+        for (c, h) in [
+            "单位名称",
+            "行政区划代码",
+            "在校学生数（人）",
+            "其中",
+            "",
+            "建校日期",
+        ]
+        .iter()
+        .enumerate()
+        {
+            if !h.is_empty() && c != 3 {
+                sheet.write_string(1, c as u16, *h).unwrap();
+            }
+        }
+        sheet.merge_range(1, 3, 1, 4, "其中", &plain).unwrap();
+        sheet.write_string(2, 3, "寄宿生数").unwrap();
+        sheet.write_string(2, 4, "走读生数").unwrap();
+        for (c, u) in [(2, "（人）"), (3, "人"), (4, "人")] {
+            sheet.write_string(3, c, u).unwrap();
+        }
+        sheet.write_string(4, 0, "第一小学").unwrap();
+        sheet.write_number(4, 1, 620421103201.0).unwrap();
+        sheet.write_string(4, 2, "４２０").unwrap();
+        sheet.write_number(4, 3, 100.0).unwrap();
+        sheet.write_number(4, 4, 320.0).unwrap();
+        let date = Format::new().set_num_format("yyyy-mm-dd");
+        sheet
+            .write_datetime_with_format(4, 5, &ExcelDateTime::from_ymd(1998, 9, 1).unwrap(), &date)
+            .unwrap();
+        sheet.write_string(5, 0, "第二小学").unwrap();
+        sheet.write_string(5, 1, "620421103202").unwrap();
+        sheet.write_number(5, 2, 300.0).unwrap();
+        sheet.write_number(5, 4, 300.0).unwrap();
+        sheet.write_string(5, 5, "2001/9/1").unwrap();
+        sheet.write_blank(8, 0, &date).unwrap();
+        wb.save(&path).unwrap();
+
+        let t = ingest_excel(&path, "学校.xlsx", None, &class()).unwrap();
+        assert!(t.findings.is_empty(), "{:?}", t.findings);
+        assert_eq!(t.lines, [5, 6], "Excel row numbers");
+        let fields: Vec<_> = t
+            .columns
+            .iter()
+            .map(|c| c.field.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "name",
+                "division_code",
+                "students",
+                "boarders",
+                "day_students",
+                "founded"
+            ]
+        );
+        let cell = |col: &str, row: usize| {
+            t.frame
+                .column(col)
+                .unwrap()
+                .str()
+                .unwrap()
+                .get(row)
+                .map(str::to_string)
+        };
+        assert_eq!(cell("division_code", 0).as_deref(), Some("620421103201"));
+        assert_eq!(cell("students", 0).as_deref(), Some("420"));
+        assert_eq!(cell("founded", 0).as_deref(), Some("1998-09-01"));
+        assert_eq!(cell("founded", 1).as_deref(), Some("2001/9/1"));
+        assert_eq!(cell("boarders", 1), None);
+    }
+
+    #[test]
+    fn a_sheet_without_the_form_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.xlsx");
+        let mut wb = Workbook::new();
+        wb.add_worksheet()
+            .write_string(0, 0, "nothing here")
+            .unwrap();
+        wb.save(&path).unwrap();
+        let err = ingest_excel(&path, "x.xlsx", None, &class())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no row in the first 20 names a field"),
+            "{err}"
+        );
+        let err = ingest_excel(&path, "x.xlsx", Some("missing"), &class())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no sheet named"), "{err}");
+        std::fs::write(&path, b"not a zip").unwrap();
+        assert!(ingest_excel(&path, "x.xlsx", None, &class()).is_err());
+    }
 }
