@@ -346,7 +346,7 @@ mod tests {
         sheet.write_number(4, 4, 320.0).unwrap();
         let date = Format::new().set_num_format("yyyy-mm-dd");
         sheet
-            .write_datetime_with_format(4, 5, &ExcelDateTime::from_ymd(1998, 9, 1).unwrap(), &date)
+            .write_datetime_with_format(4, 5, ExcelDateTime::from_ymd(1998, 9, 1).unwrap(), &date)
             .unwrap();
         sheet.write_string(5, 0, "第二小学").unwrap();
         sheet.write_string(5, 1, "620421103202").unwrap();
