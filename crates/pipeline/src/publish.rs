@@ -270,7 +270,7 @@ fn write_all(
         .collect();
     let (frame, points) = findings_frame(&findings)?;
     let path = root.join("findings.parquet");
-    let w = write_geoparquet(&path, &frame, points)?;
+    let w = riskcensus_publish::write_geoparquet_as_is(&path, &frame, points)?;
     outputs.record(&path, w);
     let path = root.join("findings.csv");
     let bytes = riskcensus_report::findings_csv(&findings);
