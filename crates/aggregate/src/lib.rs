@@ -78,6 +78,43 @@ pub fn by_county(
     villages: &DataFrame,
     township_classes: &[ClassRows<'_>],
 ) -> PolarsResult<DataFrame> {
+    by_area(villages, "county_code", township_classes)
+}
+
+/// Per-township sums, like [`by_county`]: the township's villages, then its own return(s).
+pub fn by_township(
+    villages: &DataFrame,
+    township_classes: &[ClassRows<'_>],
+) -> PolarsResult<DataFrame> {
+    let table = by_area(villages, "township_code", township_classes)?;
+    let county = villages
+        .clone()
+        .lazy()
+        .group_by([col("township_code")])
+        .agg([
+            col("township_name").first(),
+            col("county_code").first(),
+            col("county_name").first(),
+        ]);
+    table
+        .lazy()
+        .join(
+            county,
+            [col("township_code")],
+            [col("township_code")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .sort(["township_code"], Default::default())
+        .collect()
+}
+
+/// Sums of a village table grouped by `key` (`county_code` or `township_code`, which the rows of
+/// the area classes carry too), with each area class's count and totals joined on.
+fn by_area(
+    villages: &DataFrame,
+    key: &str,
+    area_classes: &[ClassRows<'_>],
+) -> PolarsResult<DataFrame> {
     let skip = [
         "code",
         "name",
@@ -92,7 +129,7 @@ pub fn by_county(
         .filter(|c| !skip.contains(&c.name().as_str()))
         .map(|c| {
             let name = c.name().as_str();
-            // A total stays null for a county where no village reported it.
+            // A total stays null for an area where no village reported it.
             when(col(name).is_not_null().any(true))
                 .then(col(name).sum())
                 .otherwise(lit(NULL).cast(c.dtype().clone()))
@@ -101,12 +138,8 @@ pub fn by_county(
         .collect();
     let mut aggs = vec![len().cast(DataType::Int64).alias("villages")];
     aggs.extend(measures);
-    let mut table = villages
-        .clone()
-        .lazy()
-        .group_by([col("county_code")])
-        .agg(aggs);
-    for class in township_classes {
+    let mut table = villages.clone().lazy().group_by([col(key)]).agg(aggs);
+    for class in area_classes {
         let s = slug(class.code);
         let count = format!("{s}_count");
         let mut aggs = vec![len().cast(DataType::Int64).alias(count.as_str())];
@@ -120,19 +153,19 @@ pub fn by_county(
             .frame
             .clone()
             .lazy()
-            .filter(col("county_code").is_not_null())
-            .group_by([col("county_code").alias("__county")])
+            .filter(col(key).is_not_null())
+            .group_by([col(key).alias("__area")])
             .agg(aggs);
         table = table
             .join(
                 grouped,
-                [col("county_code")],
-                [col("__county")],
+                [col(key)],
+                [col("__area")],
                 JoinArgs::new(JoinType::Left),
             )
             .with_column(col(count.as_str()).fill_null(lit(0i64)));
     }
-    table.sort(["county_code"], Default::default()).collect()
+    table.sort([key], Default::default()).collect()
 }
 
 /// Weighted estimates from the household sample survey (DR-HH-01) per county: the number of

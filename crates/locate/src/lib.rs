@@ -255,6 +255,22 @@ impl VillageIndex {
         &self.villages
     }
 
+    /// Township outlines dissolved from their villages (9-digit township code → polygons).
+    pub fn township_outlines(&self) -> std::collections::BTreeMap<String, MultiPolygon<f64>> {
+        let mut members: std::collections::BTreeMap<&str, Vec<&geo_types::Polygon<f64>>> =
+            Default::default();
+        for v in &self.villages {
+            members
+                .entry(v.township.as_str())
+                .or_default()
+                .extend(v.geometry.0.iter());
+        }
+        members
+            .into_iter()
+            .map(|(t, polygons)| (t.to_string(), geo::unary_union(polygons)))
+            .collect()
+    }
+
     /// Whether any village belongs to this 9-digit township.
     pub fn has_township(&self, township: &str) -> bool {
         self.townships.contains(township)

@@ -397,6 +397,11 @@ fn decide(ctx: &Context<'_>, checked: Checked) -> Result<FileOutcome, PipelineEr
         .map(|c| c.as_ref().map(|c| c[..6].to_string()))
         .collect();
     accepted.with_column(Column::new("county_code".into(), county))?;
+    let township: Vec<Option<String>> = codes
+        .iter()
+        .map(|c| c.as_ref().map(|c| c[..9].to_string()))
+        .collect();
+    accepted.with_column(Column::new("township_code".into(), township))?;
     accepted.with_column(Column::new(
         "located_village_code".into(),
         located.village.clone(),

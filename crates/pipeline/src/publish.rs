@@ -225,6 +225,34 @@ fn write_all(
         let w = write_geoparquet(&path, &part, Geometries::Polygons(geoms))?;
         outputs.record(&path, w);
     }
+    // Townships dissolved from their villages, with their villages' sums and their own returns.
+    let township_table = riskcensus_aggregate::by_township(&village_table, &rows(true))?;
+    let outlines = ctx.villages.township_outlines();
+    for county in &counties {
+        let part = township_table
+            .clone()
+            .lazy()
+            .filter(col("county_code").eq(lit(county.as_str())))
+            .collect()?;
+        if part.height() == 0 {
+            continue;
+        }
+        let geoms = part
+            .column("township_code")?
+            .str()?
+            .iter()
+            .map(|c| {
+                c.and_then(|c| outlines.get(c))
+                    .cloned()
+                    .unwrap_or_else(|| geo_types::MultiPolygon(vec![]))
+            })
+            .collect();
+        let path = root
+            .join(format!("county={county}"))
+            .join("townships.parquet");
+        let w = write_geoparquet(&path, &part, Geometries::Polygons(geoms))?;
+        outputs.record(&path, w);
+    }
     let mut county_table = by_county(&village_table, &rows(true))?;
     if let Some((households, _)) = by_class.get("DR-HH-01") {
         let estimates = riskcensus_aggregate::household_estimates(households)?;
