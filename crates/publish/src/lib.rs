@@ -231,7 +231,7 @@ pub fn hilbert_order(geometries: &Geometries) -> Vec<usize> {
     let keys: Vec<u64> = centres
         .iter()
         .map(|c| match c {
-            Some((x, y)) => u64::from(fast_hilbert::xy2h(scale(*x, x0, x1), scale(*y, y0, y1), 16)),
+            Some((x, y)) => fast_hilbert::xy2h(scale(*x, x0, x1), scale(*y, y0, y1), 16),
             None => u64::MAX,
         })
         .collect();
