@@ -21,6 +21,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod capacity;
+
 use polars::prelude::*;
 
 /// The accepted rows of one class.

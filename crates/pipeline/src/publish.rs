@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
-use riskcensus_aggregate::{by_county, by_village, ClassRows};
+use riskcensus_aggregate::{by_county, by_village, capacity, ClassRows};
 use riskcensus_core::Level;
 use riskcensus_publish::{findings_frame, write_geoparquet, Geometries, PublishError, Written};
 use serde_json::json;
@@ -200,8 +200,11 @@ fn write_all(
             .collect()
     };
     let village_table = by_village(&base, &rows(false))?;
+    // Capacity indicators, score and grade across every village of the run (not summed upwards).
+    let village_layer =
+        capacity::with_capacity(&village_table, capacity::village_indicators(&village_table))?;
     for county in &counties {
-        let part = village_table
+        let part = village_layer
             .clone()
             .lazy()
             .filter(col("county_code").eq(lit(county.as_str())))
@@ -227,6 +230,10 @@ fn write_all(
     }
     // Townships dissolved from their villages, with their villages' sums and their own returns.
     let township_table = riskcensus_aggregate::by_township(&village_table, &rows(true))?;
+    let township_table = capacity::with_capacity(
+        &township_table,
+        capacity::township_indicators(&township_table),
+    )?;
     let outlines = ctx.villages.township_outlines();
     for county in &counties {
         let part = township_table

@@ -1,0 +1,342 @@
+//! Capacity indicators, their TOPSIS score and the five-level grade (docs/indicators.md).
+//!
+//! ```
+//! use riskcensus_aggregate::capacity::{grade, topsis, Grade};
+//! // Three areas, two benefit indicators: the worst, the middle and the best.
+//! let scores = topsis(&[vec![1.0, 2.0], vec![2.0, 4.0], vec![3.0, 6.0]]);
+//! assert!(scores[0].abs() < 1e-12 && (scores[1] - 0.5).abs() < 1e-12 && (scores[2] - 1.0).abs() < 1e-12);
+//! assert_eq!(grade(&scores), [Some(Grade::FairlyWeak), Some(Grade::Medium), Some(Grade::FairlyStrong)]);
+//! ```
+
+/// Capacity grade: 强 / 较强 / 中等 / 较弱 / 弱, cut at μ ± 0.5σ and μ ± 1.5σ of the scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grade {
+    /// 强: score ≥ μ + 1.5σ.
+    Strong,
+    /// 较强: μ + 0.5σ ≤ score < μ + 1.5σ.
+    FairlyStrong,
+    /// 中等: μ − 0.5σ ≤ score < μ + 0.5σ.
+    Medium,
+    /// 较弱: μ − 1.5σ ≤ score < μ − 0.5σ.
+    FairlyWeak,
+    /// 弱: score < μ − 1.5σ.
+    Weak,
+}
+
+impl Grade {
+    /// The Chinese label.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Grade::Strong => "强",
+            Grade::FairlyStrong => "较强",
+            Grade::Medium => "中等",
+            Grade::FairlyWeak => "较弱",
+            Grade::Weak => "弱",
+        }
+    }
+    /// 5 (强) … 1 (弱), for graduated styles.
+    pub fn level(self) -> i64 {
+        match self {
+            Grade::Strong => 5,
+            Grade::FairlyStrong => 4,
+            Grade::Medium => 3,
+            Grade::FairlyWeak => 2,
+            Grade::Weak => 1,
+        }
+    }
+}
+
+/// TOPSIS closeness (0–1) of each alternative to the ideal, all indicators benefit-type, equal
+/// weights, vector (L2) normalisation. An indicator that is 0 everywhere carries no information and
+/// is left out of the distances.
+pub fn topsis(rows: &[Vec<f64>]) -> Vec<f64> {
+    let Some(width) = rows.first().map(Vec::len) else {
+        return Vec::new();
+    };
+    let norms: Vec<f64> = (0..width)
+        .map(|j| rows.iter().map(|r| r[j] * r[j]).sum::<f64>().sqrt())
+        .collect();
+    let weight = 1.0 / width as f64;
+    let v: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|r| {
+            (0..width)
+                .map(|j| {
+                    if norms[j] > 0.0 {
+                        weight * r[j] / norms[j]
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let best: Vec<f64> = (0..width)
+        .map(|j| v.iter().map(|r| r[j]).fold(f64::MIN, f64::max))
+        .collect();
+    let worst: Vec<f64> = (0..width)
+        .map(|j| v.iter().map(|r| r[j]).fold(f64::MAX, f64::min))
+        .collect();
+    v.iter()
+        .map(|r| {
+            let d_best = (0..width)
+                .map(|j| (r[j] - best[j]).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            let d_worst = (0..width)
+                .map(|j| (r[j] - worst[j]).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            if d_best + d_worst > 0.0 {
+                d_worst / (d_best + d_worst)
+            } else {
+                0.5
+            }
+        })
+        .collect()
+}
+
+/// Grades at μ ± 0.5σ and μ ± 1.5σ (population standard deviation) of the scores.
+pub fn grade(scores: &[f64]) -> Vec<Option<Grade>> {
+    if scores.is_empty() {
+        return Vec::new();
+    }
+    let n = scores.len() as f64;
+    let mean = scores.iter().sum::<f64>() / n;
+    let sd = (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n).sqrt();
+    scores
+        .iter()
+        .map(|&s| {
+            Some(if s >= mean + 1.5 * sd && sd > 0.0 {
+                Grade::Strong
+            } else if s >= mean + 0.5 * sd && sd > 0.0 {
+                Grade::FairlyStrong
+            } else if s >= mean - 0.5 * sd || sd == 0.0 {
+                Grade::Medium
+            } else if s >= mean - 1.5 * sd {
+                Grade::FairlyWeak
+            } else {
+                Grade::Weak
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hand-checked: two areas, indicators (1, 0) and (0, 1) are equally far from the ideal.
+    #[test]
+    fn symmetric_alternatives_score_one_half() {
+        let s = topsis(&[vec![1.0, 0.0], vec![0.0, 1.0]]);
+        assert!((s[0] - 0.5).abs() < 1e-12 && (s[1] - 0.5).abs() < 1e-12);
+    }
+
+    /// Hand-checked: (1, 2), (2, 4), (3, 6): norms √14 and √56, weights ½; the middle one is
+    /// equidistant from best and worst.
+    #[test]
+    fn proportional_alternatives() {
+        let s = topsis(&[vec![1.0, 2.0], vec![2.0, 4.0], vec![3.0, 6.0]]);
+        assert!((s[0]).abs() < 1e-12 && (s[1] - 0.5).abs() < 1e-12 && (s[2] - 1.0).abs() < 1e-12);
+    }
+
+    /// Scores 0…10: μ = 5, σ = √10 ≈ 3.162: cuts at 0.26, 3.42, 6.58, 9.74.
+    #[test]
+    fn grade_cut_points() {
+        let scores: Vec<f64> = (0..=10).map(f64::from).collect();
+        let g: Vec<&str> = grade(&scores)
+            .into_iter()
+            .map(|g| g.map_or("", Grade::zh))
+            .collect();
+        assert_eq!(
+            g,
+            [
+                "弱", "较弱", "较弱", "较弱", "中等", "中等", "中等", "较强", "较强", "较强", "强"
+            ]
+        );
+    }
+}
+
+use polars::prelude::*;
+
+/// One indicator: output column and expression.
+type Indicator = (&'static str, Expr);
+
+fn has(table: &DataFrame, name: &str) -> bool {
+    table.column(name).is_ok()
+}
+
+/// A count or sum that is truly 0 where absent (no facility of that class), as Float64.
+fn or_zero(table: &DataFrame, name: &str) -> Expr {
+    if has(table, name) {
+        col(name).cast(DataType::Float64).fill_null(lit(0.0))
+    } else {
+        lit(0.0)
+    }
+}
+
+/// A reported figure: null where nobody reported it.
+fn reported(table: &DataFrame, name: &str) -> Expr {
+    if has(table, name) {
+        col(name).cast(DataType::Float64)
+    } else {
+        lit(NULL).cast(DataType::Float64)
+    }
+}
+
+fn per_10k(x: Expr, residents: Expr) -> Expr {
+    when(residents.clone().gt(lit(0.0)))
+        .then(x * lit(10_000.0) / residents)
+        .otherwise(lit(NULL).cast(DataType::Float64))
+}
+
+fn share(x: Expr, residents: Expr) -> Expr {
+    when(residents.clone().gt(lit(0.0)))
+        .then(x / residents)
+        .otherwise(lit(NULL).cast(DataType::Float64))
+}
+
+fn yes(x: Expr) -> Expr {
+    when(x.clone().is_null())
+        .then(lit(NULL).cast(DataType::Float64))
+        .otherwise(x.gt(lit(0.0)).cast(DataType::Float64))
+}
+
+/// The seven village (社区/行政村) indicators (docs/indicators.md), from a [`crate::by_village`]
+/// table; null where the village has no DR-GRS-02 return.
+pub fn village_indicators(t: &DataFrame) -> Vec<Indicator> {
+    let residents = reported(t, "dr_grs_02_residents");
+    vec![
+        ("ind_plan", yes(reported(t, "dr_grs_02_has_plan"))),
+        (
+            "ind_hazard_list",
+            yes(reported(t, "dr_grs_02_has_hazard_list")),
+        ),
+        (
+            "ind_funding",
+            per_10k(reported(t, "dr_grs_02_funding"), residents.clone()),
+        ),
+        (
+            "ind_medical",
+            per_10k(or_zero(t, "hb_psf_02_beds"), residents.clone()),
+        ),
+        (
+            "ind_self_rescue",
+            per_10k(
+                reported(t, "dr_grs_02_volunteers")
+                    + or_zero(t, "dr_grs_02_militia")
+                    + or_zero(t, "dr_gov_02_members"),
+                residents.clone(),
+            ),
+        ),
+        (
+            "ind_evacuation",
+            share(
+                reported(t, "dr_grs_02_drill_participants"),
+                residents.clone(),
+            ),
+        ),
+        (
+            "ind_relocation",
+            share(reported(t, "dr_grs_02_shelter_capacity"), residents),
+        ),
+    ]
+}
+
+/// The eight township (乡镇/街道) indicators of the census capacity assessment (GB/T 43981-2024
+/// style; taxonomy.md appendix A), from a [`crate::by_township`] table; null where the township
+/// has no DR-GRS-01 return.
+pub fn township_indicators(t: &DataFrame) -> Vec<Indicator> {
+    let residents = reported(t, "dr_grs_01_residents");
+    vec![
+        (
+            "ind_team",
+            per_10k(reported(t, "dr_grs_01_managers"), residents.clone()),
+        ),
+        (
+            "ind_risk_assessment",
+            yes(reported(t, "dr_grs_01_risk_assessment")),
+        ),
+        (
+            "ind_funding",
+            per_10k(reported(t, "dr_grs_01_funding"), residents.clone()),
+        ),
+        (
+            "ind_reserves",
+            per_10k(reported(t, "dr_grs_01_reserve_value"), residents.clone()),
+        ),
+        (
+            "ind_medical",
+            per_10k(or_zero(t, "hb_psf_02_beds"), residents.clone()),
+        ),
+        (
+            "ind_self_rescue",
+            per_10k(
+                or_zero(t, "dr_gov_02_members")
+                    + or_zero(t, "dr_grs_02_volunteers")
+                    + or_zero(t, "dr_grs_02_militia"),
+                residents.clone(),
+            ),
+        ),
+        (
+            "ind_public",
+            share(
+                reported(t, "dr_grs_01_drill_participants"),
+                residents.clone(),
+            ),
+        ),
+        (
+            "ind_relocation",
+            share(reported(t, "dr_grs_01_shelter_capacity"), residents),
+        ),
+    ]
+}
+
+/// Add the indicators, `capacity_score` (TOPSIS over the areas with every indicator known),
+/// `capacity_grade` (强…弱) and `capacity_level` (5…1) to an area table.
+pub fn with_capacity(table: &DataFrame, indicators: Vec<Indicator>) -> PolarsResult<DataFrame> {
+    let names: Vec<&str> = indicators.iter().map(|(n, _)| *n).collect();
+    let mut out = table
+        .clone()
+        .lazy()
+        .with_columns(
+            indicators
+                .into_iter()
+                .map(|(n, e)| e.alias(n))
+                .collect::<Vec<_>>(),
+        )
+        .collect()?;
+    let columns: Vec<Vec<Option<f64>>> = names
+        .iter()
+        .map(|n| {
+            Ok(out
+                .column(n)?
+                .cast(&DataType::Float64)?
+                .f64()?
+                .iter()
+                .collect())
+        })
+        .collect::<PolarsResult<_>>()?;
+    let complete: Vec<usize> = (0..out.height())
+        .filter(|&i| columns.iter().all(|c| c[i].is_some()))
+        .collect();
+    let rows: Vec<Vec<f64>> = complete
+        .iter()
+        .map(|&i| columns.iter().map(|c| c[i].unwrap_or(0.0)).collect())
+        .collect();
+    let scores = topsis(&rows);
+    let grades = grade(&scores);
+    let mut score = vec![None; out.height()];
+    let mut label = vec![None; out.height()];
+    let mut level = vec![None; out.height()];
+    for (k, &i) in complete.iter().enumerate() {
+        score[i] = Some(scores[k]);
+        label[i] = grades[k].map(|g| g.zh().to_string());
+        level[i] = grades[k].map(Grade::level);
+    }
+    out.with_column(Column::new("capacity_score".into(), score))?;
+    out.with_column(Column::new("capacity_grade".into(), label))?;
+    out.with_column(Column::new("capacity_level".into(), level))?;
+    Ok(out)
+}
