@@ -8,6 +8,8 @@
 //! assert_eq!(grade(&scores), [Some(Grade::FairlyWeak), Some(Grade::Medium), Some(Grade::FairlyStrong)]);
 //! ```
 
+use polars::prelude::*;
+
 /// Capacity grade: 强 / 较强 / 中等 / 较弱 / 弱, cut at μ ± 0.5σ and μ ± 1.5σ of the scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Grade {
@@ -121,44 +123,6 @@ pub fn grade(scores: &[f64]) -> Vec<Option<Grade>> {
         })
         .collect()
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Hand-checked: two areas, indicators (1, 0) and (0, 1) are equally far from the ideal.
-    #[test]
-    fn symmetric_alternatives_score_one_half() {
-        let s = topsis(&[vec![1.0, 0.0], vec![0.0, 1.0]]);
-        assert!((s[0] - 0.5).abs() < 1e-12 && (s[1] - 0.5).abs() < 1e-12);
-    }
-
-    /// Hand-checked: (1, 2), (2, 4), (3, 6): norms √14 and √56, weights ½; the middle one is
-    /// equidistant from best and worst.
-    #[test]
-    fn proportional_alternatives() {
-        let s = topsis(&[vec![1.0, 2.0], vec![2.0, 4.0], vec![3.0, 6.0]]);
-        assert!((s[0]).abs() < 1e-12 && (s[1] - 0.5).abs() < 1e-12 && (s[2] - 1.0).abs() < 1e-12);
-    }
-
-    /// Scores 0…10: μ = 5, σ = √10 ≈ 3.162: cuts at 0.26, 3.42, 6.58, 9.74.
-    #[test]
-    fn grade_cut_points() {
-        let scores: Vec<f64> = (0..=10).map(f64::from).collect();
-        let g: Vec<&str> = grade(&scores)
-            .into_iter()
-            .map(|g| g.map_or("", Grade::zh))
-            .collect();
-        assert_eq!(
-            g,
-            [
-                "弱", "较弱", "较弱", "较弱", "中等", "中等", "中等", "较强", "较强", "较强", "强"
-            ]
-        );
-    }
-}
-
-use polars::prelude::*;
 
 /// One indicator: output column and expression.
 type Indicator = (&'static str, Expr);
@@ -339,4 +303,40 @@ pub fn with_capacity(table: &DataFrame, indicators: Vec<Indicator>) -> PolarsRes
     out.with_column(Column::new("capacity_grade".into(), label))?;
     out.with_column(Column::new("capacity_level".into(), level))?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hand-checked: two areas, indicators (1, 0) and (0, 1) are equally far from the ideal.
+    #[test]
+    fn symmetric_alternatives_score_one_half() {
+        let s = topsis(&[vec![1.0, 0.0], vec![0.0, 1.0]]);
+        assert!((s[0] - 0.5).abs() < 1e-12 && (s[1] - 0.5).abs() < 1e-12);
+    }
+
+    /// Hand-checked: (1, 2), (2, 4), (3, 6): norms √14 and √56, weights ½; the middle one is
+    /// equidistant from best and worst.
+    #[test]
+    fn proportional_alternatives() {
+        let s = topsis(&[vec![1.0, 2.0], vec![2.0, 4.0], vec![3.0, 6.0]]);
+        assert!((s[0]).abs() < 1e-12 && (s[1] - 0.5).abs() < 1e-12 && (s[2] - 1.0).abs() < 1e-12);
+    }
+
+    /// Scores 0…10: μ = 5, σ = √10 ≈ 3.162: cuts at 0.26, 3.42, 6.58, 9.74.
+    #[test]
+    fn grade_cut_points() {
+        let scores: Vec<f64> = (0..=10).map(f64::from).collect();
+        let g: Vec<&str> = grade(&scores)
+            .into_iter()
+            .map(|g| g.map_or("", Grade::zh))
+            .collect();
+        assert_eq!(
+            g,
+            [
+                "弱", "较弱", "较弱", "较弱", "中等", "中等", "中等", "较强", "较强", "较强", "强"
+            ]
+        );
+    }
 }
