@@ -758,3 +758,40 @@ fn a_broken_schema_file_is_named_with_its_line() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn killing_a_run_midway_leaves_the_previous_database_intact() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("db");
+    run_sample(&out);
+    let before = std::fs::read(out.join("manifest.json")).expect("manifest");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_riskcensus"))
+        .args([
+            "run",
+            "pipelines/baiyin-2021.toml",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ])
+        .current_dir(repo())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Wait until the run is writing its staging directory, then kill it.
+    let staging_seen = (0..3000).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        std::fs::read_dir(dir.path())
+            .expect("dir")
+            .any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().contains(".partial-")))
+    });
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    assert!(staging_seen, "the run never started writing");
+    assert_eq!(
+        std::fs::read(out.join("manifest.json")).expect("manifest"),
+        before
+    );
+    let manifest: serde_json::Value = serde_json::from_slice(&before).expect("json");
+    for o in manifest["outputs"].as_array().expect("outputs") {
+        assert!(out.join(o["path"].as_str().expect("path")).exists(), "{o}");
+    }
+}

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use riskcensus_aggregate::{by_county, by_village, capacity, ClassRows};
 use riskcensus_core::Level;
-use riskcensus_publish::{findings_frame, write_geoparquet, Geometries, PublishError, Written};
+use riskcensus_publish::{
+    findings_frame, qgis, write_geoparquet, Geometries, PublishError, Written,
+};
 use serde_json::json;
 
 use crate::error::PipelineError;
@@ -15,9 +17,44 @@ use crate::process::{Context, FileOutcome};
 struct Outputs {
     root: PathBuf,
     written: BTreeMap<String, Written>,
+    layers: Vec<qgis::ProjectLayer>,
 }
 
 impl Outputs {
+    /// Record a layer: its `.qml` beside it and its place in the project.
+    fn layer(
+        &mut self,
+        path: &Path,
+        w: Written,
+        name: String,
+        group: &'static str,
+        kind: qgis::LayerKind,
+    ) -> Result<(), PipelineError> {
+        let style = path.with_extension("qml");
+        let text = qgis::qml(&kind);
+        std::fs::write(&style, &text).map_err(io_err(&style))?;
+        self.record(
+            &style,
+            Written {
+                rows: 0,
+                sha256: sha256(text.as_bytes()),
+            },
+        );
+        self.record(path, w);
+        let rel = path
+            .strip_prefix(&self.root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        self.layers.push(qgis::ProjectLayer {
+            path: rel,
+            name,
+            group,
+            kind,
+        });
+        Ok(())
+    }
+
     fn record(&mut self, path: &Path, w: Written) {
         let rel = path
             .strip_prefix(&self.root)
@@ -81,6 +118,7 @@ fn write_all(
     let mut outputs = Outputs {
         root: root.to_path_buf(),
         written: BTreeMap::new(),
+        layers: Vec::new(),
     };
     let counties: Vec<&String> = ctx.counties.keys().collect();
 
@@ -126,7 +164,28 @@ fn write_all(
             std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
             let path = dir.join(format!("{code}.parquet"));
             let w = write_geoparquet(&path, &part, Geometries::Points(points))?;
-            outputs.record(&path, w);
+            let (zh, group) = match class {
+                Some(c) => (
+                    c.node.zh.clone(),
+                    if code.starts_with("HB") {
+                        "承灾体"
+                    } else {
+                        "减灾能力"
+                    },
+                ),
+                None => (String::new(), "减灾能力"),
+            };
+            let name = format!("{county} {code} {zh}");
+            outputs.layer(
+                &path,
+                w,
+                name,
+                group,
+                qgis::LayerKind::Facilities {
+                    code: code.clone(),
+                    zh,
+                },
+            )?;
         }
     }
 
@@ -226,7 +285,13 @@ fn write_all(
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         let path = dir.join("villages.parquet");
         let w = write_geoparquet(&path, &part, Geometries::Polygons(geoms))?;
-        outputs.record(&path, w);
+        outputs.layer(
+            &path,
+            w,
+            format!("{county} 村（社区）减灾能力"),
+            "减灾能力",
+            qgis::LayerKind::Capacity,
+        )?;
     }
     // Townships dissolved from their villages, with their villages' sums and their own returns.
     let township_table = riskcensus_aggregate::by_township(&village_table, &rows(true))?;
@@ -258,7 +323,13 @@ fn write_all(
             .join(format!("county={county}"))
             .join("townships.parquet");
         let w = write_geoparquet(&path, &part, Geometries::Polygons(geoms))?;
-        outputs.record(&path, w);
+        outputs.layer(
+            &path,
+            w,
+            format!("{county} 乡镇（街道）减灾能力"),
+            "减灾能力",
+            qgis::LayerKind::Capacity,
+        )?;
     }
     let mut county_table = by_county(&village_table, &rows(true))?;
     if let Some((households, _)) = by_class.get("DR-HH-01") {
@@ -296,7 +367,13 @@ fn write_all(
         .collect();
     let path = root.join("counties.parquet");
     let w = write_geoparquet(&path, &county_table, Geometries::Polygons(geoms))?;
-    outputs.record(&path, w);
+    outputs.layer(
+        &path,
+        w,
+        "区县 counties".into(),
+        "行政区",
+        qgis::LayerKind::Counties,
+    )?;
 
     // Findings: mappable layer and an Excel-friendly CSV.
     let findings: Vec<_> = outcomes
@@ -306,7 +383,13 @@ fn write_all(
     let (frame, points) = findings_frame(&findings)?;
     let path = root.join("findings.parquet");
     let w = riskcensus_publish::write_geoparquet_as_is(&path, &frame, points)?;
-    outputs.record(&path, w);
+    outputs.layer(
+        &path,
+        w,
+        "质量问题 findings".into(),
+        "质量问题",
+        qgis::LayerKind::Findings,
+    )?;
     let path = root.join("findings.csv");
     let bytes = riskcensus_report::findings_csv(&findings);
     std::fs::write(&path, &bytes).map_err(io_err(&path))?;
@@ -330,6 +413,19 @@ fn write_all(
         let w = write_rejected(&path, o)?;
         outputs.record(&path, w);
     }
+
+    // The QGIS project over every layer.
+    let project_path = root.join(format!("{}.qgs", ctx.pipeline.name));
+    let text = qgis::project(&ctx.pipeline.name, &outputs.layers);
+    std::fs::write(&project_path, &text).map_err(io_err(&project_path))?;
+    let digest = sha256(text.as_bytes());
+    outputs.record(
+        &project_path,
+        Written {
+            rows: 0,
+            sha256: digest,
+        },
+    );
 
     let manifest = json!({
         "tool": {"name": "riskcensus", "version": env!("CARGO_PKG_VERSION")},

@@ -21,6 +21,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod qgis;
+
 use std::path::Path;
 use std::sync::Arc;
 
