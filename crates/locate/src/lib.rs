@@ -250,6 +250,69 @@ impl VillageIndex {
         Ok(VillageIndex::new(villages))
     }
 
+    /// Read villages from an ESRI Shapefile (`.shp` with its `.dbf`, fields `code` and `name`).
+    /// The `.dbf` text is read in the encoding its `.cpg` names, else GBK (GB18030), as Chinese
+    /// GIS offices write it; coordinates in `crs`.
+    pub fn from_shapefile(
+        path: &std::path::Path,
+        shown: &str,
+        crs: &Crs,
+    ) -> Result<Self, LocateError> {
+        let err = |message: String| LocateError::Geometry {
+            path: shown.to_string(),
+            message,
+        };
+        let encoding = std::fs::read_to_string(path.with_extension("cpg"))
+            .ok()
+            .and_then(|label| encoding_rs::Encoding::for_label(label.trim().as_bytes()))
+            .unwrap_or(encoding_rs::GB18030);
+        let shapes = shapefile::ShapeReader::from_path(path).map_err(|e| err(e.to_string()))?;
+        let dbf = std::fs::File::open(path.with_extension("dbf"))
+            .map_err(|e| err(format!("{}: {e}", path.with_extension("dbf").display())))?;
+        let records = shapefile::dbase::ReaderBuilder::new()
+            .with_encoding(shapefile::dbase::encoding::EncodingRs::from(encoding))
+            .build(std::io::BufReader::new(dbf))
+            .map_err(|e| err(e.to_string()))?;
+        let mut reader = shapefile::Reader::new(shapes, records);
+        let mut villages = Vec::new();
+        for (i, item) in reader.iter_shapes_and_records().enumerate() {
+            let (shape, record) = item.map_err(|e| err(format!("record {i}: {e}")))?;
+            let text = |k: &str| match record.get(k) {
+                Some(shapefile::dbase::FieldValue::Character(Some(v))) => {
+                    Some(v.trim().to_string())
+                }
+                _ => None,
+            };
+            let code = text("code").ok_or_else(|| err(format!("record {i} has no `code`")))?;
+            if code.len() != 12 || !code.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(err(format!(
+                    "record {i}: `code` {code} is not a 12-digit division code"
+                )));
+            }
+            let mp: MultiPolygon<f64> = match shape {
+                shapefile::Shape::Polygon(p) => MultiPolygon::try_from(p)
+                    .map_err(|e| err(format!("record {i} ({code}): {e:?}")))?,
+                other => {
+                    return Err(err(format!(
+                        "record {i} ({code}) is a {}, not a polygon",
+                        other.shapetype()
+                    )))
+                }
+            };
+            let mp = crs
+                .polygons_to_cgcs2000(mp)
+                .map_err(|e| err(e.to_string()))?;
+            villages.push(Village {
+                name: text("name").unwrap_or_default(),
+                township: code[..9].to_string(),
+                county: code[..6].to_string(),
+                code,
+                geometry: mp,
+            });
+        }
+        Ok(VillageIndex::new(villages))
+    }
+
     /// All villages, in input order.
     pub fn villages(&self) -> &[Village] {
         &self.villages

@@ -79,12 +79,21 @@ pub fn prepare(pipeline: &Pipeline) -> Result<Context<'_>, PipelineError> {
         None => Crs::cgcs2000(),
     };
     let villages_path = pipeline.display_path(&pipeline.geometry.villages);
-    let villages_text = String::from_utf8(read(&pipeline.geometry.villages)?).map_err(|_| {
-        PipelineError::Config {
-            message: format!("{villages_path}: not UTF-8"),
-        }
-    })?;
-    let villages = VillageIndex::from_geojson(&villages_path, &villages_text, &crs)?;
+    let is_shapefile = pipeline
+        .geometry
+        .villages
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("shp"));
+    let villages = if is_shapefile {
+        VillageIndex::from_shapefile(&pipeline.geometry.villages, &villages_path, &crs)?
+    } else {
+        let text = String::from_utf8(read(&pipeline.geometry.villages)?).map_err(|_| {
+            PipelineError::Config {
+                message: format!("{villages_path}: not UTF-8"),
+            }
+        })?;
+        VillageIndex::from_geojson(&villages_path, &text, &crs)?
+    };
     for v in villages.villages() {
         if register.get(&v.code).is_none() {
             return Err(PipelineError::Config {
