@@ -124,9 +124,12 @@ fn nothing_is_lost_and_the_summary_says_so() {
         .expect("outputs")
         .iter()
         .filter(|o| {
-            o["path"]
-                .as_str()
-                .is_some_and(|p| p.starts_with("county=") && !p.ends_with("villages.parquet"))
+            o["path"].as_str().is_some_and(|p| {
+                p.starts_with("county=")
+                    && p.ends_with(".parquet")
+                    && !p.ends_with("villages.parquet")
+                    && !p.ends_with("townships.parquet")
+            })
         })
         .map(|o| o["rows"].as_u64().unwrap_or(0))
         .sum();

@@ -33,6 +33,20 @@ pub struct GeometryConf {
     pub crs: Option<String>,
 }
 
+/// A hazard value per county (docs/indicators.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HazardConf {
+    /// What it is, e.g. `地震动峰值加速度 (design PGA)`.
+    pub name: String,
+    /// Where it comes from.
+    pub source: String,
+    /// Unit, e.g. `g`.
+    pub unit: String,
+    /// 6-digit county code → value.
+    pub counties: BTreeMap<String, f64>,
+}
+
 /// One return file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,6 +84,9 @@ pub struct Pipeline {
     pub geometry: GeometryConf,
     /// Returns.
     pub returns: Vec<ReturnConf>,
+    /// The hazard input (e.g. seismic design PGA per county) for the county risk grade.
+    #[serde(default)]
+    pub hazard: Option<HazardConf>,
     /// The villages of the household survey sample (12-digit codes), for `xt.not_sampled`.
     #[serde(default)]
     pub sampled_villages: Option<Vec<String>>,

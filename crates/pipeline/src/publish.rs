@@ -355,6 +355,13 @@ fn write_all(
     );
     let mut county_table = county_table;
     county_table.insert_column(1, names)?;
+    let hazard = ctx
+        .pipeline
+        .hazard
+        .as_ref()
+        .map(|h| h.counties.clone())
+        .unwrap_or_default();
+    let county_table = capacity::county_risk(&county_table, &hazard, &township_table)?;
     let geoms = county_table
         .column("county_code")?
         .str()?
@@ -431,6 +438,10 @@ fn write_all(
         "tool": {"name": "riskcensus", "version": env!("CARGO_PKG_VERSION")},
         "pipeline": {"name": ctx.pipeline.name, "reference_date": ctx.pipeline.reference_date},
         "crs": "EPSG:4490",
+        "indicators": {
+            "method": riskcensus_aggregate::capacity::METHOD_VERSION,
+            "hazard": ctx.pipeline.hazard.as_ref().map(|h| json!({"name": h.name, "source": h.source, "unit": h.unit})),
+        },
         "register": {
             "path": ctx.pipeline.display_path(&ctx.pipeline.register.path),
             "edition": ctx.pipeline.register.edition,

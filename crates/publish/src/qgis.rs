@@ -80,7 +80,7 @@ pub fn styled_fields(kind: &LayerKind) -> Vec<&'static str> {
         LayerKind::Capacity => vec!["capacity_level", "name"],
         LayerKind::Findings => vec!["severity", "rule"],
         LayerKind::Facilities { .. } => vec!["name"],
-        LayerKind::Counties => vec!["name"],
+        LayerKind::Counties => vec!["risk_level", "name"],
     }
 }
 
@@ -109,9 +109,25 @@ pub fn qml(kind: &LayerKind) -> String {
             r.push_str("</source-symbol></renderer-v2>\n");
         }
         LayerKind::Counties => {
-            r.push_str(r#"<renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0"><symbols>"#);
-            r.push_str(r#"<symbol type="fill" name="0" alpha="1" clip_to_extent="1" force_rhr="0"><layer class="SimpleFill" enabled="1" pass="0" locked="0"><Option type="Map"><Option type="QString" name="color" value="0,0,0,0"/><Option type="QString" name="outline_color" value="40,40,40,255"/><Option type="QString" name="outline_width" value="0.6"/><Option type="QString" name="style" value="no"/></Option></layer></symbol>"#);
-            r.push_str("</symbols></renderer-v2>\n");
+            r.push_str(r#"<renderer-v2 type="graduatedSymbol" attr="risk_level" graduatedMethod="GraduatedColor" symbollevels="0" enableorderby="0" forceraster="0"><ranges>"#);
+            for (i, label) in ["低", "较低", "中", "较高", "高"].iter().enumerate() {
+                let level = i + 1;
+                let _ = write!(
+                    r,
+                    r#"<range lower="{}" upper="{}" symbol="{i}" label="{}" render="true"/>"#,
+                    level as f64 - 0.5,
+                    level as f64 + 0.5,
+                    esc(label)
+                );
+            }
+            r.push_str("</ranges><symbols>");
+            // Risk reads the other way round: 高 in red.
+            for (i, (_, colour)) in GRADE_COLOURS.iter().rev().enumerate() {
+                r.push_str(&fill_symbol(&i.to_string(), colour));
+            }
+            r.push_str("</symbols><source-symbol>");
+            r.push_str(&fill_symbol("0", "220,220,220,255"));
+            r.push_str("</source-symbol></renderer-v2>\n");
         }
         LayerKind::Facilities { code, zh } => {
             r.push_str(r#"<renderer-v2 type="categorizedSymbol" attr="'"#);
