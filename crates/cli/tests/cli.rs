@@ -391,13 +391,24 @@ fn validate_exit_codes_follow_the_documentation() {
         Some(0),
         "clean data has no warnings either"
     );
+    // A clean file with one township name that disagrees with its code: a warning only.
+    let warned = dir.path().join("HB-PSF-01_warned.csv");
+    let text = std::fs::read_to_string(clean).expect("clean");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let col = header.iter().position(|h| *h == "乡镇").expect("乡镇");
+    let mut cells: Vec<String> = lines[1].split(',').map(str::to_string).collect();
+    cells[col] = "不存在镇".into();
+    lines[1] = cells.join(",");
+    std::fs::write(&warned, lines.join("\n") + "\n").expect("write");
+    let warned = warned.to_str().expect("utf-8");
     let warnings_only = riskcensus(&[
         "validate",
         "--pipeline",
         "pipelines/baiyin-2021.toml",
         "--fail-on",
         "warning",
-        "sample_data/returns/DR-GOV-10_应急避难场所_高德坐标.csv",
+        warned,
     ]);
     let errors = riskcensus(&[
         "validate",
@@ -411,7 +422,7 @@ fn validate_exit_codes_follow_the_documentation() {
         "validate",
         "--pipeline",
         "pipelines/baiyin-2021.toml",
-        "sample_data/returns/DR-GOV-10_应急避难场所_高德坐标.csv",
+        warned,
     ]);
     assert_eq!(
         lenient.status.code(),
@@ -796,5 +807,91 @@ fn killing_a_run_midway_leaves_the_previous_database_intact() {
     let manifest: serde_json::Value = serde_json::from_slice(&before).expect("json");
     for o in manifest["outputs"].as_array().expect("outputs") {
         assert!(out.join(o["path"].as_str().expect("path")).exists(), "{o}");
+    }
+}
+
+#[test]
+fn broken_village_polygons_are_findings_and_repaired_where_possible() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string(repo().join("sample_data/geometry/baiyin_villages.geojson"))
+        .expect("villages");
+    let mut fc: serde_json::Value = serde_json::from_str(&text).expect("geojson");
+    let features = fc["features"].as_array_mut().expect("features");
+    let first = features[0].clone();
+    features.push(first); // a duplicate code
+                          // A self-intersecting "bow tie" over the village's own bounding box.
+    let ring = |f: &serde_json::Value| {
+        f["geometry"]["coordinates"][0][0]
+            .as_array()
+            .expect("ring")
+            .clone()
+    };
+    let (xs, ys): (Vec<f64>, Vec<f64>) = ring(&features[1])
+        .iter()
+        .map(|p| (p[0].as_f64().unwrap_or(0.0), p[1].as_f64().unwrap_or(0.0)))
+        .unzip();
+    let (x0, x1) = (
+        xs.iter().cloned().fold(f64::MAX, f64::min),
+        xs.iter().cloned().fold(f64::MIN, f64::max),
+    );
+    let (y0, y1) = (
+        ys.iter().cloned().fold(f64::MAX, f64::min),
+        ys.iter().cloned().fold(f64::MIN, f64::max),
+    );
+    features[1]["geometry"] = serde_json::json!({"type": "Polygon", "coordinates": [[[x0, y0], [x1, y1], [x1, y0], [x0, y1], [x0, y0]]]});
+    // A village moved 3° east, out of its county and of Baiyin.
+    let moved: Vec<serde_json::Value> = ring(&features[2])
+        .iter()
+        .map(|p| serde_json::json!([p[0].as_f64().unwrap_or(0.0) + 3.0, p[1]]))
+        .collect();
+    features[2]["geometry"] = serde_json::json!({"type": "Polygon", "coordinates": [moved]});
+    // A village nudged 0.01° east, over its neighbours.
+    let nudged: Vec<serde_json::Value> = ring(&features[4])
+        .iter()
+        .map(|p| serde_json::json!([p[0].as_f64().unwrap_or(0.0) + 0.01, p[1]]))
+        .collect();
+    features[4]["geometry"] = serde_json::json!({"type": "Polygon", "coordinates": [nudged]});
+    // A polygon without area.
+    features[3]["geometry"] =
+        serde_json::json!({"type": "Polygon", "coordinates": [[[x0, y0], [x1, y1], [x0, y0]]]});
+    let villages = dir.path().join("villages.geojson");
+    std::fs::write(&villages, fc.to_string()).expect("write");
+    let original = format!(
+        "{}/sample_data/geometry/baiyin_villages.geojson",
+        repo().display()
+    );
+    let p = broken_pipeline(dir.path(), |t| {
+        t.replace(&original, villages.to_str().expect("utf-8"))
+    });
+    let output = riskcensus(&[
+        "validate",
+        "--pipeline",
+        p.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rules: BTreeSet<String> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["class"] == "geometry")
+        .map(|f| f["rule"].as_str().unwrap_or("").to_string())
+        .collect();
+    for rule in [
+        "geom.duplicate_code",
+        "geom.repaired",
+        "geom.outside_county",
+        "geom.empty",
+        "geom.gap",
+        "geom.overlap",
+    ] {
+        assert!(rules.contains(rule), "{rule} missing from {rules:?}");
     }
 }

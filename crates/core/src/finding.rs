@@ -141,6 +141,18 @@ rules! {
     NotSampled = "xt.not_sampled", Error, "非抽样村的家庭问卷", "Household outside the sample", "只填报抽样村（社区）的抽样家庭", "File households of the sampled villages only";
     /// A cross-table check that could not run (its reference data is missing).
     NotChecked = "xt.not_checked", Info, "未能核对", "Not checked", "在流水线中补充所需的参照数据", "Add the reference data to the pipeline";
+    /// A village polygon was invalid (self-intersecting, unclosed ring …) and was repaired.
+    GeomRepaired = "geom.repaired", Warning, "面数据已修复", "Polygon repaired", "在源数据中修正该面", "Fix the polygon in the source data";
+    /// A village polygon without area: dropped.
+    GeomEmpty = "geom.empty", Warning, "空面，已删除", "Empty polygon dropped", "补绘该村的面", "Draw the village's polygon";
+    /// Two polygons with the same village code: the later one is dropped.
+    GeomDuplicateCode = "geom.duplicate_code", Error, "村代码重复", "Duplicate village code", "每个村只保留一个面", "Keep one polygon per village";
+    /// A village polygon lies (mostly) outside its county.
+    GeomOutsideCounty = "geom.outside_county", Warning, "村界不在所属区县内", "Village outside its county", "核对村界或村代码", "Check the outline or the code";
+    /// Neighbouring village polygons overlap by more than the tolerance.
+    GeomOverlap = "geom.overlap", Warning, "村界重叠", "Villages overlap", "修正相邻村界", "Fix the shared border";
+    /// The villages of a county leave a gap larger than the tolerance.
+    GeomGap = "geom.gap", Warning, "村界存在缝隙", "Gap between villages", "补齐村界", "Close the gap";
     /// The same credit code twice in one class.
     DuplicateCreditCode = "dup.credit_code", Error, "信用代码重复", "Duplicate credit code", "删除重复记录", "Delete the duplicate";
     /// The same normalised name twice in one village.

@@ -313,6 +313,11 @@ impl VillageIndex {
         Ok(VillageIndex::new(villages))
     }
 
+    /// The villages, giving up the index.
+    pub fn into_villages(self) -> Vec<Village> {
+        self.villages
+    }
+
     /// All villages, in input order.
     pub fn villages(&self) -> &[Village] {
         &self.villages
@@ -361,6 +366,170 @@ impl VillageIndex {
     pub fn containing(&self, lon: f64, lat: f64) -> Option<&Village> {
         self.all_containing(lon, lat).into_iter().next()
     }
+}
+
+/// The class name geometry findings carry.
+pub const GEOMETRY_CLASS: &str = "geometry";
+/// Overlap between two villages that is reported: more than this (deg², ≈ 1,000 m² at Baiyin's
+/// latitude) and more than 0.1 % of the smaller village — slivers from digitising are not news.
+pub const OVERLAP_TOLERANCE: f64 = 1e-7;
+
+/// Check village polygons against each other and their counties; repair what can be repaired.
+/// Returns the villages to use and the findings (row = the feature's 1-based position).
+pub fn check_villages(
+    villages: Vec<Village>,
+    counties: &std::collections::BTreeMap<String, (String, MultiPolygon<f64>)>,
+    file: &str,
+) -> (Vec<Village>, Vec<Finding>) {
+    use geo::{Area, BooleanOps, Validation};
+    let mut findings = Vec::new();
+    let mut kept: Vec<(usize, Village)> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let finding = |rule: Rule, row: usize, code: &str, zh: String, en: String| {
+        Finding::new(file, GEOMETRY_CLASS, rule, zh, en)
+            .at_row(row as u64 + 1)
+            .in_column("code", Some(code.to_string()))
+    };
+    for (i, mut v) in villages.into_iter().enumerate() {
+        if let Some(first) = seen.get(&v.code) {
+            findings.push(finding(
+                Rule::GeomDuplicateCode,
+                i,
+                &v.code,
+                format!(
+                    "村代码 {} 与第 {} 个要素重复，本要素已删除",
+                    v.code,
+                    first + 1
+                ),
+                format!(
+                    "village code {} repeats feature {}; this feature is dropped",
+                    v.code,
+                    first + 1
+                ),
+            ));
+            continue;
+        }
+        if !v.geometry.is_valid() {
+            let reason = v
+                .geometry
+                .validation_errors()
+                .first()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            v.geometry = geo::unary_union(v.geometry.0.iter());
+            findings.push(finding(
+                Rule::GeomRepaired,
+                i,
+                &v.code,
+                format!("{}（{}）的面无效（{reason}），已修复", v.name, v.code),
+                format!(
+                    "the polygon of {} ({}) was invalid ({reason}) and has been repaired",
+                    v.name, v.code
+                ),
+            ));
+        }
+        if v.geometry.unsigned_area() == 0.0 {
+            findings.push(finding(
+                Rule::GeomEmpty,
+                i,
+                &v.code,
+                format!("{}（{}）的面没有面积，已删除", v.name, v.code),
+                format!(
+                    "the polygon of {} ({}) has no area; dropped",
+                    v.name, v.code
+                ),
+            ));
+            continue;
+        }
+        if let Some((county_name, county)) = counties.get(&v.county) {
+            let inside = v.geometry.intersection(county).unsigned_area();
+            if inside < 0.5 * v.geometry.unsigned_area() {
+                findings.push(finding(
+                    Rule::GeomOutsideCounty,
+                    i,
+                    &v.code,
+                    format!("{}（{}）的面大部分不在{county_name}内", v.name, v.code),
+                    format!("most of {} ({}) lies outside {county_name}", v.name, v.code),
+                ));
+            }
+        }
+        seen.insert(v.code.clone(), i);
+        kept.push((i, v));
+    }
+    // Overlaps between neighbours, found through their bounding boxes.
+    let boxes: Vec<GeomWithData<Rectangle<[f64; 2]>, usize>> = kept
+        .iter()
+        .enumerate()
+        .filter_map(|(k, (_, v))| {
+            let r = v.geometry.bounding_rect()?;
+            Some(GeomWithData::new(
+                Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                k,
+            ))
+        })
+        .collect();
+    let tree = RTree::bulk_load(boxes.clone());
+    for b in &boxes {
+        let j = b.data;
+        let mut others: Vec<usize> = tree
+            .locate_in_envelope_intersecting(&rstar::RTreeObject::envelope(b.geom()))
+            .map(|o| o.data)
+            .filter(|&k| k < j)
+            .collect();
+        others.sort_unstable();
+        for k in others {
+            let overlap = kept[j]
+                .1
+                .geometry
+                .intersection(&kept[k].1.geometry)
+                .unsigned_area();
+            let smaller = kept[j]
+                .1
+                .geometry
+                .unsigned_area()
+                .min(kept[k].1.geometry.unsigned_area());
+            if overlap > OVERLAP_TOLERANCE && overlap > 1e-3 * smaller {
+                let (a, bv) = (&kept[k].1, &kept[j].1);
+                findings.push(finding(
+                    Rule::GeomOverlap,
+                    kept[j].0,
+                    &bv.code,
+                    format!(
+                        "{}（{}）与 {}（{}）重叠 {overlap:.2e} 平方度",
+                        bv.name, bv.code, a.name, a.code
+                    ),
+                    format!(
+                        "{} ({}) overlaps {} ({}) by {overlap:.2e} deg²",
+                        bv.name, bv.code, a.name, a.code
+                    ),
+                ));
+            }
+        }
+    }
+    // Gaps: the part of each county its villages leave uncovered.
+    for (code, (name, county)) in counties {
+        let members: Vec<&geo_types::Polygon<f64>> = kept
+            .iter()
+            .filter(|(_, v)| &v.county == code)
+            .flat_map(|(_, v)| v.geometry.0.iter())
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        let covered = geo::unary_union(members);
+        let gap = county.difference(&covered).unsigned_area();
+        let tolerance = (1e-3 * county.unsigned_area()).max(1e-6);
+        if gap > tolerance {
+            findings.push(Finding::new(
+                file,
+                GEOMETRY_CLASS,
+                Rule::GeomGap,
+                format!("{name}（{code}）有 {gap:.2e} 平方度未被任何村覆盖"),
+                format!("{gap:.2e} deg² of {name} ({code}) is covered by no village"),
+            ));
+        }
+    }
+    (kept.into_iter().map(|(_, v)| v).collect(), findings)
 }
 
 /// China's extent as the census uses it (taxonomy.md §3): 73–136°E, 3–54°N.

@@ -56,22 +56,29 @@ pub fn run(pipeline: &Pipeline, out: Option<&std::path::Path>) -> Result<RunRepo
         .map(std::path::Path::to_path_buf)
         .unwrap_or_else(|| pipeline.output.clone());
     publish(&ctx, &outcomes, &out_dir)?;
-    Ok(report(&outcomes, Some(out_dir)))
+    Ok(report(&ctx, &outcomes, Some(out_dir)))
 }
 
 /// Validate and locate every return of a pipeline without writing anything.
 pub fn validate_only(pipeline: &Pipeline) -> Result<RunReport, PipelineError> {
     let ctx = prepare(pipeline)?;
     let outcomes = process_all(&ctx)?;
-    Ok(report(&outcomes, None))
+    Ok(report(&ctx, &outcomes, None))
 }
 
-fn report(outcomes: &[FileOutcome], output: Option<std::path::PathBuf>) -> RunReport {
+fn report(
+    ctx: &Context<'_>,
+    outcomes: &[FileOutcome],
+    output: Option<std::path::PathBuf>,
+) -> RunReport {
     RunReport {
         files: outcomes.iter().map(|o| o.report.clone()).collect(),
-        findings: outcomes
+        // Findings on the village polygons first, then file by file.
+        findings: ctx
+            .geometry_findings
             .iter()
-            .flat_map(|o| o.findings.iter().cloned())
+            .cloned()
+            .chain(outcomes.iter().flat_map(|o| o.findings.iter().cloned()))
             .collect(),
         output,
     }

@@ -26,6 +26,8 @@ pub struct Context<'a> {
     pub register_sha256: String,
     /// Village polygons, indexed.
     pub villages: VillageIndex,
+    /// Findings on the village polygons.
+    pub geometry_findings: Vec<Finding>,
     /// County polygons by 6-digit code, with names.
     pub counties: BTreeMap<String, (String, geo_types::MultiPolygon<f64>)>,
 }
@@ -105,12 +107,16 @@ pub fn prepare(pipeline: &Pipeline) -> Result<Context<'_>, PipelineError> {
         }
     }
     let counties = read_counties(pipeline, &crs)?;
+    let (checked, geometry_findings) =
+        riskcensus_locate::check_villages(villages.into_villages(), &counties, &villages_path);
+    let villages = VillageIndex::new(checked);
     Ok(Context {
         pipeline,
         schemas,
         register,
         register_sha256,
         villages,
+        geometry_findings,
         counties,
     })
 }

@@ -383,9 +383,11 @@ fn write_all(
     )?;
 
     // Findings: mappable layer and an Excel-friendly CSV.
-    let findings: Vec<_> = outcomes
+    let findings: Vec<_> = ctx
+        .geometry_findings
         .iter()
-        .flat_map(|o| o.findings.iter().cloned())
+        .cloned()
+        .chain(outcomes.iter().flat_map(|o| o.findings.iter().cloned()))
         .collect();
     let (frame, points) = findings_frame(&findings)?;
     let path = root.join("findings.parquet");

@@ -13,7 +13,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use geo::{Area, BooleanOps, BoundingRect, Centroid, Contains, MultiPoint, Voronoi};
+use geo::{
+    Area, BooleanOps, BoundingRect, Centroid, Contains, MultiPoint, Voronoi, VoronoiClip,
+    VoronoiParams,
+};
 use geo_types::{Coord, MultiPolygon, Point};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -204,11 +207,26 @@ fn tile(
     let mut seeds: Vec<Point<f64>> = (0..n)
         .map(|_| random_point_in(region, rng))
         .collect::<Result<_>>()?;
+    let r = region.bounding_rect().context("empty region")?;
+    let (dx, dy) = (r.width() * 0.1 + 1e-3, r.height() * 0.1 + 1e-3);
+    let frame = geo_types::Rect::new(
+        Coord {
+            x: r.min().x - dx,
+            y: r.min().y - dy,
+        },
+        Coord {
+            x: r.max().x + dx,
+            y: r.max().y + dy,
+        },
+    )
+    .to_polygon();
     let mut cells = Vec::new();
     for round in 0..3 {
         let sites = MultiPoint::from(seeds.clone());
+        // Clip to the region's bounding box (padded), not the seeds': far parts of a county
+        // (separate polygons) must get cells too.
         let raw = sites
-            .voronoi_cells()
+            .voronoi_cells_with_params(VoronoiParams::new().clip(VoronoiClip::Polygon(&frame)))
             .map_err(|e| anyhow::anyhow!("voronoi: {e:?}"))?;
         cells = seeds
             .iter()
