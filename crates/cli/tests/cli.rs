@@ -851,6 +851,10 @@ fn broken_village_polygons_are_findings_and_repaired_where_possible() {
         .map(|p| serde_json::json!([p[0].as_f64().unwrap_or(0.0) + 0.01, p[1]]))
         .collect();
     features[4]["geometry"] = serde_json::json!({"type": "Polygon", "coordinates": [nudged]});
+    // An unclosed ring (the last point repeats no first point).
+    let mut open = ring(&features[5]);
+    open.pop();
+    features[5]["geometry"] = serde_json::json!({"type": "Polygon", "coordinates": [open]});
     // A polygon without area.
     features[3]["geometry"] =
         serde_json::json!({"type": "Polygon", "coordinates": [[[x0, y0], [x1, y1], [x0, y0]]]});

@@ -141,6 +141,8 @@ rules! {
     NotSampled = "xt.not_sampled", Error, "非抽样村的家庭问卷", "Household outside the sample", "只填报抽样村（社区）的抽样家庭", "File households of the sampled villages only";
     /// A cross-table check that could not run (its reference data is missing).
     NotChecked = "xt.not_checked", Info, "未能核对", "Not checked", "在流水线中补充所需的参照数据", "Add the reference data to the pipeline";
+    /// Areas without the return an indicator needs: their indicators are null.
+    MissingInput = "ind.missing_input", Info, "指标缺少输入", "Indicator input missing", "补报缺少的乡镇或村（社区）表", "File the missing township or village returns";
     /// A village polygon was invalid (self-intersecting, unclosed ring …) and was repaired.
     GeomRepaired = "geom.repaired", Warning, "面数据已修复", "Polygon repaired", "在源数据中修正该面", "Fix the polygon in the source data";
     /// A village polygon without area: dropped.

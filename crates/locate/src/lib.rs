@@ -164,6 +164,7 @@ pub struct Village {
 pub struct VillageIndex {
     villages: Vec<Village>,
     by_code: HashMap<String, usize>,
+    unclosed: Vec<String>,
     townships: std::collections::HashSet<String>,
     tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
 }
@@ -189,6 +190,7 @@ impl VillageIndex {
             .collect();
         let townships = villages.iter().map(|v| v.township.clone()).collect();
         VillageIndex {
+            unclosed: Vec::new(),
             townships,
             villages,
             by_code,
@@ -206,6 +208,7 @@ impl VillageIndex {
             .parse()
             .map_err(|e: geojson::Error| err(e.to_string()))?;
         let mut villages = Vec::with_capacity(fc.features.len());
+        let mut unclosed = Vec::new();
         for (i, feature) in fc.features.into_iter().enumerate() {
             let prop = |k: &str| {
                 feature
@@ -224,6 +227,17 @@ impl VillageIndex {
                 .geometry
                 .as_ref()
                 .ok_or_else(|| err(format!("feature {i} ({code}) has no geometry")))?;
+            // GeoJSON rings must be closed; converting closes them, and the check says so.
+            let rings: Vec<_> = match &geometry.value {
+                geojson::GeometryValue::Polygon { coordinates } => coordinates.iter().collect(),
+                geojson::GeometryValue::MultiPolygon { coordinates } => {
+                    coordinates.iter().flatten().collect()
+                }
+                _ => Vec::new(),
+            };
+            if rings.iter().any(|r| r.first() != r.last()) {
+                unclosed.push(code.clone());
+            }
             let geometry: geo_types::Geometry<f64> = geometry
                 .try_into()
                 .map_err(|e: geojson::Error| err(format!("feature {i} ({code}): {e}")))?;
@@ -247,7 +261,9 @@ impl VillageIndex {
                 geometry: mp,
             });
         }
-        Ok(VillageIndex::new(villages))
+        let mut index = VillageIndex::new(villages);
+        index.unclosed = unclosed;
+        Ok(index)
     }
 
     /// Read villages from an ESRI Shapefile (`.shp` with its `.dbf`, fields `code` and `name`).
@@ -313,9 +329,10 @@ impl VillageIndex {
         Ok(VillageIndex::new(villages))
     }
 
-    /// The villages, giving up the index.
-    pub fn into_villages(self) -> Vec<Village> {
-        self.villages
+    /// The villages, giving up the index, and the codes of those whose rings were not closed in
+    /// the input (closed on reading).
+    pub fn into_villages(self) -> (Vec<Village>, Vec<String>) {
+        (self.villages, self.unclosed)
     }
 
     /// All villages, in input order.
@@ -377,7 +394,7 @@ pub const OVERLAP_TOLERANCE: f64 = 1e-7;
 /// Check village polygons against each other and their counties; repair what can be repaired.
 /// Returns the villages to use and the findings (row = the feature's 1-based position).
 pub fn check_villages(
-    villages: Vec<Village>,
+    (villages, unclosed): (Vec<Village>, Vec<String>),
     counties: &std::collections::BTreeMap<String, (String, MultiPolygon<f64>)>,
     file: &str,
 ) -> (Vec<Village>, Vec<Finding>) {
@@ -408,6 +425,18 @@ pub fn check_villages(
                 ),
             ));
             continue;
+        }
+        if unclosed.contains(&v.code) {
+            findings.push(finding(
+                Rule::GeomRepaired,
+                i,
+                &v.code,
+                format!("{}（{}）的面有未闭合的环，已闭合", v.name, v.code),
+                format!(
+                    "the polygon of {} ({}) had an unclosed ring; closed",
+                    v.name, v.code
+                ),
+            ));
         }
         if !v.geometry.is_valid() {
             let reason = v

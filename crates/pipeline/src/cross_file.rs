@@ -294,3 +294,56 @@ pub(crate) fn sampled_villages_only(files: &mut [Checked], sampled: Option<&[Str
         file.findings.extend(found);
     }
 }
+
+/// `ind.missing_input`: villages without a DR-GRS-02 return and townships without a DR-GRS-01
+/// return (rows with errors do not count) get null capacity indicators; say how many, once, on the
+/// class's first file.
+pub(crate) fn indicator_coverage(
+    files: &mut [Checked],
+    villages: &riskcensus_locate::VillageIndex,
+) {
+    let all_villages: std::collections::BTreeSet<&str> = villages
+        .villages()
+        .iter()
+        .map(|v| v.code.as_str())
+        .collect();
+    let all_townships: std::collections::BTreeSet<&str> = villages
+        .villages()
+        .iter()
+        .map(|v| v.township.as_str())
+        .collect();
+    for (class, townships) in [("DR-GRS-02", false), ("DR-GRS-01", true)] {
+        let mut covered = std::collections::BTreeSet::new();
+        for f in files.iter().filter(|f| f.class.node.code == class) {
+            let bad: std::collections::HashSet<u64> = f
+                .findings
+                .iter()
+                .filter(|x| x.severity == riskcensus_core::Severity::Error)
+                .filter_map(|x| x.row)
+                .collect();
+            for (code, line) in f.codes.iter().zip(&f.raw.lines) {
+                if let (Some(code), false) = (code, bad.contains(line)) {
+                    covered.insert(if townships {
+                        code[..9].to_string()
+                    } else {
+                        code.clone()
+                    });
+                }
+            }
+        }
+        let (total, unit_zh, unit_en) = if townships {
+            (all_townships.len(), "乡镇（街道）", "townships")
+        } else {
+            (all_villages.len(), "村（社区）", "villages")
+        };
+        let missing = total.saturating_sub(covered.len());
+        let Some(first) = files.iter_mut().find(|f| f.class.node.code == class) else {
+            continue;
+        };
+        if missing > 0 {
+            first.findings.push(Finding::new(&first.shown, class, Rule::MissingInput,
+                format!("{total} 个{unit_zh}中有 {missing} 个没有可用的 {class} 填报，其减灾能力指标为空"),
+                format!("{missing} of {total} {unit_en} have no usable {class} return: their capacity indicators are null")));
+        }
+    }
+}

@@ -208,6 +208,7 @@ fn process_all_in_pool(ctx: &Context<'_>) -> Result<Vec<FileOutcome>, PipelineEr
     crate::cross_file::duplicates_across_files(&mut checked)?;
     crate::cross_file::per_resident(&mut checked)?;
     crate::cross_file::villages_within_township(&mut checked)?;
+    crate::cross_file::indicator_coverage(&mut checked, &ctx.villages);
     crate::cross_file::sampled_villages_only(
         &mut checked,
         ctx.pipeline.sampled_villages.as_deref(),
