@@ -399,6 +399,25 @@ fn write_all(
         "质量问题",
         qgis::LayerKind::Findings,
     )?;
+    // The JSON report (docs/formats.md), every finding listed.
+    let path = root.join("findings.json");
+    let files: Vec<_> = outcomes.iter().map(|o| o.report.clone()).collect();
+    let bytes = riskcensus_report::render(
+        &riskcensus_report::Report {
+            files: &files,
+            findings: &findings,
+        },
+        riskcensus_report::Format::Json,
+        &riskcensus_report::Options::default(),
+    );
+    std::fs::write(&path, &bytes).map_err(io_err(&path))?;
+    outputs.record(
+        &path,
+        Written {
+            rows: findings.len(),
+            sha256: sha256(&bytes),
+        },
+    );
     let path = root.join("findings.csv");
     let bytes = riskcensus_report::findings_csv(&findings);
     std::fs::write(&path, &bytes).map_err(io_err(&path))?;
