@@ -181,7 +181,13 @@ pub fn normalize_header(header: &str) -> String {
 pub fn normalize_name(name: &str) -> String {
     name.chars()
         .filter(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | '（' | '）' | '·' | '-'))
-        .map(|c| c.to_lowercase().next().unwrap_or(c))
+        .map(|c| {
+            if c.is_ascii() {
+                c.to_ascii_lowercase()
+            } else {
+                c.to_lowercase().next().unwrap_or(c)
+            }
+        })
         .collect()
 }
 

@@ -107,8 +107,14 @@ fn scale(rows: usize, out: &Path, sample: &Path) -> Result<()> {
         let k = i % villages.len();
         let v = &villages[k];
         let [p, c, x, t, vil] = &names[k];
-        let p6 = random_point_in(&v.geometry, &mut rng)?;
-        let (lon, lat) = (p6.x(), p6.y());
+        // A point that stays inside the village once written with 6 decimals.
+        let (lon, lat) = loop {
+            let p = random_point_in(&v.geometry, &mut rng)?;
+            let (x, y) = ((p.x() * 1e6).round() / 1e6, (p.y() * 1e6).round() / 1e6);
+            if v.geometry.contains(&Point::new(x, y)) {
+                break (x, y);
+            }
+        };
         let students = 100 + (i * 7919) % 1500;
         let credit = numbered_credit_code("12", &v.code[..6], i as u64);
         w.write_record([
