@@ -262,37 +262,17 @@ fn write_all(
     // Capacity indicators, score and grade across every village of the run (not summed upwards).
     let village_layer =
         capacity::with_capacity(&village_table, capacity::village_indicators(&village_table))?;
-    for county in &counties {
-        let part = village_layer
-            .clone()
-            .lazy()
-            .filter(col("county_code").eq(lit(county.as_str())))
-            .collect()?;
-        if part.height() == 0 {
-            continue;
-        }
-        let geoms = part
-            .column("code")?
-            .str()?
-            .iter()
-            .map(|c| {
-                c.and_then(|c| ctx.villages.get(c))
-                    .map(|v| v.geometry.clone())
-                    .unwrap_or_else(|| geo_types::MultiPolygon(vec![]))
-            })
-            .collect();
-        let dir = root.join(format!("county={county}"));
-        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        let path = dir.join("villages.parquet");
-        let w = write_geoparquet(&path, &part, Geometries::Polygons(geoms))?;
-        outputs.layer(
-            &path,
-            w,
-            format!("{county} 村（社区）减灾能力"),
-            "减灾能力",
-            qgis::LayerKind::Capacity,
-        )?;
-    }
+    let village_geometry = |code: &str| ctx.villages.get(code).map(|v| v.geometry.clone());
+    write_area_layers(
+        root,
+        &mut outputs,
+        &counties,
+        &village_layer,
+        "code",
+        &village_geometry,
+        "villages",
+        "村（社区）减灾能力",
+    )?;
     // Townships dissolved from their villages, with their villages' sums and their own returns.
     let township_table = riskcensus_aggregate::by_township(&village_table, &rows(true))?;
     let township_table = capacity::with_capacity(
@@ -300,37 +280,17 @@ fn write_all(
         capacity::township_indicators(&township_table),
     )?;
     let outlines = ctx.villages.township_outlines();
-    for county in &counties {
-        let part = township_table
-            .clone()
-            .lazy()
-            .filter(col("county_code").eq(lit(county.as_str())))
-            .collect()?;
-        if part.height() == 0 {
-            continue;
-        }
-        let geoms = part
-            .column("township_code")?
-            .str()?
-            .iter()
-            .map(|c| {
-                c.and_then(|c| outlines.get(c))
-                    .cloned()
-                    .unwrap_or_else(|| geo_types::MultiPolygon(vec![]))
-            })
-            .collect();
-        let path = root
-            .join(format!("county={county}"))
-            .join("townships.parquet");
-        let w = write_geoparquet(&path, &part, Geometries::Polygons(geoms))?;
-        outputs.layer(
-            &path,
-            w,
-            format!("{county} 乡镇（街道）减灾能力"),
-            "减灾能力",
-            qgis::LayerKind::Capacity,
-        )?;
-    }
+    let township_geometry = |code: &str| outlines.get(code).cloned();
+    write_area_layers(
+        root,
+        &mut outputs,
+        &counties,
+        &township_table,
+        "township_code",
+        &township_geometry,
+        "townships",
+        "乡镇（街道）减灾能力",
+    )?;
     let mut county_table = by_county(&village_table, &rows(true))?;
     if let Some((households, _)) = by_class.get("DR-HH-01") {
         let estimates = riskcensus_aggregate::household_estimates(households)?;
@@ -486,6 +446,52 @@ fn write_all(
     let text = serde_json::to_string_pretty(&manifest)
         .map_err(|e| PipelineError::Internal(e.to_string()))?;
     std::fs::write(&path, text + "\n").map_err(io_err(&path))?;
+    Ok(())
+}
+
+/// Write one polygon layer per county (`county=<code>/<file>.parquet` and its style) from an area
+/// table whose `key` column names each row's geometry.
+#[allow(clippy::too_many_arguments)]
+fn write_area_layers(
+    root: &Path,
+    outputs: &mut Outputs,
+    counties: &[&String],
+    table: &DataFrame,
+    key: &str,
+    geometry: &dyn Fn(&str) -> Option<geo_types::MultiPolygon<f64>>,
+    file: &str,
+    title: &str,
+) -> Result<(), PipelineError> {
+    for county in counties {
+        let part = table
+            .clone()
+            .lazy()
+            .filter(col("county_code").eq(lit(county.as_str())))
+            .collect()?;
+        if part.height() == 0 {
+            continue;
+        }
+        let geoms = part
+            .column(key)?
+            .str()?
+            .iter()
+            .map(|c| {
+                c.and_then(geometry)
+                    .unwrap_or_else(|| geo_types::MultiPolygon(vec![]))
+            })
+            .collect();
+        let dir = root.join(format!("county={county}"));
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let path = dir.join(format!("{file}.parquet"));
+        let w = write_geoparquet(&path, &part, Geometries::Polygons(geoms))?;
+        outputs.layer(
+            &path,
+            w,
+            format!("{county} {title}"),
+            "减灾能力",
+            qgis::LayerKind::Capacity,
+        )?;
+    }
     Ok(())
 }
 
