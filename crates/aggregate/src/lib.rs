@@ -46,32 +46,38 @@ pub fn slug(code: &str) -> String {
 pub fn by_village(villages: &DataFrame, classes: &[ClassRows<'_>]) -> PolarsResult<DataFrame> {
     let mut table = villages.clone().lazy();
     for class in classes {
-        let s = slug(class.code);
-        let count = format!("{s}_count");
-        let mut aggs = vec![len().cast(DataType::Int64).alias(count.as_str())];
-        aggs.extend(
-            class
-                .totals
-                .iter()
-                .map(|t| col(t.as_str()).sum().alias(format!("{s}_{t}").as_str())),
-        );
-        let grouped = class
-            .frame
-            .clone()
-            .lazy()
-            .filter(col("division_code").is_not_null())
-            .group_by([col("division_code")])
-            .agg(aggs);
-        table = table
-            .join(
-                grouped,
-                [col("code")],
-                [col("division_code")],
-                JoinArgs::new(JoinType::Left),
-            )
-            .with_column(col(count.as_str()).fill_null(lit(0i64)));
+        table = join_class(table, class, "code", "division_code");
     }
     table.sort(["code"], Default::default()).collect()
+}
+
+/// Join a class's count and totals, grouped by its `class_key` column, onto `table` by `key`; the
+/// count is 0 where the class has no row.
+fn join_class(table: LazyFrame, class: &ClassRows<'_>, key: &str, class_key: &str) -> LazyFrame {
+    let s = slug(class.code);
+    let count = format!("{s}_count");
+    let mut aggs = vec![len().cast(DataType::Int64).alias(count.as_str())];
+    aggs.extend(
+        class
+            .totals
+            .iter()
+            .map(|t| col(t.as_str()).sum().alias(format!("{s}_{t}").as_str())),
+    );
+    let grouped = class
+        .frame
+        .clone()
+        .lazy()
+        .filter(col(class_key).is_not_null())
+        .group_by([col(class_key).alias("__key")])
+        .agg(aggs);
+    table
+        .join(
+            grouped,
+            [col(key)],
+            [col("__key")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column(col(count.as_str()).fill_null(lit(0i64)))
 }
 
 /// Per-county sums of every `*_count` and total column of a [`by_village`] table, then the
@@ -142,30 +148,7 @@ fn by_area(
     aggs.extend(measures);
     let mut table = villages.clone().lazy().group_by([col(key)]).agg(aggs);
     for class in area_classes {
-        let s = slug(class.code);
-        let count = format!("{s}_count");
-        let mut aggs = vec![len().cast(DataType::Int64).alias(count.as_str())];
-        aggs.extend(
-            class
-                .totals
-                .iter()
-                .map(|t| col(t.as_str()).sum().alias(format!("{s}_{t}").as_str())),
-        );
-        let grouped = class
-            .frame
-            .clone()
-            .lazy()
-            .filter(col(key).is_not_null())
-            .group_by([col(key).alias("__area")])
-            .agg(aggs);
-        table = table
-            .join(
-                grouped,
-                [col(key)],
-                [col("__area")],
-                JoinArgs::new(JoinType::Left),
-            )
-            .with_column(col(count.as_str()).fill_null(lit(0i64)));
+        table = join_class(table, class, key, key);
     }
     table.sort([key], Default::default()).collect()
 }
