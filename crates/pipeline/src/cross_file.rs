@@ -87,39 +87,13 @@ pub(crate) fn per_resident(files: &mut [Checked]) -> Result<(), PipelineError> {
         .collect();
     for (i, field, ratio, population_class, population_field) in checks {
         let mut population: HashMap<String, f64> = HashMap::new();
-        for f in files
-            .iter()
-            .filter(|f| f.class.node.code == population_class)
-        {
-            let Ok(values) = f.typed.column(population_field.as_str()) else {
-                continue;
-            };
-            let values = values.cast(&polars::prelude::DataType::Float64)?;
-            // Only rows without errors: a rejected return's population is no yardstick.
-            let bad: std::collections::HashSet<u64> = f
-                .findings
-                .iter()
-                .filter(|x| x.severity == riskcensus_core::Severity::Error)
-                .filter_map(|x| x.row)
-                .collect();
-            for ((code, v), line) in f.codes.iter().zip(values.f64()?.iter()).zip(&f.raw.lines) {
-                if bad.contains(line) {
-                    continue;
-                }
-                if let (Some(code), Some(v)) = (code, v) {
-                    population.entry(code.clone()).or_insert(v);
-                }
-            }
+        for (code, v) in clean_values(files, &population_class, &population_field)? {
+            population.entry(code).or_insert(v);
         }
         let file = &mut files[i];
-        let Ok(values) = file.typed.column(field.as_str()) else {
+        let Some(values) = float_column(file, &field)? else {
             continue;
         };
-        let values: Vec<Option<f64>> = values
-            .cast(&polars::prelude::DataType::Float64)?
-            .f64()?
-            .iter()
-            .collect();
         let Some(spec) = file.class.field(&field).cloned() else {
             continue;
         };
@@ -159,6 +133,29 @@ pub(crate) fn per_resident(files: &mut [Checked]) -> Result<(), PipelineError> {
     Ok(())
 }
 
+/// A field's values as numbers, or `None` when the file lacks the column.
+fn float_column(file: &Checked, field: &str) -> Result<Option<Vec<Option<f64>>>, PipelineError> {
+    let Ok(column) = file.typed.column(field) else {
+        return Ok(None);
+    };
+    Ok(Some(
+        column
+            .cast(&polars::prelude::DataType::Float64)?
+            .f64()?
+            .iter()
+            .collect(),
+    ))
+}
+
+/// The lines of a file's rows with an error finding (they will be rejected).
+fn error_lines(file: &Checked) -> std::collections::HashSet<u64> {
+    file.findings
+        .iter()
+        .filter(|x| x.severity == riskcensus_core::Severity::Error)
+        .filter_map(|x| x.row)
+        .collect()
+}
+
 /// Values of `field` per division code, from the rows of `class`'s files without errors.
 fn clean_values(
     files: &[Checked],
@@ -167,17 +164,11 @@ fn clean_values(
 ) -> Result<Vec<(String, f64)>, PipelineError> {
     let mut out = Vec::new();
     for f in files.iter().filter(|f| f.class.node.code == class) {
-        let Ok(values) = f.typed.column(field) else {
+        let Some(values) = float_column(f, field)? else {
             continue;
         };
-        let values = values.cast(&polars::prelude::DataType::Float64)?;
-        let bad: std::collections::HashSet<u64> = f
-            .findings
-            .iter()
-            .filter(|x| x.severity == riskcensus_core::Severity::Error)
-            .filter_map(|x| x.row)
-            .collect();
-        for ((code, v), line) in f.codes.iter().zip(values.f64()?.iter()).zip(&f.raw.lines) {
+        let bad = error_lines(f);
+        for ((code, v), line) in f.codes.iter().zip(values).zip(&f.raw.lines) {
             if let (Some(code), Some(v), false) = (code, v, bad.contains(line)) {
                 out.push((code.clone(), v));
             }
@@ -217,14 +208,9 @@ pub(crate) fn villages_within_township(files: &mut [Checked]) -> Result<(), Pipe
             e.1 += 1;
         }
         let file = &mut files[i];
-        let Ok(values) = file.typed.column(field.as_str()) else {
+        let Some(values) = float_column(file, &field)? else {
             continue;
         };
-        let values: Vec<Option<f64>> = values
-            .cast(&polars::prelude::DataType::Float64)?
-            .f64()?
-            .iter()
-            .collect();
         let Some(spec) = file.class.field(&field).cloned() else {
             continue;
         };
@@ -315,12 +301,7 @@ pub(crate) fn indicator_coverage(
     for (class, townships) in [("DR-GRS-02", false), ("DR-GRS-01", true)] {
         let mut covered = std::collections::BTreeSet::new();
         for f in files.iter().filter(|f| f.class.node.code == class) {
-            let bad: std::collections::HashSet<u64> = f
-                .findings
-                .iter()
-                .filter(|x| x.severity == riskcensus_core::Severity::Error)
-                .filter_map(|x| x.row)
-                .collect();
+            let bad = error_lines(f);
             for (code, line) in f.codes.iter().zip(&f.raw.lines) {
                 if let (Some(code), false) = (code, bad.contains(line)) {
                     covered.insert(if townships {
