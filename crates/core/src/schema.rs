@@ -192,6 +192,34 @@ pub fn normalize_name(name: &str) -> String {
 }
 
 impl Field {
+    /// A field with an id, a Chinese label (also used as English label) and a type; optional,
+    /// no unit, code, range or code list, reconstructed. Set the rest with struct update syntax.
+    ///
+    /// ```
+    /// use riskcensus_core::{Field, FieldType};
+    /// let f = Field { required: true, ..Field::new("students", "在校学生数", FieldType::Integer) };
+    /// assert!(f.required && f.matches_header("在校学生数（人）"));
+    /// ```
+    pub fn new(id: &str, zh: &str, field_type: FieldType) -> Self {
+        Field {
+            id: id.into(),
+            code: None,
+            zh: zh.into(),
+            en: zh.into(),
+            field_type,
+            unit: None,
+            required: false,
+            min: None,
+            max: None,
+            max_len: None,
+            codes: vec![],
+            aliases: vec![],
+            check_unit_slip: false,
+            not_after_reference: false,
+            source: Source::R,
+        }
+    }
+
     /// Whether a file's header names this field (by label, census code or English id).
     pub fn matches_header(&self, header: &str) -> bool {
         let key = normalize_header(header);
@@ -418,6 +446,27 @@ pub struct ResolvedClass {
 }
 
 impl ResolvedClass {
+    /// A class with a bare taxonomy node (code only), version 1, no totals: for tests and
+    /// examples that build a schema in code.
+    pub fn bare(code: &str, fields: Vec<Field>, checks: Vec<Check>) -> Self {
+        ResolvedClass {
+            node: ClassNode {
+                code: code.into(),
+                zh: String::new(),
+                en: String::new(),
+                sys_table: None,
+                parent: None,
+                geometry: None,
+                source: Source::R,
+            },
+            version: "1".into(),
+            fields,
+            checks,
+            totals: vec![],
+            division_level: DivisionLevel::Village,
+        }
+    }
+
     /// A field by id.
     pub fn field(&self, id: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.id == id)
@@ -594,21 +643,11 @@ mod tests {
     #[test]
     fn header_matching_accepts_code_id_and_label_variants() {
         let f = Field {
-            id: "beds".into(),
             code: Some("syzycws".into()),
-            zh: "实有住院床位数".into(),
             en: "Beds".into(),
-            field_type: FieldType::Integer,
             unit: Some("张".into()),
-            required: false,
-            min: None,
-            max: None,
-            max_len: None,
-            codes: vec![],
-            aliases: vec![],
-            check_unit_slip: false,
-            not_after_reference: false,
             source: Source::S3,
+            ..Field::new("beds", "实有住院床位数", FieldType::Integer)
         };
         for h in [
             "实有住院床位数（张）",

@@ -9,13 +9,9 @@
 //!   (draft 2020-12) descriptors of a class.
 //!
 //! ```
-//! # use riskcensus_core::schema::*;
-//! # let field = |id: &str, t| Field { id: id.into(), code: None, zh: id.into(), en: id.into(), field_type: t,
-//! #     unit: None, required: true, min: Some(0.0), max: None, max_len: None, codes: vec![], aliases: vec![],
-//! #     check_unit_slip: false, not_after_reference: false, source: Source::R };
-//! # let class = ResolvedClass { node: ClassNode { code: "HB-PSF-01".into(), zh: "学校".into(), en: "Schools".into(),
-//! #     sys_table: None, parent: None, geometry: None, source: Source::R }, version: "1".into(),
-//! #     fields: vec![field("students", FieldType::Integer)], checks: vec![], totals: vec![], division_level: Default::default() };
+//! use riskcensus_core::{Field, FieldType, ResolvedClass};
+//! let students = Field { required: true, min: Some(0.0), ..Field::new("students", "在校学生数", FieldType::Integer) };
+//! let class = ResolvedClass::bare("HB-PSF-01", vec![students], vec![]);
 //! let schema = riskcensus_forms::table_schema(&class);
 //! assert_eq!(schema["fields"][0]["type"], "integer");
 //! assert_eq!(schema["fields"][0]["constraints"]["minimum"], 0);

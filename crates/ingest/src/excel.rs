@@ -161,7 +161,10 @@ pub fn ingest_excel(
             })?,
         None => sheets
             .iter()
-            .find(|n| n.contains(class.node.code.as_str()) || n.contains(class.node.zh.as_str()))
+            .find(|n| {
+                n.contains(class.node.code.as_str())
+                    || (!class.node.zh.is_empty() && n.contains(class.node.zh.as_str()))
+            })
             .or_else(|| sheets.first())
             .cloned()
             .ok_or_else(|| err("the workbook has no sheet".into()))?,
@@ -259,39 +262,14 @@ pub fn ingest_excel(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use riskcensus_core::schema::{ClassNode, Field, Source};
+    use riskcensus_core::Field;
     use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 
     fn class() -> ResolvedClass {
-        let field = |id: &str, zh: &str, t| Field {
-            id: id.into(),
-            code: None,
-            zh: zh.into(),
-            en: id.into(),
-            field_type: t,
-            unit: None,
-            required: false,
-            min: None,
-            max: None,
-            max_len: None,
-            codes: vec![],
-            aliases: vec![],
-            check_unit_slip: false,
-            not_after_reference: false,
-            source: Source::R,
-        };
-        ResolvedClass {
-            node: ClassNode {
-                code: "HB-PSF-01".into(),
-                zh: "学校".into(),
-                en: "".into(),
-                sys_table: None,
-                parent: None,
-                geometry: None,
-                source: Source::R,
-            },
-            version: "1".into(),
-            fields: vec![
+        let field = |id: &str, zh: &str, t| Field::new(id, zh, t);
+        ResolvedClass::bare(
+            "HB-PSF-01",
+            vec![
                 field("name", "单位名称", FieldType::Text),
                 field("division_code", "行政区划代码", FieldType::DivisionCode),
                 field("students", "在校学生数", FieldType::Integer),
@@ -299,10 +277,8 @@ mod tests {
                 field("day_students", "走读生数", FieldType::Integer),
                 field("founded", "建校日期", FieldType::Date),
             ],
-            checks: vec![],
-            totals: vec![],
-            division_level: Default::default(),
-        }
+            vec![],
+        )
     }
 
     /// A census-style sheet: title row, a two-row header with a merged 其中 group, a units row,

@@ -8,15 +8,11 @@
 //! read at all is an [`IngestError`].
 //!
 //! ```
-//! use riskcensus_core::schema::{ClassSchema, Field, FieldType, ResolvedClass, ClassNode, Source};
+//! use riskcensus_core::{Field, FieldType, ResolvedClass};
 //! use riskcensus_ingest::{ingest_bytes, Encoding};
-//! # let field = |id: &str, zh: &str, t| Field { id: id.into(), code: None, zh: zh.into(), en: id.into(),
-//! #     field_type: t, unit: None, required: true, min: None, max: None, max_len: None,
-//! #     codes: vec![], aliases: vec![], check_unit_slip: false, not_after_reference: false, source: Source::R };
-//! # let class = ResolvedClass { node: ClassNode { code: "X".into(), zh: "".into(), en: "".into(),
-//! #     sys_table: None, parent: None, geometry: None, source: Source::R }, version: "1".into(),
-//! #     fields: vec![field("name", "单位名称", FieldType::Text), field("students", "在校学生数", FieldType::Integer)],
-//! #     checks: vec![], totals: vec![], division_level: Default::default() };
+//! let field = |id, zh, t| Field { required: true, ..Field::new(id, zh, t) };
+//! let class = ResolvedClass::bare("X", vec![field("name", "单位名称", FieldType::Text),
+//!     field("students", "在校学生数", FieldType::Integer)], vec![]);
 //! let csv = "单位名称,在校学生数（人）,备注\n第一小学,420,\n";
 //! let table = ingest_bytes("a.csv", csv.as_bytes(), Encoding::Auto, &class).unwrap();
 //! assert_eq!(table.frame.height(), 1);
@@ -297,40 +293,17 @@ mod tests {
     }
 
     fn class() -> ResolvedClass {
-        use riskcensus_core::schema::{ClassNode, Field, FieldType, Source};
+        use riskcensus_core::{Field, FieldType};
         let field = |id: &str, zh: &str| Field {
-            id: id.into(),
             code: Some(format!("c_{id}")),
-            zh: zh.into(),
-            en: id.into(),
-            field_type: FieldType::Text,
-            unit: None,
             required: true,
-            min: None,
-            max: None,
-            max_len: None,
-            codes: vec![],
-            aliases: vec![],
-            check_unit_slip: false,
-            not_after_reference: false,
-            source: Source::R,
+            ..Field::new(id, zh, FieldType::Text)
         };
-        ResolvedClass {
-            node: ClassNode {
-                code: "X".into(),
-                zh: "".into(),
-                en: "".into(),
-                sys_table: None,
-                parent: None,
-                geometry: None,
-                source: Source::R,
-            },
-            version: "1".into(),
-            fields: vec![field("name", "单位名称"), field("address", "详细地址")],
-            checks: vec![],
-            totals: vec![],
-            division_level: Default::default(),
-        }
+        ResolvedClass::bare(
+            "X",
+            vec![field("name", "单位名称"), field("address", "详细地址")],
+            vec![],
+        )
     }
 
     fn rules(t: &RawTable) -> Vec<(u64, &'static str)> {

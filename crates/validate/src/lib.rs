@@ -8,16 +8,10 @@
 //! [`Finding`] with the file's row number, header and value.
 //!
 //! ```
-//! # use riskcensus_core::schema::*;
-//! # use riskcensus_core::{Register, table::RawTable};
-//! # let field = |id: &str, zh: &str, t, required| Field { id: id.into(), code: None, zh: zh.into(),
-//! #     en: id.into(), field_type: t, unit: None, required, min: Some(0.0), max: None, max_len: None,
-//! #     codes: vec![], aliases: vec![], check_unit_slip: false, not_after_reference: false, source: Source::R };
-//! # let class = ResolvedClass { node: ClassNode { code: "HB-PSF-01".into(), zh: "".into(), en: "".into(),
-//! #     sys_table: None, parent: None, geometry: None, source: Source::R }, version: "1".into(),
-//! #     fields: vec![field("name", "单位名称", FieldType::Text, true),
-//! #                  field("students", "在校学生数", FieldType::Integer, true)],
-//! #     checks: vec![], totals: vec![], division_level: Default::default() };
+//! use riskcensus_core::{Field, FieldType, Register, ResolvedClass};
+//! let field = |id, zh, t| Field { required: true, min: Some(0.0), ..Field::new(id, zh, t) };
+//! let class = ResolvedClass::bare("HB-PSF-01", vec![field("name", "单位名称", FieldType::Text),
+//!     field("students", "在校学生数", FieldType::Integer)], vec![]);
 //! let csv = "单位名称,在校学生数\n第一小学,420\n,-3\n";
 //! let raw = riskcensus_ingest::ingest_bytes("a.csv", csv.as_bytes(), Default::default(), &class).unwrap();
 //! let out = riskcensus_validate::validate(&raw, &class, &Register::default()).unwrap();
@@ -851,45 +845,13 @@ pub fn names_agree(given: &str, registered: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use riskcensus_core::schema::{ClassNode, Source};
 
     fn field(id: &str, t: FieldType) -> Field {
-        Field {
-            id: id.into(),
-            code: None,
-            zh: id.into(),
-            en: id.into(),
-            field_type: t,
-            unit: None,
-            required: false,
-            min: None,
-            max: None,
-            max_len: None,
-            codes: vec![],
-            aliases: vec![],
-            check_unit_slip: false,
-            not_after_reference: false,
-            source: Source::R,
-        }
+        Field::new(id, id, t)
     }
 
     fn class(fields: Vec<Field>, checks: Vec<Check>) -> ResolvedClass {
-        ResolvedClass {
-            node: ClassNode {
-                code: "T".into(),
-                zh: "".into(),
-                en: "".into(),
-                sys_table: None,
-                parent: None,
-                geometry: None,
-                source: Source::R,
-            },
-            version: "1".into(),
-            fields,
-            checks,
-            totals: vec![],
-            division_level: Default::default(),
-        }
+        ResolvedClass::bare("T", fields, checks)
     }
 
     fn rules_of(csv: &str, class: &ResolvedClass) -> Vec<(u64, &'static str)> {
