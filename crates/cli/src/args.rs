@@ -29,6 +29,9 @@ pub enum Command {
         /// Language of the summary.
         #[arg(long, value_enum, default_value = "zh")]
         lang: Lang,
+        /// Write the wall time of every stage (JSON) to this file.
+        #[arg(long, value_name = "FILE")]
+        timings: Option<PathBuf>,
     },
     /// Validate returns without building the database: the files given, or every return of the
     /// pipeline. The pipeline supplies the register, the polygons, the schemas and rule overrides.
@@ -56,6 +59,9 @@ pub enum Command {
         /// Exit 1 on warnings too, not only on errors.
         #[arg(long, value_enum, default_value = "error")]
         fail_on: FailOn,
+        /// Write the wall time of every stage (JSON) to this file.
+        #[arg(long, value_name = "FILE")]
+        timings: Option<PathBuf>,
     },
     /// Write Excel templates for technicians: one .xlsx per class.
     Template {
@@ -68,6 +74,28 @@ pub enum Command {
         #[arg(long, short, default_value = "templates")]
         out: PathBuf,
         /// Schema directory.
+        #[arg(long, default_value = "schemas")]
+        schemas: PathBuf,
+    },
+    /// Generate a synthetic census at any scale (deterministic for a seed): register, village
+    /// and county polygons, returns of all 31 classes with planted defects, and a pipeline file.
+    Synth {
+        /// Number of villages and communities.
+        #[arg(long)]
+        villages: usize,
+        /// Number of return rows, all classes together (at least villages + townships).
+        #[arg(long)]
+        rows: usize,
+        /// Random seed: the same seed and sizes write the same bytes.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output directory (pipeline file: DIR/pipeline.toml).
+        #[arg(long, short)]
+        out: PathBuf,
+        /// Share of rows (0–1) with one planted defect, listed in DIR/planted_defects.csv.
+        #[arg(long, default_value_t = 0.01)]
+        defect_rate: f64,
+        /// Schema directory (copied to DIR/schemas).
         #[arg(long, default_value = "schemas")]
         schemas: PathBuf,
     },

@@ -241,13 +241,15 @@ pub(crate) fn villages_within_township(files: &mut [Checked]) -> Result<(), Pipe
 /// `xt.not_sampled`: household returns outside the villages the pipeline lists as sampled. Without
 /// a list, one `xt.not_checked` info per file says so.
 pub(crate) fn sampled_villages_only(files: &mut [Checked], sampled: Option<&[String]>) {
+    let sampled: Option<std::collections::HashSet<&str>> =
+        sampled.map(|s| s.iter().map(String::as_str).collect());
     for file in files.iter_mut().filter(|f| {
         f.class
             .checks
             .iter()
             .any(|c| matches!(c, Check::SampledVillagesOnly))
     }) {
-        let Some(sampled) = sampled else {
+        let Some(sampled) = &sampled else {
             file.findings.push(Finding::new(&file.shown, &file.class.node.code, Rule::NotChecked,
                 "流水线未列出抽样村（sampled_villages），未核对家庭问卷是否来自抽样村",
                 "the pipeline lists no sampled villages (sampled_villages): households were not checked against the sample"));
@@ -263,7 +265,7 @@ pub(crate) fn sampled_villages_only(files: &mut [Checked], sampled: Option<&[Str
         let mut found = Vec::new();
         for (row, code) in file.codes.iter().enumerate() {
             let Some(code) = code else { continue };
-            if !sampled.iter().any(|s| s == code) {
+            if !sampled.contains(code.as_str()) {
                 found.push(
                     Finding::new(
                         &file.shown,

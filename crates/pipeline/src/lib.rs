@@ -24,6 +24,38 @@ use riskcensus_core::{Finding, Severity};
 
 pub use riskcensus_core::FileSummary as FileReport;
 
+/// Wall-clock seconds per stage of a run, in the order they ran. Stages marked `Σ` add up the
+/// time every worker thread spent in them (they run in parallel across files), so they can
+/// exceed the wall time of the stage that holds them.
+#[derive(Debug, Clone, Default)]
+pub struct Timings {
+    /// (stage, seconds).
+    pub stages: Vec<(String, f64)>,
+}
+
+impl Timings {
+    /// Record `stage` as the time since `start`, and restart the clock.
+    pub(crate) fn lap(&mut self, stage: &str, start: &mut std::time::Instant) {
+        self.add(stage, start.elapsed());
+        *start = std::time::Instant::now();
+    }
+
+    pub(crate) fn add(&mut self, stage: &str, spent: std::time::Duration) {
+        self.stages.push((stage.to_string(), spent.as_secs_f64()));
+    }
+
+    /// As JSON: `{"stages": [{"stage": …, "seconds": …}, …]}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "stages": self
+                .stages
+                .iter()
+                .map(|(s, t)| serde_json::json!({"stage": s, "seconds": (t * 1e4).round() / 1e4}))
+                .collect::<Vec<_>>(),
+        })
+    }
+}
+
 /// What a run did.
 #[derive(Debug, Clone)]
 pub struct RunReport {
@@ -33,6 +65,8 @@ pub struct RunReport {
     pub findings: Vec<Finding>,
     /// Output directory (when published).
     pub output: Option<std::path::PathBuf>,
+    /// Time per stage.
+    pub timings: Timings,
 }
 
 impl RunReport {
@@ -48,28 +82,48 @@ impl RunReport {
     }
 }
 
+/// Run `work` on a thread pool whose workers have room: polars plans for wide forms recurse
+/// deeply (debug builds especially), and so do writers running on the pool's threads.
+pub(crate) fn in_pool<T: Send>(
+    work: impl FnOnce() -> Result<T, PipelineError> + Send,
+) -> Result<T, PipelineError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .stack_size(64 << 20)
+        .thread_name(|i| format!("riskcensus-{i}"))
+        .build()
+        .map_err(|e| PipelineError::Internal(format!("thread pool: {e}")))?;
+    pool.install(work)
+}
+
 /// Run a pipeline file end to end, writing the database to `out` (or the pipeline's `output`).
 pub fn run(pipeline: &Pipeline, out: Option<&std::path::Path>) -> Result<RunReport, PipelineError> {
+    let mut timings = Timings::default();
+    let mut clock = std::time::Instant::now();
     let ctx = prepare(pipeline)?;
-    let outcomes = process_all(&ctx)?;
+    timings.lap("load schemas, register and polygons", &mut clock);
+    let outcomes = process_all(&ctx, &mut timings)?;
     let out_dir = out
         .map(std::path::Path::to_path_buf)
         .unwrap_or_else(|| pipeline.output.clone());
-    publish(&ctx, &outcomes, &out_dir)?;
-    Ok(report(&ctx, &outcomes, Some(out_dir)))
+    in_pool(|| publish(&ctx, &outcomes, &out_dir, &mut timings))?;
+    Ok(report(&ctx, &outcomes, Some(out_dir), timings))
 }
 
 /// Validate and locate every return of a pipeline without writing anything.
 pub fn validate_only(pipeline: &Pipeline) -> Result<RunReport, PipelineError> {
+    let mut timings = Timings::default();
+    let mut clock = std::time::Instant::now();
     let ctx = prepare(pipeline)?;
-    let outcomes = process_all(&ctx)?;
-    Ok(report(&ctx, &outcomes, None))
+    timings.lap("load schemas, register and polygons", &mut clock);
+    let outcomes = process_all(&ctx, &mut timings)?;
+    Ok(report(&ctx, &outcomes, None, timings))
 }
 
 fn report(
     ctx: &Context<'_>,
     outcomes: &[FileOutcome],
     output: Option<std::path::PathBuf>,
+    timings: Timings,
 ) -> RunReport {
     RunReport {
         files: outcomes.iter().map(|o| o.report.clone()).collect(),
@@ -81,5 +135,6 @@ fn report(
             .chain(outcomes.iter().flat_map(|o| o.findings.iter().cloned()))
             .collect(),
         output,
+        timings,
     }
 }

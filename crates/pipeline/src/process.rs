@@ -188,23 +188,31 @@ pub struct FileOutcome {
 
 /// Process every return: check each file (in parallel), then the checks across files, then
 /// accept or reject each row. Results come in pipeline order.
-pub fn process_all(ctx: &Context<'_>) -> Result<Vec<FileOutcome>, PipelineError> {
-    // Polars plans for wide forms recurse deeply: give the workers room (debug builds especially).
-    let pool = rayon::ThreadPoolBuilder::new()
-        .stack_size(64 << 20)
-        .thread_name(|i| format!("riskcensus-{i}"))
-        .build()
-        .map_err(|e| PipelineError::Internal(format!("thread pool: {e}")))?;
-    pool.install(|| process_all_in_pool(ctx))
+pub fn process_all(
+    ctx: &Context<'_>,
+    timings: &mut crate::Timings,
+) -> Result<Vec<FileOutcome>, PipelineError> {
+    crate::in_pool(|| process_all_in_pool(ctx, timings))
 }
 
-fn process_all_in_pool(ctx: &Context<'_>) -> Result<Vec<FileOutcome>, PipelineError> {
+fn process_all_in_pool(
+    ctx: &Context<'_>,
+    timings: &mut crate::Timings,
+) -> Result<Vec<FileOutcome>, PipelineError> {
+    let mut clock = std::time::Instant::now();
     let mut checked: Vec<Checked> = ctx
         .pipeline
         .returns
         .par_iter()
         .map(|r| check_file(ctx, r))
         .collect::<Result<_, _>>()?;
+    timings.lap(
+        "check files: ingest + validate + locate (parallel over files)",
+        &mut clock,
+    );
+    for (i, stage) in ["ingest Σ", "validate Σ", "locate Σ"].iter().enumerate() {
+        timings.add(stage, checked.iter().map(|c| c.spent[i]).sum());
+    }
     crate::cross_file::duplicates_across_files(&mut checked)?;
     crate::cross_file::per_resident(&mut checked)?;
     crate::cross_file::villages_within_township(&mut checked)?;
@@ -213,7 +221,10 @@ fn process_all_in_pool(ctx: &Context<'_>) -> Result<Vec<FileOutcome>, PipelineEr
         &mut checked,
         ctx.pipeline.sampled_villages.as_deref(),
     );
-    checked.into_par_iter().map(|c| decide(ctx, c)).collect()
+    timings.lap("checks across files", &mut clock);
+    let decided = checked.into_par_iter().map(|c| decide(ctx, c)).collect();
+    timings.lap("accept or reject rows", &mut clock);
+    decided
 }
 
 /// One file after ingest, validate and locate: findings known, rows not yet decided.
@@ -227,6 +238,8 @@ pub(crate) struct Checked {
     pub lat_id: Option<String>,
     pub codes: Vec<Option<String>>,
     pub findings: Vec<Finding>,
+    /// Thread time spent in ingest, validate and locate.
+    pub spent: [std::time::Duration; 3],
 }
 
 fn check_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<Checked, PipelineError> {
@@ -236,6 +249,8 @@ fn check_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<Checked, PipelineE
         .cloned()
         .ok_or_else(|| PipelineError::Internal(format!("class {}", conf.class)))?;
     let shown = ctx.pipeline.display_path(&conf.path);
+    let mut clock = std::time::Instant::now();
+    let mut spent = [std::time::Duration::ZERO; 3];
     let encoding = conf
         .encoding
         .as_deref()
@@ -248,12 +263,16 @@ fn check_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<Checked, PipelineE
         conf.sheet.as_deref(),
         &class,
     )?;
+    spent[0] = clock.elapsed();
+    clock = std::time::Instant::now();
     let options = riskcensus_validate::Options {
         reference_date: chrono::NaiveDate::parse_from_str(&ctx.pipeline.reference_date, "%Y-%m-%d")
             .ok(),
     };
     let validated = riskcensus_validate::validate_with(&raw, &class, &ctx.register, &options)?;
     let typed = validated.typed;
+    spent[1] = clock.elapsed();
+    clock = std::time::Instant::now();
     let field_of = |t: FieldType| {
         class
             .fields
@@ -334,6 +353,7 @@ fn check_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<Checked, PipelineE
     };
     let mut findings = validated.findings;
     findings.extend(located.findings.iter().cloned());
+    spent[2] = clock.elapsed();
     Ok(Checked {
         class,
         shown,
@@ -344,6 +364,7 @@ fn check_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<Checked, PipelineE
         lat_id,
         codes,
         findings,
+        spent,
     })
 }
 
@@ -358,6 +379,7 @@ fn decide(ctx: &Context<'_>, checked: Checked) -> Result<FileOutcome, PipelineEr
         lat_id,
         codes,
         mut findings,
+        spent: _,
     } = checked;
     let typed = &typed;
     // The pipeline's severity overrides; rules turned off drop their findings.

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
+use rayon::prelude::*;
 use riskcensus_aggregate::{by_county, by_village, capacity, ClassRows};
 use riskcensus_core::Level;
 use riskcensus_publish::{
@@ -20,8 +21,29 @@ struct Outputs {
     layers: Vec<qgis::ProjectLayer>,
 }
 
+/// A layer file written, with its style, waiting to be recorded in the manifest and project.
+struct LayerFile {
+    path: PathBuf,
+    written: Written,
+    style: Written,
+    name: String,
+    group: &'static str,
+    kind: qgis::LayerKind,
+}
+
+/// Write a layer's `.qml` beside it (QGIS applies it on load).
+fn write_style(path: &Path, kind: &qgis::LayerKind) -> Result<Written, PipelineError> {
+    let style = path.with_extension("qml");
+    let text = qgis::qml(kind);
+    std::fs::write(&style, &text).map_err(io_err(&style))?;
+    Ok(Written {
+        rows: 0,
+        sha256: sha256(text.as_bytes()),
+    })
+}
+
 impl Outputs {
-    /// Record a layer: its `.qml` beside it and its place in the project.
+    /// Write a layer's style and record both: the manifest and its place in the project.
     fn layer(
         &mut self,
         path: &Path,
@@ -30,20 +52,33 @@ impl Outputs {
         group: &'static str,
         kind: qgis::LayerKind,
     ) -> Result<(), PipelineError> {
-        let style = path.with_extension("qml");
-        let text = qgis::qml(&kind);
-        std::fs::write(&style, &text).map_err(io_err(&style))?;
-        self.record(
-            &style,
-            Written {
-                rows: 0,
-                sha256: sha256(text.as_bytes()),
-            },
-        );
-        self.record(path, w);
+        let style = write_style(path, &kind)?;
+        self.add(LayerFile {
+            path: path.to_path_buf(),
+            written: w,
+            style,
+            name,
+            group,
+            kind,
+        });
+        Ok(())
+    }
+
+    /// Record a layer whose file and style are written.
+    fn add(&mut self, layer: LayerFile) {
+        let LayerFile {
+            path,
+            written,
+            style,
+            name,
+            group,
+            kind,
+        } = layer;
+        self.record(&path.with_extension("qml"), style);
+        self.record(&path, written);
         let rel = path
             .strip_prefix(&self.root)
-            .unwrap_or(path)
+            .unwrap_or(&path)
             .to_string_lossy()
             .replace('\\', "/");
         self.layers.push(qgis::ProjectLayer {
@@ -52,7 +87,6 @@ impl Outputs {
             group,
             kind,
         });
-        Ok(())
     }
 
     fn record(&mut self, path: &Path, w: Written) {
@@ -79,6 +113,7 @@ pub fn publish(
     ctx: &Context<'_>,
     outcomes: &[FileOutcome],
     out: &Path,
+    timings: &mut crate::Timings,
 ) -> Result<(), PipelineError> {
     let parent = out
         .parent()
@@ -94,7 +129,7 @@ pub fn publish(
         std::fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
     }
     std::fs::create_dir_all(&staging).map_err(io_err(&staging))?;
-    let result = write_all(ctx, outcomes, &staging);
+    let result = write_all(ctx, outcomes, &staging, timings);
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(e);
@@ -114,7 +149,9 @@ fn write_all(
     ctx: &Context<'_>,
     outcomes: &[FileOutcome],
     root: &Path,
+    timings: &mut crate::Timings,
 ) -> Result<(), PipelineError> {
+    let mut clock = std::time::Instant::now();
     let mut outputs = Outputs {
         root: root.to_path_buf(),
         written: BTreeMap::new(),
@@ -142,52 +179,52 @@ fn write_all(
             coordinate(riskcensus_core::FieldType::Longitude),
             coordinate(riskcensus_core::FieldType::Latitude),
         );
-        for county in &counties {
-            let part = frame
-                .clone()
-                .lazy()
-                .filter(col("county_code").eq(lit(county.as_str())))
-                .collect()?;
-            if part.height() == 0 {
-                continue;
-            }
-            // A class without points (the household survey) is published with null geometries.
-            let points = match (lon, lat) {
-                (Some(lon), Some(lat)) => {
-                    let xs = part.column(lon.id.as_str())?.f64()?.clone();
-                    let ys = part.column(lat.id.as_str())?.f64()?.clone();
-                    xs.iter().zip(ys.iter()).map(|(x, y)| x.zip(y)).collect()
-                }
-                _ => vec![None; part.height()],
-            };
-            let dir = root.join(format!("county={county}"));
-            std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-            let path = dir.join(format!("{code}.parquet"));
-            let w = write_geoparquet(&path, &part, Geometries::Points(points))?;
-            let (zh, group) = match class {
-                Some(c) => (
-                    c.node.zh.clone(),
-                    if code.starts_with("HB") {
-                        "承灾体"
-                    } else {
-                        "减灾能力"
-                    },
-                ),
-                None => (String::new(), "减灾能力"),
-            };
-            let name = format!("{county} {code} {zh}");
-            outputs.layer(
-                &path,
-                w,
-                name,
-                group,
-                qgis::LayerKind::Facilities {
-                    code: code.clone(),
-                    zh,
+        let (zh, group) = match class {
+            Some(c) => (
+                c.node.zh.clone(),
+                if code.starts_with("HB") {
+                    "承灾体"
+                } else {
+                    "减灾能力"
                 },
-            )?;
+            ),
+            None => (String::new(), "减灾能力"),
+        };
+        let written: Vec<LayerFile> = split_by_county(frame, &counties)?
+            .into_par_iter()
+            .map(|(county, part)| {
+                // A class without points (the household survey) is published with null geometries.
+                let points = match (lon, lat) {
+                    (Some(lon), Some(lat)) => {
+                        let xs = part.column(lon.id.as_str())?.f64()?.clone();
+                        let ys = part.column(lat.id.as_str())?.f64()?.clone();
+                        xs.iter().zip(ys.iter()).map(|(x, y)| x.zip(y)).collect()
+                    }
+                    _ => vec![None; part.height()],
+                };
+                let dir = root.join(format!("county={county}"));
+                std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+                let path = dir.join(format!("{code}.parquet"));
+                let written = write_geoparquet(&path, &part, Geometries::Points(points))?;
+                let kind = qgis::LayerKind::Facilities {
+                    code: code.clone(),
+                    zh: zh.clone(),
+                };
+                Ok(LayerFile {
+                    style: write_style(&path, &kind)?,
+                    path,
+                    written,
+                    name: format!("{county} {code} {zh}"),
+                    group,
+                    kind,
+                })
+            })
+            .collect::<Result<_, PipelineError>>()?;
+        for layer in written {
+            outputs.add(layer);
         }
     }
+    timings.lap("publish facilities per county and class", &mut clock);
 
     // Villages with their aggregates, per county; counties for the whole run.
     let villages = ctx.villages.villages();
@@ -273,6 +310,7 @@ fn write_all(
         "villages",
         "村（社区）减灾能力",
     )?;
+    timings.lap("aggregate and publish villages", &mut clock);
     // Townships dissolved from their villages, with their villages' sums and their own returns.
     let township_table = riskcensus_aggregate::by_township(&village_table, &rows(true))?;
     let township_table = capacity::with_capacity(
@@ -291,6 +329,7 @@ fn write_all(
         "townships",
         "乡镇（街道）减灾能力",
     )?;
+    timings.lap("aggregate and publish townships", &mut clock);
     let mut county_table = by_county(&village_table, &rows(true))?;
     if let Some((households, _)) = by_class.get("DR-HH-01") {
         let estimates = riskcensus_aggregate::household_estimates(households)?;
@@ -342,6 +381,7 @@ fn write_all(
         qgis::LayerKind::Counties,
     )?;
 
+    timings.lap("aggregate and publish counties", &mut clock);
     // Findings: mappable layer and an Excel-friendly CSV.
     let findings: Vec<_> = ctx
         .geometry_findings
@@ -389,19 +429,24 @@ fn write_all(
         },
     );
 
+    timings.lap("publish findings", &mut clock);
     // Rejected rows, one CSV per input file (header only when nothing was rejected).
     let rejected_dir = root.join("rejected");
     std::fs::create_dir_all(&rejected_dir).map_err(io_err(&rejected_dir))?;
-    for o in outcomes {
-        let stem = Path::new(&o.report.file)
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_else(|| "return".into());
-        let path = rejected_dir.join(format!("{stem}.csv"));
-        let w = write_rejected(&path, o)?;
+    let names = rejected_names(outcomes);
+    let written: Vec<(PathBuf, Written)> = outcomes
+        .par_iter()
+        .zip(names)
+        .map(|(o, name)| {
+            let path = rejected_dir.join(name);
+            write_rejected(&path, o).map(|w| (path, w))
+        })
+        .collect::<Result<_, _>>()?;
+    for (path, w) in written {
         outputs.record(&path, w);
     }
 
+    timings.lap("write rejected rows", &mut clock);
     // The QGIS project over every layer.
     let project_path = root.join(format!("{}.qgs", ctx.pipeline.name));
     let text = qgis::project(&ctx.pipeline.name, &outputs.layers);
@@ -446,7 +491,42 @@ fn write_all(
     let text = serde_json::to_string_pretty(&manifest)
         .map_err(|e| PipelineError::Internal(e.to_string()))?;
     std::fs::write(&path, text + "\n").map_err(io_err(&path))?;
+    timings.lap("write project and manifest", &mut clock);
     Ok(())
+}
+
+/// File names under `rejected/`: the input's stem (`HB-PSF-01_学校.csv`), or, where two inputs
+/// share a stem (one file per province: `returns/62/HB-PSF-01.csv`), its path with `_` for `/`.
+fn rejected_names(outcomes: &[FileOutcome]) -> Vec<String> {
+    let stem = |o: &FileOutcome| {
+        Path::new(&o.report.file)
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "return".into())
+    };
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for o in outcomes {
+        *seen.entry(stem(o)).or_default() += 1;
+    }
+    outcomes
+        .iter()
+        .map(|o| {
+            let stem = stem(o);
+            if seen[&stem] == 1 {
+                format!("{stem}.csv")
+            } else {
+                let path = Path::new(&o.report.file).with_extension("");
+                let flat: Vec<String> = path
+                    .components()
+                    .filter_map(|c| match c {
+                        std::path::Component::Normal(s) => Some(s.to_string_lossy().to_string()),
+                        _ => None,
+                    })
+                    .collect();
+                format!("{}.csv", flat.join("_"))
+            }
+        })
+        .collect()
 }
 
 /// Write one polygon layer per county (`county=<code>/<file>.parquet` and its style) from an area
@@ -458,41 +538,64 @@ fn write_area_layers(
     counties: &[&String],
     table: &DataFrame,
     key: &str,
-    geometry: &dyn Fn(&str) -> Option<geo_types::MultiPolygon<f64>>,
+    geometry: &(dyn Fn(&str) -> Option<geo_types::MultiPolygon<f64>> + Sync),
     file: &str,
     title: &str,
 ) -> Result<(), PipelineError> {
-    for county in counties {
-        let part = table
-            .clone()
-            .lazy()
-            .filter(col("county_code").eq(lit(county.as_str())))
-            .collect()?;
-        if part.height() == 0 {
-            continue;
-        }
-        let geoms = part
-            .column(key)?
-            .str()?
-            .iter()
-            .map(|c| {
-                c.and_then(geometry)
-                    .unwrap_or_else(|| geo_types::MultiPolygon(vec![]))
+    let written: Vec<LayerFile> = split_by_county(table, counties)?
+        .into_par_iter()
+        .map(|(county, part)| {
+            let geoms = part
+                .column(key)?
+                .str()?
+                .iter()
+                .map(|c| {
+                    c.and_then(geometry)
+                        .unwrap_or_else(|| geo_types::MultiPolygon(vec![]))
+                })
+                .collect();
+            let dir = root.join(format!("county={county}"));
+            std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+            let path = dir.join(format!("{file}.parquet"));
+            let written = write_geoparquet(&path, &part, Geometries::Polygons(geoms))?;
+            let kind = qgis::LayerKind::Capacity;
+            Ok(LayerFile {
+                style: write_style(&path, &kind)?,
+                path,
+                written,
+                name: format!("{county} {title}"),
+                group: "减灾能力",
+                kind,
             })
-            .collect();
-        let dir = root.join(format!("county={county}"));
-        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        let path = dir.join(format!("{file}.parquet"));
-        let w = write_geoparquet(&path, &part, Geometries::Polygons(geoms))?;
-        outputs.layer(
-            &path,
-            w,
-            format!("{county} {title}"),
-            "减灾能力",
-            qgis::LayerKind::Capacity,
-        )?;
+        })
+        .collect::<Result<_, PipelineError>>()?;
+    for layer in written {
+        outputs.add(layer);
     }
     Ok(())
+}
+
+/// The rows of `frame` per county (column `county_code`), in the order of `counties`; counties
+/// without rows are left out. One pass over the rows, then one gather per county.
+fn split_by_county<'c>(
+    frame: &DataFrame,
+    counties: &[&'c String],
+) -> Result<Vec<(&'c String, DataFrame)>, PipelineError> {
+    let mut rows: BTreeMap<&str, Vec<IdxSize>> = BTreeMap::new();
+    for (i, c) in frame.column("county_code")?.str()?.iter().enumerate() {
+        if let Some(c) = c {
+            rows.entry(c).or_default().push(i as IdxSize);
+        }
+    }
+    counties
+        .iter()
+        .filter_map(|county| {
+            rows.get(county.as_str()).map(|idx| {
+                let idx = IdxCa::from_vec("idx".into(), idx.clone());
+                Ok((*county, frame.take(&idx)?))
+            })
+        })
+        .collect()
 }
 
 fn sha256(bytes: &[u8]) -> String {

@@ -9,6 +9,7 @@ use crate::args::{Args, Command};
 
 mod run;
 mod schema;
+mod synth;
 mod template;
 mod validate;
 
@@ -20,7 +21,8 @@ pub fn dispatch(args: Args) -> ExitCode {
             out,
             quiet,
             lang,
-        } => run::run(&pipeline, out.as_deref(), quiet, lang),
+            timings,
+        } => run::run(&pipeline, out.as_deref(), quiet, lang, timings.as_deref()),
         Command::Validate {
             files,
             pipeline,
@@ -30,6 +32,7 @@ pub fn dispatch(args: Args) -> ExitCode {
             lang,
             max_findings,
             fail_on,
+            timings,
         } => validate::validate(validate::Request {
             files,
             pipeline,
@@ -39,7 +42,25 @@ pub fn dispatch(args: Args) -> ExitCode {
             lang,
             max_findings,
             fail_on,
+            timings,
         }),
+        Command::Synth {
+            villages,
+            rows,
+            seed,
+            out,
+            defect_rate,
+            schemas,
+        } => synth::synth(
+            &riskcensus_synth::Options {
+                villages,
+                rows,
+                seed,
+                defect_rate,
+            },
+            &schemas,
+            &out,
+        ),
         Command::Schema { schemas, action } => schema::schema(&schemas, action),
         Command::Template {
             codes,
@@ -55,6 +76,25 @@ pub fn dispatch(args: Args) -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// Write the run's stage timings as JSON (`--timings FILE`).
+pub fn write_timings(
+    path: Option<&std::path::Path>,
+    timings: &riskcensus_pipeline::Timings,
+    total: std::time::Duration,
+) -> Result<(), riskcensus_pipeline::PipelineError> {
+    let Some(path) = path else { return Ok(()) };
+    let mut json = timings.to_json();
+    json["total_seconds"] = serde_json::json!((total.as_secs_f64() * 1e4).round() / 1e4);
+    let text = serde_json::to_string_pretty(&json)
+        .map_err(|e| riskcensus_pipeline::PipelineError::Internal(e.to_string()))?;
+    std::fs::write(path, text + "\n").map_err(|e| {
+        riskcensus_pipeline::PipelineError::Internal(format!(
+            "cannot write {}: {e}",
+            path.display()
+        ))
+    })
 }
 
 /// Colour on stderr/stdout only for a terminal and when NO_COLOR is unset.

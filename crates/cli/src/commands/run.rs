@@ -12,9 +12,12 @@ pub fn run(
     out: Option<&Path>,
     quiet: bool,
     lang: Lang,
+    timings: Option<&Path>,
 ) -> Result<u8, PipelineError> {
+    let started = std::time::Instant::now();
     let p = Pipeline::load(pipeline)?;
     let report = riskcensus_pipeline::run(&p, out)?;
+    super::write_timings(timings, &report.timings, started.elapsed())?;
     let options = Options {
         lang: lang.into(),
         max_findings: Some(0),

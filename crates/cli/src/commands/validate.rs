@@ -17,9 +17,11 @@ pub struct Request {
     pub lang: Lang,
     pub max_findings: Option<usize>,
     pub fail_on: FailOn,
+    pub timings: Option<PathBuf>,
 }
 
 pub fn validate(req: Request) -> Result<u8, PipelineError> {
+    let started = std::time::Instant::now();
     let mut p = Pipeline::load(&req.pipeline)?;
     if !req.files.is_empty() {
         p = p.with_files(&req.files, req.class.as_deref())?;
@@ -46,6 +48,7 @@ pub fn validate(req: Request) -> Result<u8, PipelineError> {
     written.map_err(|message| {
         PipelineError::Internal(format!("cannot write the report: {message}"))
     })?;
+    super::write_timings(req.timings.as_deref(), &report.timings, started.elapsed())?;
     let failed =
         report.has_errors() || (matches!(req.fail_on, FailOn::Warning) && report.has_warnings());
     Ok(u8::from(failed))

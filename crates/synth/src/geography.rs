@@ -1,0 +1,520 @@
+//! The synthetic country: a province → city → county → township → village hierarchy with
+//! 12-digit codes, names, and village polygons that tile each county without gaps or overlaps.
+//!
+//! Counties are rectangles on a grid over eastern China (98–122°E, 24–42°N). A county's villages
+//! are laid out in horizontal strips; every strip is cut into cells at jittered x positions and
+//! the strip borders are jittered polylines shared by the cells above and below, so neighbours
+//! share their borders exactly and the county outline stays the rectangle. Townships are runs of
+//! consecutive cells in boustrophedon order, hence contiguous.
+
+use std::io::Write;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::names;
+
+/// Villages per county and per township, as in the real census (≈ 600 k villages in ≈ 2,850
+/// counties and ≈ 38,000 townships).
+const VILLAGES_PER_COUNTY: usize = 210;
+const VILLAGES_PER_TOWNSHIP: usize = 16;
+const COUNTIES_PER_CITY: usize = 10;
+/// The 31 provincial-level divisions of the mainland (code, name).
+const PROVINCES: [(&str, &str); 31] = [
+    ("11", "北京市"),
+    ("12", "天津市"),
+    ("13", "河北省"),
+    ("14", "山西省"),
+    ("15", "内蒙古自治区"),
+    ("21", "辽宁省"),
+    ("22", "吉林省"),
+    ("23", "黑龙江省"),
+    ("31", "上海市"),
+    ("32", "江苏省"),
+    ("33", "浙江省"),
+    ("34", "安徽省"),
+    ("35", "福建省"),
+    ("36", "江西省"),
+    ("37", "山东省"),
+    ("41", "河南省"),
+    ("42", "湖北省"),
+    ("43", "湖南省"),
+    ("44", "广东省"),
+    ("45", "广西壮族自治区"),
+    ("46", "海南省"),
+    ("50", "重庆市"),
+    ("51", "四川省"),
+    ("52", "贵州省"),
+    ("53", "云南省"),
+    ("54", "西藏自治区"),
+    ("61", "陕西省"),
+    ("62", "甘肃省"),
+    ("63", "青海省"),
+    ("64", "宁夏回族自治区"),
+    ("65", "新疆维吾尔自治区"),
+];
+const WEST: f64 = 98.0;
+const SOUTH: f64 = 24.0;
+const WIDTH: f64 = 24.0;
+const HEIGHT: f64 = 18.0;
+
+/// A province.
+#[derive(Debug, Clone)]
+pub struct Province {
+    /// 2-digit code.
+    pub code: &'static str,
+    /// Name.
+    pub name: &'static str,
+    /// Its villages: `first_village .. end_village` (villages are numbered province by province).
+    pub first_village: usize,
+    /// One past its last village.
+    pub end_village: usize,
+}
+
+/// A prefecture-level city.
+#[derive(Debug, Clone)]
+pub struct City {
+    /// 4-digit code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Index of its province.
+    pub province: usize,
+}
+
+/// A county and the layout of its villages.
+#[derive(Debug, Clone)]
+pub struct County {
+    /// 6-digit code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Index of its city.
+    pub city: usize,
+    /// Outline: west, south, east, north.
+    pub rect: [f64; 4],
+    /// Villages `first_village ..` (`villages` of them), in boustrophedon order.
+    pub first_village: usize,
+    /// Number of villages.
+    pub villages: usize,
+    /// Townships `first_township ..`.
+    pub first_township: usize,
+    /// Number of townships.
+    pub townships: usize,
+    /// Cell borders: for each strip, the x positions of its cuts (west edge … east edge).
+    strips: Vec<Vec<f64>>,
+    /// Strip borders, south to north (`strips.len() + 1` polylines), each sorted by x.
+    borders: Vec<Vec<(f64, f64)>>,
+}
+
+/// A township.
+#[derive(Debug, Clone)]
+pub struct Township {
+    /// 9-digit code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Index of its county.
+    pub county: usize,
+    /// Villages `first_village .. first_village + villages`.
+    pub first_village: usize,
+    /// Number of villages.
+    pub villages: usize,
+}
+
+/// A village or community.
+#[derive(Debug, Clone)]
+pub struct Village {
+    /// 12-digit code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Index of its township.
+    pub township: usize,
+    /// Index of its county.
+    pub county: usize,
+    /// Its cell: strip and position in the strip.
+    strip: u32,
+    cell: u32,
+}
+
+/// The whole hierarchy.
+#[derive(Debug, Clone)]
+pub struct Geography {
+    /// Provinces.
+    pub provinces: Vec<Province>,
+    /// Cities.
+    pub cities: Vec<City>,
+    /// Counties.
+    pub counties: Vec<County>,
+    /// Townships.
+    pub townships: Vec<Township>,
+    /// Villages.
+    pub villages: Vec<Village>,
+}
+
+impl Geography {
+    /// Lay out `villages` villages (at least 1).
+    pub fn new(villages: usize, seed: u64) -> Geography {
+        let villages = villages.max(1);
+        let n_counties = villages.div_ceil(VILLAGES_PER_COUNTY);
+        let n_provinces = n_counties.div_ceil(20).min(PROVINCES.len());
+        let cols = ((n_counties as f64 * WIDTH / HEIGHT).sqrt().ceil() as usize).max(1);
+        let rows = n_counties.div_ceil(cols);
+        let (cw, ch) = (WIDTH / cols as f64, HEIGHT / rows as f64);
+        let mut g = Geography {
+            provinces: Vec::new(),
+            cities: Vec::new(),
+            counties: Vec::with_capacity(n_counties),
+            townships: Vec::new(),
+            villages: Vec::with_capacity(villages),
+        };
+        let mut county_index = 0;
+        for (p, (pcode, pname)) in PROVINCES.iter().take(n_provinces).enumerate() {
+            let counties_here = n_counties * (p + 1) / n_provinces - n_counties * p / n_provinces;
+            let first_village = g.villages.len();
+            for k in 0..counties_here {
+                if k % COUNTIES_PER_CITY == 0 {
+                    let city_no = k / COUNTIES_PER_CITY + 1;
+                    g.cities.push(City {
+                        code: format!("{pcode}{city_no:02}"),
+                        name: format!("{}市", names::place(p * 100 + city_no, 1)),
+                        province: p,
+                    });
+                }
+                let city = g.cities.len() - 1;
+                let county_no = k % COUNTIES_PER_CITY + 1;
+                let code = format!("{}{county_no:02}", g.cities[city].code);
+                let v = villages * (county_index + 1) / n_counties
+                    - villages * county_index / n_counties;
+                let (col, row) = (county_index % cols, county_index / cols);
+                let rect = [
+                    WEST + col as f64 * cw,
+                    SOUTH + row as f64 * ch,
+                    WEST + (col + 1) as f64 * cw,
+                    SOUTH + (row + 1) as f64 * ch,
+                ];
+                let mut rng =
+                    ChaCha8Rng::seed_from_u64(crate::mix(seed, 0x6e0_0000 + county_index as u64));
+                let name = format!("{}县", names::place(county_index, 2));
+                g.add_county(code, name, city, rect, v, &mut rng);
+                county_index += 1;
+            }
+            g.provinces.push(Province {
+                code: pcode,
+                name: pname,
+                first_village,
+                end_village: g.villages.len(),
+            });
+        }
+        g
+    }
+
+    fn add_county(
+        &mut self,
+        code: String,
+        name: String,
+        city: usize,
+        rect: [f64; 4],
+        villages: usize,
+        rng: &mut ChaCha8Rng,
+    ) {
+        let [x0, y0, x1, y1] = rect;
+        let (w, h) = (x1 - x0, y1 - y0);
+        let side = (w * h / villages as f64).sqrt();
+        let n_strips = ((h / side).round() as usize).clamp(1, villages);
+        let strip_h = h / n_strips as f64;
+        // Cuts of every strip: evenly spaced, jittered by up to a quarter cell.
+        let strips: Vec<Vec<f64>> = (0..n_strips)
+            .map(|s| {
+                let cells = villages * (s + 1) / n_strips - villages * s / n_strips;
+                let cell_w = w / cells as f64;
+                (0..=cells)
+                    .map(|c| {
+                        if c == 0 {
+                            x0
+                        } else if c == cells {
+                            x1
+                        } else {
+                            x0 + cell_w * (c as f64 + rng.random_range(-0.25..0.25))
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        // Borders: the outline's south and north edges are straight; inner borders carry every
+        // cut of the strips on either side, each moved up or down by up to a fifth of a strip.
+        let borders: Vec<Vec<(f64, f64)>> = (0..=n_strips)
+            .map(|b| {
+                let mut xs: Vec<f64> = Vec::new();
+                if b > 0 {
+                    xs.extend(strips[b - 1].iter().map(|&x| round6(x)));
+                }
+                if b < n_strips {
+                    xs.extend(strips[b].iter().map(|&x| round6(x)));
+                }
+                xs.sort_by(f64::total_cmp);
+                xs.dedup();
+                let y = y0 + strip_h * b as f64;
+                xs.into_iter()
+                    .map(|x| {
+                        let dy = if b == 0 || b == n_strips {
+                            0.0
+                        } else {
+                            strip_h * rng.random_range(-0.2..0.2)
+                        };
+                        (x, round6(y + dy))
+                    })
+                    .collect()
+            })
+            .collect();
+        let strips: Vec<Vec<f64>> = strips
+            .into_iter()
+            .map(|s| s.into_iter().map(round6).collect())
+            .collect();
+        let county = self.counties.len();
+        let first_village = self.villages.len();
+        let first_township = self.townships.len();
+        // Boustrophedon order: strip 0 west → east, strip 1 east → west, …
+        let mut order: Vec<(u32, u32)> = Vec::with_capacity(villages);
+        for (s, cuts) in strips.iter().enumerate() {
+            let cells = cuts.len() - 1;
+            let range: Box<dyn Iterator<Item = usize>> = if s % 2 == 0 {
+                Box::new(0..cells)
+            } else {
+                Box::new((0..cells).rev())
+            };
+            order.extend(range.map(|c| (s as u32, c as u32)));
+        }
+        let n_townships = villages.div_ceil(VILLAGES_PER_TOWNSHIP);
+        for t in 0..n_townships {
+            let start = villages * t / n_townships;
+            let end = villages * (t + 1) / n_townships;
+            let tcode = format!("{code}{:03}", 100 + t);
+            self.townships.push(Township {
+                name: format!("{}镇", names::place(county * 37 + t, 3)),
+                code: tcode.clone(),
+                county,
+                first_village: first_village + start,
+                villages: end - start,
+            });
+            for (j, &(strip, cell)) in order[start..end].iter().enumerate() {
+                self.villages.push(Village {
+                    code: format!("{tcode}{:03}", 200 + j),
+                    name: format!("{}村", names::place(county * 613 + start + j, 4)),
+                    township: first_township + t,
+                    county,
+                    strip,
+                    cell,
+                });
+            }
+        }
+        self.counties.push(County {
+            code,
+            name,
+            city,
+            rect,
+            first_village,
+            villages,
+            first_township,
+            townships: n_townships,
+            strips,
+            borders,
+        });
+    }
+
+    /// The village's polygon ring, counter-clockwise and closed.
+    pub fn ring(&self, v: &Village) -> Vec<(f64, f64)> {
+        let county = &self.counties[v.county];
+        let (s, c) = (v.strip as usize, v.cell as usize);
+        let (xl, xr) = (county.strips[s][c], county.strips[s][c + 1]);
+        let within = |&&(x, _): &&(f64, f64)| x >= xl && x <= xr;
+        let mut ring: Vec<(f64, f64)> = county.borders[s].iter().filter(within).copied().collect();
+        ring.extend(county.borders[s + 1].iter().rev().filter(within));
+        ring.push(ring[0]);
+        ring
+    }
+
+    /// A point well inside the village (at least an eighth of the cell from its border, so
+    /// rounding to 6 decimals keeps it inside and points of neighbours stay hundreds of metres
+    /// apart), rounded to 6 decimals.
+    pub fn point_in(&self, v: &Village, rng: &mut impl Rng) -> (f64, f64) {
+        let county = &self.counties[v.county];
+        let (s, c) = (v.strip as usize, v.cell as usize);
+        let (xl, xr) = (county.strips[s][c], county.strips[s][c + 1]);
+        let m = (xr - xl) / 8.0;
+        let x = rng.random_range(xl + m..xr - m);
+        let (yb, yt) = (
+            interpolate(&county.borders[s], x),
+            interpolate(&county.borders[s + 1], x),
+        );
+        let m = (yt - yb) / 8.0;
+        let y = rng.random_range(yb + m..yt - m);
+        (round6(x), round6(y))
+    }
+
+    /// The five names (province … village) of a village.
+    pub fn names<'a>(&'a self, v: &'a Village) -> [&'a str; 5] {
+        let county = &self.counties[v.county];
+        let city = &self.cities[county.city];
+        [
+            self.provinces[city.province].name,
+            &city.name,
+            &county.name,
+            &self.townships[v.township].name,
+            &v.name,
+        ]
+    }
+
+    /// The province of a county.
+    pub fn province_of(&self, county: usize) -> usize {
+        self.cities[self.counties[county].city].province
+    }
+
+    /// The register CSV (the columns `riskcensus` reads, as in the sample register).
+    pub fn write_register(&self, w: impl Write) -> Result<(), crate::SynthError> {
+        let mut out = csv::Writer::from_writer(w);
+        out.write_record([
+            "code",
+            "name",
+            "level",
+            "parent_code",
+            "urban_rural_code",
+            "code12",
+            "parent_code12",
+            "source_year",
+        ])?;
+        let pad = |c: &str| format!("{c:0<12}");
+        for (p, prov) in self.provinces.iter().enumerate() {
+            out.write_record([
+                prov.code,
+                prov.name,
+                "province",
+                "",
+                "",
+                &pad(prov.code),
+                "",
+                "2023",
+            ])?;
+            for (ci, city) in self
+                .cities
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.province == p)
+            {
+                out.write_record([
+                    &city.code,
+                    &city.name,
+                    "city",
+                    prov.code,
+                    "",
+                    &pad(&city.code),
+                    &pad(prov.code),
+                    "2023",
+                ])?;
+                for county in self.counties.iter().filter(|c| c.city == ci) {
+                    out.write_record([
+                        &county.code,
+                        &county.name,
+                        "county",
+                        &city.code,
+                        "",
+                        &pad(&county.code),
+                        &pad(&city.code),
+                        "2023",
+                    ])?;
+                    for t in &self.townships[county.first_township..][..county.townships] {
+                        out.write_record([
+                            &t.code,
+                            &t.name,
+                            "township",
+                            &county.code,
+                            "",
+                            &pad(&t.code),
+                            &pad(&county.code),
+                            "2023",
+                        ])?;
+                        for v in &self.villages[t.first_village..][..t.villages] {
+                            out.write_record([
+                                &v.code,
+                                &v.name,
+                                "village",
+                                &t.code,
+                                "220",
+                                &v.code,
+                                &pad(&t.code),
+                                "2023",
+                            ])?;
+                        }
+                    }
+                }
+            }
+        }
+        out.flush()?;
+        Ok(())
+    }
+
+    /// Village polygons as GeoJSON (properties `code`, `name`, `township_code`, `county_code`).
+    pub fn write_villages(&self, mut w: impl Write) -> Result<(), crate::SynthError> {
+        w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
+        for (i, v) in self.villages.iter().enumerate() {
+            let coords: Vec<[f64; 2]> = self.ring(v).into_iter().map(|(x, y)| [x, y]).collect();
+            let feature = serde_json::json!({
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": [coords]},
+                "properties": {
+                    "code": v.code,
+                    "name": v.name,
+                    "township_code": self.townships[v.township].code,
+                    "county_code": self.counties[v.county].code,
+                },
+            });
+            if i > 0 {
+                w.write_all(b",\n")?;
+            }
+            serde_json::to_writer(&mut w, &feature)?;
+        }
+        w.write_all(b"\n]}\n")?;
+        w.flush()?;
+        Ok(())
+    }
+
+    /// County outlines as GeoJSON (properties `adcode`, `name`, `level`).
+    pub fn write_counties(&self, mut w: impl Write) -> Result<(), crate::SynthError> {
+        let features: Vec<serde_json::Value> = self
+            .counties
+            .iter()
+            .map(|c| {
+                let [x0, y0, x1, y1] = c.rect.map(round6);
+                serde_json::json!({
+                    "type": "Feature",
+                    "geometry": {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]},
+                    "properties": {"adcode": c.code, "name": c.name, "level": "county"},
+                })
+            })
+            .collect();
+        serde_json::to_writer(
+            &mut w,
+            &serde_json::json!({"type": "FeatureCollection", "features": features}),
+        )?;
+        w.flush()?;
+        Ok(())
+    }
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// y of a polyline (sorted by x) at x.
+fn interpolate(line: &[(f64, f64)], x: f64) -> f64 {
+    let i = line
+        .partition_point(|&(lx, _)| lx <= x)
+        .clamp(1, line.len() - 1);
+    let ((xa, ya), (xb, yb)) = (line[i - 1], line[i]);
+    if xb > xa {
+        ya + (yb - ya) * (x - xa) / (xb - xa)
+    } else {
+        ya
+    }
+}
