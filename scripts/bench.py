@@ -1,11 +1,24 @@
 #!/usr/bin/env python3
-"""Benchmarks (`just bench` / scripts/bench.sh): wall time, rows/s and peak RSS of the release
-binary on the Baiyin sample and on synthetic scale-ups, median of 3 runs each. Prints a
-markdown table for BENCHMARKS.md. Standard library only."""
+"""Benchmarks (`just bench` / scripts/bench.sh): the release binary against a peer, on the Baiyin
+sample and on synthetic censuses (`riskcensus synth`) at 100 k, 1 M and 5.4 M rows.
+
+For every synthetic size (villages = rows / 9, as in the national census: 5.4 M rows over 600 k
+villages; seed 1, 1 % planted defects):
+
+- `run`      — riskcensus end to end (ingest, validate, locate, aggregate, publish), `--timings`;
+- `validate` — riskcensus validate-only (ingest, validate, locate; no database);
+- `peer`     — bench/peer/peer.py: pandas (pyarrow engine) + geopandas, a subset of the checks,
+               GeoParquet out;
+- `duckdb`   — bench/peer/duckdb_floor.py: DuckDB + spatial, CSV → GeoParquet, no checks (the floor).
+
+Each is run RUNS times (default 3); the table gives the median wall time and the largest peak RSS
+(`wait4` rusage of the child and its children). Prints markdown for BENCHMARKS.md.
+
+Usage: bench.py [ROWS ...] [--runs N]      (default sizes: 100000 1000000 5400000)
+"""
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -14,13 +27,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = REPO / "target/release/riskcensus"
-GEN = REPO / "target/release/riskcensus-samplegen"
+PY = REPO / "target/pyenv/bin/python"
 WORK = REPO / "target/bench"
-RUNS = 3
 
 
-def measure(args, cwd):
-    """Run one child; return (seconds, peak RSS in MiB of that child)."""
+def measure(argv, cwd=REPO):
+    """Run one child; return (seconds, peak RSS in MiB of that child, exit code)."""
     start = time.perf_counter()
     pid = os.fork()
     if pid == 0:
@@ -28,46 +40,96 @@ def measure(args, cwd):
         fd = os.open(os.devnull, os.O_WRONLY)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
-        os.execv(str(BIN), [str(BIN), *args])
+        os.execv(str(argv[0]), [str(a) for a in argv])
     _, status, usage = os.wait4(pid, 0)
     seconds = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
-        sys.exit(f"riskcensus {' '.join(args)} exited {code}")
+        sys.exit(f"{' '.join(map(str, argv))} exited {code}")
     return seconds, usage.ru_maxrss / 1024
 
 
-def bench(label, pipeline, rows, out):
-    results = []
-    for mode, args in (("run", ["run", str(pipeline), "--out", str(out), "-q"]), ("validate", ["validate", "--pipeline", str(pipeline)])):
-        samples = [measure(args, REPO) for _ in range(RUNS)]
-        secs = statistics.median(s for s, _ in samples)
-        rss = max(r for _, r in samples)
-        results.append((label, mode, rows, secs, rows / secs, rss))
-    return results
+def repeat(argv, runs, after=None):
+    samples = []
+    extra = []
+    for _ in range(runs):
+        samples.append(measure(argv))
+        if after:
+            extra.append(after())
+    secs = statistics.median(s for s, _ in samples)
+    rss = max(r for _, r in samples)
+    return secs, rss, extra
+
+
+def stage_medians(timings):
+    """Median seconds per stage over the runs' --timings files."""
+    stages = [s["stage"] for s in timings[0]["stages"]]
+    return [(name, statistics.median(t["stages"][i]["seconds"] for t in timings)) for i, name in enumerate(stages)]
 
 
 def main():
-    sizes = [int(a) for a in sys.argv[1:]] or [100_000, 1_000_000]
+    args = sys.argv[1:]
+    runs = 3
+    if "--runs" in args:
+        i = args.index("--runs")
+        runs = int(args[i + 1])
+        del args[i:i + 2]
+    sizes = [int(a) for a in args] or [100_000, 1_000_000, 5_400_000]
     WORK.mkdir(parents=True, exist_ok=True)
-    rows = []
+    table = []
+    stage_tables = []
+
     sample_rows = sum(i["rows_read"] for i in json.loads(
         subprocess.run([str(BIN), "validate", "--pipeline", "pipelines/baiyin-2021.toml", "--format", "json"],
                        cwd=REPO, capture_output=True, text=True).stdout)["files"])
-    rows += bench("Baiyin sample (31 classes, 33 files, planted defects)", REPO / "pipelines/baiyin-2021.toml", sample_rows, WORK / "sample-db")
-    for n in sizes:
-        d = WORK / f"scale-{n}"
-        if not (d / "pipeline.toml").exists():
-            subprocess.run([str(GEN), "scale", str(n), str(d), str(REPO / "sample_data")], check=True)
-        rows += bench(f"synthetic schools, {n:,} rows", d / "pipeline.toml", n, d / "db")
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    label = "Baiyin sample (31 classes, 33 files, planted defects)"
+    for mode, argv in (("run", [BIN, "run", "pipelines/baiyin-2021.toml", "--out", WORK / "sample-db", "-q"]),
+                       ("validate", [BIN, "validate", "--pipeline", "pipelines/baiyin-2021.toml"])):
+        secs, rss, _ = repeat(argv, runs)
+        table.append((label, mode, sample_rows, secs, rss))
+
+    for rows in sizes:
+        villages = max(rows // 9, 1)
+        census = WORK / f"synth-{rows}"
+        summary = census / "synth.json"
+        want = {"rows": rows, "villages": villages}
+        have = json.loads(summary.read_text()) if summary.exists() else {}
+        if any(have.get(k) != v for k, v in want.items()):
+            subprocess.run([BIN, "synth", "--villages", str(villages), "--rows", str(rows), "--seed", "1",
+                            "--out", census], check=True, cwd=REPO)
+        pipeline = census / "pipeline.toml"
+        label = f"synthetic census, {rows:,} rows, {villages:,} villages"
+        timings_file = census / "timings.json"
+        secs, rss, timings = repeat(
+            [BIN, "run", pipeline, "--out", census / "db", "-q", "--timings", timings_file], runs,
+            after=lambda: json.loads(timings_file.read_text()))
+        table.append((label, "riskcensus run", rows, secs, rss))
+        stage_tables.append((label, stage_medians(timings)))
+        secs, rss, _ = repeat([BIN, "validate", "--pipeline", pipeline, "--format", "json", "-o",
+                               census / "findings.json"], runs)
+        table.append((label, "riskcensus validate", rows, secs, rss))
+        secs, rss, _ = repeat([PY, REPO / "bench/peer/peer.py", census, census / "peer-out"], runs)
+        table.append((label, "peer: pandas + geopandas", rows, secs, rss))
+        secs, rss, _ = repeat([PY, REPO / "bench/peer/duckdb_floor.py", census, census / "duckdb-out"], runs)
+        table.append((label, "floor: DuckDB CSV → GeoParquet, no checks", rows, secs, rss))
+
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")),
+               platform.processor())
     mem = next((int(l.split()[1]) // 1024 // 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
     print(f"Machine: {cpu}, {os.cpu_count()} cores, {mem} GiB RAM, {platform.system()} {platform.release()}; "
-          f"median of {RUNS} runs; peak RSS is the largest of the runs.\n")
-    print("| input | command | rows | wall (s) | rows/s | peak RSS (MiB) |")
-    print("|---|---|---:|---:|---:|---:|")
-    for label, mode, n, secs, rate, rss in rows:
-        print(f"| {label} | {mode} | {n:,} | {secs:.2f} | {rate:,.0f} | {rss:.0f} |")
+          f"median of {runs} runs; peak RSS is the largest of the runs.\n")
+    print("| input | command | rows | wall (s) | rows/s | peak RSS (MiB) | vs peer |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    peer = {label: secs for label, mode, _, secs, _ in table if mode.startswith("peer")}
+    for label, mode, n, secs, rss in table:
+        ratio = f"{peer[label] / secs:.2f}×" if label in peer else ""
+        print(f"| {label} | {mode} | {n:,} | {secs:.2f} | {n / secs:,.0f} | {rss:.0f} | {ratio} |")
+    for label, stages in stage_tables:
+        print(f"\nStages of `riskcensus run`, {label} (median seconds):\n")
+        print("| stage | seconds |")
+        print("|---|---:|")
+        for name, secs in stages:
+            print(f"| {name} | {secs:.2f} |")
 
 
 if __name__ == "__main__":

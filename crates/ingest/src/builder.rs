@@ -14,7 +14,8 @@ pub(crate) struct TableBuilder<'a> {
     columns: Vec<SourceColumn>,
     numeric: Vec<bool>,
     missing_required: Vec<String>,
-    cells: Vec<Vec<Option<String>>>,
+    /// One builder per column: cells go straight into Arrow string buffers, no `String` each.
+    cells: Vec<StringChunkedBuilder>,
     lines: Vec<u64>,
     findings: Vec<Finding>,
 }
@@ -132,14 +133,17 @@ impl<'a> TableBuilder<'a> {
                     })
             })
             .collect();
-        let width = columns.len();
+        let cells = columns
+            .iter()
+            .map(|c| StringChunkedBuilder::new(c.frame_column.as_str().into(), 1024))
+            .collect();
         TableBuilder {
             name,
             class,
             columns,
             numeric,
             missing_required,
-            cells: vec![Vec::new(); width],
+            cells,
             lines: Vec::new(),
             findings,
         }
@@ -191,13 +195,14 @@ impl<'a> TableBuilder<'a> {
                 .flatten()
                 .map(str::trim)
                 .filter(|v| !v.is_empty());
-            col.push(v.map(|v| {
-                if self.numeric[i] {
-                    halfwidth(v).trim().to_string()
-                } else {
-                    v.to_string()
+            match v {
+                None => col.append_null(),
+                // Full-width digits only matter in numeric columns, and only outside ASCII.
+                Some(v) if self.numeric[i] && !v.is_ascii() => {
+                    col.append_value(halfwidth(v).trim())
                 }
-            }));
+                Some(v) => col.append_value(v),
+            }
         }
         self.lines.push(line);
     }
@@ -210,10 +215,9 @@ impl<'a> TableBuilder<'a> {
     ) -> Result<RawTable, IngestError> {
         let height = self.lines.len();
         let mut frame_columns: Vec<Column> = self
-            .columns
-            .iter()
-            .zip(self.cells)
-            .map(|(c, values)| Column::new(c.frame_column.as_str().into(), values))
+            .cells
+            .into_iter()
+            .map(|b| b.finish().into_column())
             .collect();
         frame_columns.push(Column::new(LINE_COLUMN.into(), self.lines.clone()));
         let frame = DataFrame::new(height, frame_columns).map_err(|source| IngestError::Frame {

@@ -225,8 +225,10 @@ pub fn ingest_bytes(
     };
     let mut table = builder::TableBuilder::new(name, class, &header, 1);
     let mut counter = LineCounter::new(&text);
-    for record in records {
-        let record = record.map_err(csv_err)?;
+    drop(records);
+    // One record buffer for the whole file.
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record).map_err(csv_err)? {
         let line = counter.line_at(record.position().map_or(0, |p| p.byte() as usize));
         table.push_row(line, record.iter().map(Some).collect());
     }

@@ -22,10 +22,11 @@
 //! ```
 #![deny(missing_docs)]
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use geo::{BoundingRect, Intersects};
 use geo_types::{MultiPolygon, Point};
+use rayon::prelude::*;
 use riskcensus_core::{Finding, Rule};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
@@ -407,7 +408,10 @@ pub fn check_villages(
             .at_row(row as u64 + 1)
             .in_column("code", Some(code.to_string()))
     };
-    for (i, mut v) in villages.into_iter().enumerate() {
+    // Duplicate codes first (order matters: the later feature is dropped), then each village on
+    // its own, in parallel.
+    let mut unique: Vec<(usize, Village)> = Vec::with_capacity(villages.len());
+    for (i, v) in villages.into_iter().enumerate() {
         if let Some(first) = seen.get(&v.code) {
             findings.push(finding(
                 Rule::GeomDuplicateCode,
@@ -426,65 +430,89 @@ pub fn check_villages(
             ));
             continue;
         }
-        if unclosed.contains(&v.code) {
-            findings.push(finding(
-                Rule::GeomRepaired,
-                i,
-                &v.code,
-                format!("{}（{}）的面有未闭合的环，已闭合", v.name, v.code),
-                format!(
-                    "the polygon of {} ({}) had an unclosed ring; closed",
-                    v.name, v.code
-                ),
-            ));
-        }
-        if !v.geometry.is_valid() {
-            let reason = v
-                .geometry
-                .validation_errors()
-                .first()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            v.geometry = geo::unary_union(v.geometry.0.iter());
-            findings.push(finding(
-                Rule::GeomRepaired,
-                i,
-                &v.code,
-                format!("{}（{}）的面无效（{reason}），已修复", v.name, v.code),
-                format!(
-                    "the polygon of {} ({}) was invalid ({reason}) and has been repaired",
-                    v.name, v.code
-                ),
-            ));
-        }
-        if v.geometry.unsigned_area() == 0.0 {
-            findings.push(finding(
-                Rule::GeomEmpty,
-                i,
-                &v.code,
-                format!("{}（{}）的面没有面积，已删除", v.name, v.code),
-                format!(
-                    "the polygon of {} ({}) has no area; dropped",
-                    v.name, v.code
-                ),
-            ));
-            continue;
-        }
-        if let Some((county_name, county)) = counties.get(&v.county) {
-            let inside = v.geometry.intersection(county).unsigned_area();
-            if inside < 0.5 * v.geometry.unsigned_area() {
-                findings.push(finding(
-                    Rule::GeomOutsideCounty,
+        seen.insert(v.code.clone(), i);
+        unique.push((i, v));
+    }
+    let unclosed: HashSet<&str> = unclosed.iter().map(String::as_str).collect();
+    // (the village with its feature number, unless dropped; its findings)
+    type Checked = (Option<(usize, Village)>, Vec<Finding>);
+    let checked: Vec<Checked> = unique
+        .into_par_iter()
+        .map(|(i, mut v)| {
+            let mut found = Vec::new();
+            if unclosed.contains(v.code.as_str()) {
+                found.push(finding(
+                    Rule::GeomRepaired,
                     i,
                     &v.code,
-                    format!("{}（{}）的面大部分不在{county_name}内", v.name, v.code),
-                    format!("most of {} ({}) lies outside {county_name}", v.name, v.code),
+                    format!("{}（{}）的面有未闭合的环，已闭合", v.name, v.code),
+                    format!(
+                        "the polygon of {} ({}) had an unclosed ring; closed",
+                        v.name, v.code
+                    ),
                 ));
             }
+            if !v.geometry.is_valid() {
+                let reason = v
+                    .geometry
+                    .validation_errors()
+                    .first()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                v.geometry = geo::unary_union(v.geometry.0.iter());
+                found.push(finding(
+                    Rule::GeomRepaired,
+                    i,
+                    &v.code,
+                    format!("{}（{}）的面无效（{reason}），已修复", v.name, v.code),
+                    format!(
+                        "the polygon of {} ({}) was invalid ({reason}) and has been repaired",
+                        v.name, v.code
+                    ),
+                ));
+            }
+            let area = v.geometry.unsigned_area();
+            if area == 0.0 {
+                found.push(finding(
+                    Rule::GeomEmpty,
+                    i,
+                    &v.code,
+                    format!("{}（{}）的面没有面积，已删除", v.name, v.code),
+                    format!(
+                        "the polygon of {} ({}) has no area; dropped",
+                        v.name, v.code
+                    ),
+                ));
+                return (None, found);
+            }
+            if let Some((county_name, county)) = counties.get(&v.county) {
+                let inside = v.geometry.intersection(county).unsigned_area();
+                if inside < 0.5 * area {
+                    found.push(finding(
+                        Rule::GeomOutsideCounty,
+                        i,
+                        &v.code,
+                        format!("{}（{}）的面大部分不在{county_name}内", v.name, v.code),
+                        format!("most of {} ({}) lies outside {county_name}", v.name, v.code),
+                    ));
+                }
+            }
+            (Some((i, v)), found)
+        })
+        .collect();
+    let mut per_feature: Vec<(usize, Finding)> = findings.drain(..).map(|f| (0, f)).collect();
+    for (kept_village, found) in checked {
+        per_feature.extend(found.into_iter().map(|f| (0, f)));
+        if let Some(k) = kept_village {
+            kept.push(k);
         }
-        seen.insert(v.code.clone(), i);
-        kept.push((i, v));
     }
+    // Findings in feature order (duplicates were found first): sort by the feature's row.
+    for (key, f) in &mut per_feature {
+        *key = f.row.unwrap_or(0) as usize;
+    }
+    per_feature.sort_by_key(|(k, _)| *k);
+    findings.extend(per_feature.into_iter().map(|(_, f)| f));
     // Overlaps between neighbours, found through their bounding boxes.
     let boxes: Vec<GeomWithData<Rectangle<[f64; 2]>, usize>> = kept
         .iter()
@@ -497,67 +525,77 @@ pub fn check_villages(
             ))
         })
         .collect();
+    let areas: Vec<f64> = kept
+        .par_iter()
+        .map(|(_, v)| v.geometry.unsigned_area())
+        .collect();
     let tree = RTree::bulk_load(boxes.clone());
-    for b in &boxes {
-        let j = b.data;
-        let mut others: Vec<usize> = tree
-            .locate_in_envelope_intersecting(&rstar::RTreeObject::envelope(b.geom()))
-            .map(|o| o.data)
-            .filter(|&k| k < j)
-            .collect();
-        others.sort_unstable();
-        for k in others {
-            let overlap = kept[j]
-                .1
-                .geometry
-                .intersection(&kept[k].1.geometry)
-                .unsigned_area();
-            let smaller = kept[j]
-                .1
-                .geometry
-                .unsigned_area()
-                .min(kept[k].1.geometry.unsigned_area());
-            if overlap > OVERLAP_TOLERANCE && overlap > 1e-3 * smaller {
-                let (a, bv) = (&kept[k].1, &kept[j].1);
-                findings.push(finding(
-                    Rule::GeomOverlap,
-                    kept[j].0,
-                    &bv.code,
-                    format!(
-                        "{}（{}）与 {}（{}）重叠 {overlap:.2e} 平方度",
-                        bv.name, bv.code, a.name, a.code
-                    ),
-                    format!(
-                        "{} ({}) overlaps {} ({}) by {overlap:.2e} deg²",
-                        bv.name, bv.code, a.name, a.code
-                    ),
-                ));
+    let overlaps: Vec<Vec<Finding>> = boxes
+        .par_iter()
+        .map(|b| {
+            let j = b.data;
+            let mut others: Vec<usize> = tree
+                .locate_in_envelope_intersecting(&rstar::RTreeObject::envelope(b.geom()))
+                .map(|o| o.data)
+                .filter(|&k| k < j)
+                .collect();
+            others.sort_unstable();
+            let mut found = Vec::new();
+            for k in others {
+                let overlap = kept[j]
+                    .1
+                    .geometry
+                    .intersection(&kept[k].1.geometry)
+                    .unsigned_area();
+                let smaller = areas[j].min(areas[k]);
+                if overlap > OVERLAP_TOLERANCE && overlap > 1e-3 * smaller {
+                    let (a, bv) = (&kept[k].1, &kept[j].1);
+                    found.push(finding(
+                        Rule::GeomOverlap,
+                        kept[j].0,
+                        &bv.code,
+                        format!(
+                            "{}（{}）与 {}（{}）重叠 {overlap:.2e} 平方度",
+                            bv.name, bv.code, a.name, a.code
+                        ),
+                        format!(
+                            "{} ({}) overlaps {} ({}) by {overlap:.2e} deg²",
+                            bv.name, bv.code, a.name, a.code
+                        ),
+                    ));
+                }
             }
-        }
-    }
+            found
+        })
+        .collect();
+    findings.extend(overlaps.into_iter().flatten());
     // Gaps: the part of each county its villages leave uncovered.
-    for (code, (name, county)) in counties {
-        let members: Vec<&geo_types::Polygon<f64>> = kept
-            .iter()
-            .filter(|(_, v)| &v.county == code)
-            .flat_map(|(_, v)| v.geometry.0.iter())
-            .collect();
-        if members.is_empty() {
-            continue;
-        }
-        let covered = geo::unary_union(members);
-        let gap = county.difference(&covered).unsigned_area();
-        let tolerance = (1e-3 * county.unsigned_area()).max(1e-6);
-        if gap > tolerance {
-            findings.push(Finding::new(
-                file,
-                GEOMETRY_CLASS,
-                Rule::GeomGap,
-                format!("{name}（{code}）有 {gap:.2e} 平方度未被任何村覆盖"),
-                format!("{gap:.2e} deg² of {name} ({code}) is covered by no village"),
-            ));
-        }
+    let mut members: HashMap<&str, Vec<&geo_types::Polygon<f64>>> = HashMap::new();
+    for (_, v) in &kept {
+        members
+            .entry(v.county.as_str())
+            .or_default()
+            .extend(v.geometry.0.iter());
     }
+    let gaps: Vec<Option<Finding>> = counties
+        .par_iter()
+        .map(|(code, (name, county))| {
+            let members = members.get(code.as_str())?;
+            let covered = geo::unary_union(members.iter().copied());
+            let gap = county.difference(&covered).unsigned_area();
+            let tolerance = (1e-3 * county.unsigned_area()).max(1e-6);
+            (gap > tolerance).then(|| {
+                Finding::new(
+                    file,
+                    GEOMETRY_CLASS,
+                    Rule::GeomGap,
+                    format!("{name}（{code}）有 {gap:.2e} 平方度未被任何村覆盖"),
+                    format!("{gap:.2e} deg² of {name} ({code}) is covered by no village"),
+                )
+            })
+        })
+        .collect();
+    findings.extend(gaps.into_iter().flatten());
     (kept.into_iter().map(|(_, v)| v).collect(), findings)
 }
 

@@ -19,9 +19,28 @@ fn text_column(c: &Checked, field: &str) -> Result<Vec<Option<String>>, Pipeline
 /// `dup.across_files`: a row of a later file of a class with the credit code, or the name and
 /// village, of a row of an earlier file of the same class.
 pub(crate) fn duplicates_across_files(files: &mut [Checked]) -> Result<(), PipelineError> {
-    // class → key → (file, line) of its first occurrence in an earlier file
-    let mut seen: HashMap<String, HashMap<String, (String, u64)>> = HashMap::new();
+    use rayon::prelude::*;
+    // Classes are independent: each runs on its own, its files in pipeline order.
+    let mut by_class: std::collections::BTreeMap<String, Vec<&mut Checked>> =
+        std::collections::BTreeMap::new();
     for file in files.iter_mut() {
+        by_class
+            .entry(file.class.node.code.clone())
+            .or_default()
+            .push(file);
+    }
+    by_class
+        .into_par_iter()
+        .try_for_each(|(_, files)| duplicates_in_class(files))
+}
+
+fn duplicates_in_class(files: Vec<&mut Checked>) -> Result<(), PipelineError> {
+    if files.len() < 2 {
+        return Ok(());
+    }
+    // key → (file, line) of its first occurrence in an earlier file
+    let mut class_seen: HashMap<String, (String, u64)> = HashMap::new();
+    for file in files {
         let credit = text_column(file, "credit_code")?;
         let names = text_column(file, "name")?;
         let keys: Vec<Vec<String>> = (0..file.typed.height())
@@ -36,7 +55,6 @@ pub(crate) fn duplicates_across_files(files: &mut [Checked]) -> Result<(), Pipel
                 k
             })
             .collect();
-        let class_seen = seen.entry(file.class.node.code.clone()).or_default();
         let mut new_keys = Vec::new();
         for (i, row_keys) in keys.iter().enumerate() {
             let line = file.raw.lines[i];
@@ -85,11 +103,20 @@ pub(crate) fn per_resident(files: &mut [Checked]) -> Result<(), PipelineError> {
             })
         })
         .collect();
+    // One population table per (class, field), however many files check against it.
+    let mut tables: HashMap<(String, String), HashMap<String, f64>> = HashMap::new();
     for (i, field, ratio, population_class, population_field) in checks {
-        let mut population: HashMap<String, f64> = HashMap::new();
-        for (code, v) in clean_values(files, &population_class, &population_field)? {
-            population.entry(code).or_insert(v);
+        let key = (population_class, population_field);
+        if !tables.contains_key(&key) {
+            let mut population: HashMap<String, f64> = HashMap::new();
+            for (code, v) in clean_values(files, &key.0, &key.1)? {
+                population.entry(code).or_insert(v);
+            }
+            tables.insert(key.clone(), population);
         }
+        let Some(population) = tables.get(&key) else {
+            continue;
+        };
         let file = &mut files[i];
         let Some(values) = float_column(file, &field)? else {
             continue;
@@ -200,13 +227,22 @@ pub(crate) fn villages_within_township(files: &mut [Checked]) -> Result<(), Pipe
             })
         })
         .collect();
+    // One table of township sums per (class, field), however many files check against it.
+    let mut tables: HashMap<(String, String), HashMap<String, (f64, usize)>> = HashMap::new();
     for (i, field, village_class, village_field, tolerance) in checks {
-        let mut sums: HashMap<String, (f64, usize)> = HashMap::new();
-        for (code, v) in clean_values(files, &village_class, &village_field)? {
-            let e = sums.entry(code[..9].to_string()).or_default();
-            e.0 += v;
-            e.1 += 1;
+        let key = (village_class, village_field);
+        if !tables.contains_key(&key) {
+            let mut sums: HashMap<String, (f64, usize)> = HashMap::new();
+            for (code, v) in clean_values(files, &key.0, &key.1)? {
+                let e = sums.entry(code[..9].to_string()).or_default();
+                e.0 += v;
+                e.1 += 1;
+            }
+            tables.insert(key.clone(), sums);
         }
+        let Some(sums) = tables.get(&key) else {
+            continue;
+        };
         let file = &mut files[i];
         let Some(values) = float_column(file, &field)? else {
             continue;

@@ -24,9 +24,8 @@ use riskcensus_core::{Finding, Severity};
 
 pub use riskcensus_core::FileSummary as FileReport;
 
-/// Wall-clock seconds per stage of a run, in the order they ran. Stages marked `Σ` add up the
-/// time every worker thread spent in them (they run in parallel across files), so they can
-/// exceed the wall time of the stage that holds them.
+/// Wall-clock seconds per stage of a run, in the order they ran. Stages run one after the other;
+/// within a stage the work runs in parallel (over files, counties or classes).
 #[derive(Debug, Clone, Default)]
 pub struct Timings {
     /// (stage, seconds).
@@ -98,9 +97,7 @@ pub(crate) fn in_pool<T: Send>(
 /// Run a pipeline file end to end, writing the database to `out` (or the pipeline's `output`).
 pub fn run(pipeline: &Pipeline, out: Option<&std::path::Path>) -> Result<RunReport, PipelineError> {
     let mut timings = Timings::default();
-    let mut clock = std::time::Instant::now();
-    let ctx = prepare(pipeline)?;
-    timings.lap("load schemas, register and polygons", &mut clock);
+    let ctx = prepare(pipeline, &mut timings)?;
     let outcomes = process_all(&ctx, &mut timings)?;
     let out_dir = out
         .map(std::path::Path::to_path_buf)
@@ -112,9 +109,7 @@ pub fn run(pipeline: &Pipeline, out: Option<&std::path::Path>) -> Result<RunRepo
 /// Validate and locate every return of a pipeline without writing anything.
 pub fn validate_only(pipeline: &Pipeline) -> Result<RunReport, PipelineError> {
     let mut timings = Timings::default();
-    let mut clock = std::time::Instant::now();
-    let ctx = prepare(pipeline)?;
-    timings.lap("load schemas, register and polygons", &mut clock);
+    let ctx = prepare(pipeline, &mut timings)?;
     let outcomes = process_all(&ctx, &mut timings)?;
     Ok(report(&ctx, &outcomes, None, timings))
 }

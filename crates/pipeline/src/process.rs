@@ -33,7 +33,11 @@ pub struct Context<'a> {
 }
 
 /// Load schemas, register and polygons, and check that every return names a known class.
-pub fn prepare(pipeline: &Pipeline) -> Result<Context<'_>, PipelineError> {
+pub fn prepare<'a>(
+    pipeline: &'a Pipeline,
+    timings: &mut crate::Timings,
+) -> Result<Context<'a>, PipelineError> {
+    let mut clock = std::time::Instant::now();
     let schemas = SchemaSet::load(&pipeline.schemas)?;
     for r in &pipeline.returns {
         if schemas.class(&r.class).is_none() {
@@ -76,6 +80,7 @@ pub fn prepare(pipeline: &Pipeline) -> Result<Context<'_>, PipelineError> {
     let register = Register::from_csv_str(&register_text)?;
     use sha2::Digest;
     let register_sha256 = hex::encode(sha2::Sha256::digest(&register_bytes));
+    timings.lap("load schemas and register", &mut clock);
     let crs = match &pipeline.geometry.crs {
         Some(c) => Crs::parse(c)?,
         None => Crs::cgcs2000(),
@@ -107,9 +112,11 @@ pub fn prepare(pipeline: &Pipeline) -> Result<Context<'_>, PipelineError> {
         }
     }
     let counties = read_counties(pipeline, &crs)?;
+    timings.lap("load village and county polygons", &mut clock);
     let (checked, geometry_findings) =
         riskcensus_locate::check_villages(villages.into_villages(), &counties, &villages_path);
     let villages = VillageIndex::new(checked);
+    timings.lap("check and index village polygons", &mut clock);
     Ok(Context {
         pipeline,
         schemas,
@@ -200,19 +207,23 @@ fn process_all_in_pool(
     timings: &mut crate::Timings,
 ) -> Result<Vec<FileOutcome>, PipelineError> {
     let mut clock = std::time::Instant::now();
-    let mut checked: Vec<Checked> = ctx
+    let ingested: Vec<Ingested> = ctx
         .pipeline
         .returns
         .par_iter()
-        .map(|r| check_file(ctx, r))
+        .map(|r| ingest(ctx, r))
         .collect::<Result<_, _>>()?;
-    timings.lap(
-        "check files: ingest + validate + locate (parallel over files)",
-        &mut clock,
-    );
-    for (i, stage) in ["ingest Σ", "validate Σ", "locate Σ"].iter().enumerate() {
-        timings.add(stage, checked.iter().map(|c| c.spent[i]).sum());
-    }
+    timings.lap("ingest (parallel over files)", &mut clock);
+    let validated: Vec<Validated> = ingested
+        .into_par_iter()
+        .map(|i| validate(ctx, i))
+        .collect::<Result<_, _>>()?;
+    timings.lap("validate (parallel over files)", &mut clock);
+    let mut checked: Vec<Checked> = validated
+        .into_par_iter()
+        .map(|v| locate(ctx, v))
+        .collect::<Result<_, _>>()?;
+    timings.lap("locate (parallel over files)", &mut clock);
     crate::cross_file::duplicates_across_files(&mut checked)?;
     crate::cross_file::per_resident(&mut checked)?;
     crate::cross_file::villages_within_township(&mut checked)?;
@@ -238,19 +249,30 @@ pub(crate) struct Checked {
     pub lat_id: Option<String>,
     pub codes: Vec<Option<String>>,
     pub findings: Vec<Finding>,
-    /// Thread time spent in ingest, validate and locate.
-    pub spent: [std::time::Duration; 3],
 }
 
-fn check_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<Checked, PipelineError> {
+/// A return as read.
+struct Ingested<'a> {
+    conf: &'a ReturnConf,
+    class: ResolvedClass,
+    shown: String,
+    raw: riskcensus_core::table::RawTable,
+}
+
+/// A return with its typed columns and the findings of validation.
+struct Validated<'a> {
+    ingested: Ingested<'a>,
+    typed: DataFrame,
+    findings: Vec<Finding>,
+}
+
+fn ingest<'a>(ctx: &Context<'_>, conf: &'a ReturnConf) -> Result<Ingested<'a>, PipelineError> {
     let class = ctx
         .schemas
         .class(&conf.class)
         .cloned()
         .ok_or_else(|| PipelineError::Internal(format!("class {}", conf.class)))?;
     let shown = ctx.pipeline.display_path(&conf.path);
-    let mut clock = std::time::Instant::now();
-    let mut spent = [std::time::Duration::ZERO; 3];
     let encoding = conf
         .encoding
         .as_deref()
@@ -263,16 +285,44 @@ fn check_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<Checked, PipelineE
         conf.sheet.as_deref(),
         &class,
     )?;
-    spent[0] = clock.elapsed();
-    clock = std::time::Instant::now();
+    Ok(Ingested {
+        conf,
+        class,
+        shown,
+        raw,
+    })
+}
+
+fn validate<'a>(ctx: &Context<'_>, ingested: Ingested<'a>) -> Result<Validated<'a>, PipelineError> {
     let options = riskcensus_validate::Options {
         reference_date: chrono::NaiveDate::parse_from_str(&ctx.pipeline.reference_date, "%Y-%m-%d")
             .ok(),
     };
-    let validated = riskcensus_validate::validate_with(&raw, &class, &ctx.register, &options)?;
-    let typed = validated.typed;
-    spent[1] = clock.elapsed();
-    clock = std::time::Instant::now();
+    let validated = riskcensus_validate::validate_with(
+        &ingested.raw,
+        &ingested.class,
+        &ctx.register,
+        &options,
+    )?;
+    Ok(Validated {
+        ingested,
+        typed: validated.typed,
+        findings: validated.findings,
+    })
+}
+
+fn locate(ctx: &Context<'_>, validated: Validated<'_>) -> Result<Checked, PipelineError> {
+    let Validated {
+        ingested:
+            Ingested {
+                conf,
+                class,
+                shown,
+                raw,
+            },
+        typed,
+        findings,
+    } = validated;
     let field_of = |t: FieldType| {
         class
             .fields
@@ -351,9 +401,8 @@ fn check_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<Checked, PipelineE
             }
         }
     };
-    let mut findings = validated.findings;
+    let mut findings = findings;
     findings.extend(located.findings.iter().cloned());
-    spent[2] = clock.elapsed();
     Ok(Checked {
         class,
         shown,
@@ -364,7 +413,6 @@ fn check_file(ctx: &Context<'_>, conf: &ReturnConf) -> Result<Checked, PipelineE
         lat_id,
         codes,
         findings,
-        spent,
     })
 }
 
@@ -379,7 +427,6 @@ fn decide(ctx: &Context<'_>, checked: Checked) -> Result<FileOutcome, PipelineEr
         lat_id,
         codes,
         mut findings,
-        spent: _,
     } = checked;
     let typed = &typed;
     // The pipeline's severity overrides; rules turned off drop their findings.

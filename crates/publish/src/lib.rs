@@ -45,6 +45,12 @@ use sha2::{Digest, Sha256};
 /// Largest row group written (QGIS and DuckDB prune by row group statistics).
 pub const ROW_GROUP_SIZE: usize = 65_536;
 
+/// Files with at least this many rows are zstd-compressed (level 3); smaller ones are written
+/// uncompressed. A national run writes ~90,000 per-county layers of a few dozen rows each, where
+/// zstd saves nothing, yet the parquet crate sets up a zstd compressor and decompressor for
+/// every column chunk: that set-up was a fifth of the whole run's CPU time (perf, BENCHMARKS.md).
+pub const ZSTD_MIN_ROWS: usize = 4_096;
+
 /// PROJJSON of EPSG:4490 (CGCS2000), exported from PROJ 9.5.1's database by pyproj.
 pub const EPSG_4490_PROJJSON: &str = include_str!("epsg4490.projjson");
 
@@ -369,9 +375,11 @@ fn write_rows(
     let schema = Arc::new(Schema::new(fields));
     let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| pq_err(&e))?;
     let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(3).map_err(|e| pq_err(&e))?,
-        ))
+        .set_compression(if batch.num_rows() >= ZSTD_MIN_ROWS {
+            Compression::ZSTD(ZstdLevel::try_new(3).map_err(|e| pq_err(&e))?)
+        } else {
+            Compression::UNCOMPRESSED
+        })
         .set_max_row_group_row_count(Some(ROW_GROUP_SIZE))
         .set_key_value_metadata(Some(vec![KeyValue::new(
             "geo".to_string(),
@@ -473,6 +481,36 @@ mod tests {
             geo["columns"]["geometry"]["bbox"],
             serde_json::json!([0.0, 0.0, 1.0, 1.0])
         );
+    }
+
+    #[test]
+    fn large_files_are_zstd_compressed_small_ones_not() {
+        use parquet::file::reader::FileReader;
+        let dir = tempfile::tempdir().unwrap();
+        for rows in [ZSTD_MIN_ROWS - 1, ZSTD_MIN_ROWS] {
+            let codes: Vec<String> = (0..rows).map(|i| format!("{i:012}")).collect();
+            let frame = polars::df!("code" => codes).unwrap();
+            let points = (0..rows)
+                .map(|i| Some((100.0 + i as f64 * 1e-4, 30.0)))
+                .collect();
+            let path = dir.path().join(format!("{rows}.parquet"));
+            write_geoparquet(&path, &frame, Geometries::Points(points)).unwrap();
+            let reader = parquet::file::reader::SerializedFileReader::new(
+                std::fs::File::open(&path).unwrap(),
+            )
+            .unwrap();
+            let compression = reader.metadata().row_group(0).column(0).compression();
+            let want = if rows >= ZSTD_MIN_ROWS {
+                Compression::ZSTD(ZstdLevel::try_new(3).unwrap())
+            } else {
+                Compression::UNCOMPRESSED
+            };
+            assert_eq!(
+                std::mem::discriminant(&compression),
+                std::mem::discriminant(&want),
+                "{rows} rows"
+            );
+        }
     }
 
     #[test]
