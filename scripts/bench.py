@@ -19,6 +19,7 @@ Usage: bench.py [ROWS ...] [--runs N]      (default sizes: 100000 1000000 540000
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -49,10 +50,14 @@ def measure(argv, cwd=REPO):
     return seconds, usage.ru_maxrss / 1024
 
 
-def repeat(argv, runs, after=None):
+def repeat(argv, runs, after=None, fresh=None):
+    """`fresh`: a directory removed before every run (outside the timing), so each run writes a
+    new database instead of also deleting the previous one."""
     samples = []
     extra = []
     for _ in range(runs):
+        if fresh is not None:
+            shutil.rmtree(fresh, ignore_errors=True)
         samples.append(measure(argv))
         if after:
             extra.append(after())
@@ -102,15 +107,17 @@ def main():
         timings_file = census / "timings.json"
         secs, rss, timings = repeat(
             [BIN, "run", pipeline, "--out", census / "db", "-q", "--timings", timings_file], runs,
-            after=lambda: json.loads(timings_file.read_text()))
+            after=lambda: json.loads(timings_file.read_text()), fresh=census / "db")
         table.append((label, "riskcensus run", rows, secs, rss))
         stage_tables.append((label, stage_medians(timings)))
         secs, rss, _ = repeat([BIN, "validate", "--pipeline", pipeline, "--format", "json", "-o",
                                census / "findings.json"], runs)
         table.append((label, "riskcensus validate", rows, secs, rss))
-        secs, rss, _ = repeat([PY, REPO / "bench/peer/peer.py", census, census / "peer-out"], runs)
+        secs, rss, _ = repeat([PY, REPO / "bench/peer/peer.py", census, census / "peer-out"], runs,
+                              fresh=census / "peer-out")
         table.append((label, "peer: pandas + geopandas", rows, secs, rss))
-        secs, rss, _ = repeat([PY, REPO / "bench/peer/duckdb_floor.py", census, census / "duckdb-out"], runs)
+        secs, rss, _ = repeat([PY, REPO / "bench/peer/duckdb_floor.py", census, census / "duckdb-out"], runs,
+                              fresh=census / "duckdb-out")
         table.append((label, "floor: DuckDB CSV → GeoParquet, no checks", rows, secs, rss))
 
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")),

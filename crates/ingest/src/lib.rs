@@ -184,9 +184,17 @@ fn check_text(
     text: String,
     enc: &'static str,
 ) -> Result<(String, &'static str), IngestError> {
-    if let Some(c) = text
-        .chars()
-        .find(|&c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    // Control characters are C0 and DEL (one byte each in UTF-8) and C1 (0xC2 0x80–0x9F): a byte
+    // scan finds the first without decoding every character.
+    let bytes = text.as_bytes();
+    let first = bytes.iter().enumerate().position(|(i, &b)| {
+        (b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t'))
+            || b == 0x7F
+            || (b == 0xC2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n)))
+    });
+    if let Some(c) = first
+        .and_then(|i| text.get(i..))
+        .and_then(|t| t.chars().next())
     {
         return Err(IngestError::UnknownEncoding {
             path: name.to_string(),

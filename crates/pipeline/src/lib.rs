@@ -55,6 +55,26 @@ impl Timings {
     }
 }
 
+/// Reports how far a run is, stage by stage (the CLI draws progress bars with it).
+pub trait Progress: Sync {
+    /// A stage starts; it has `total` steps (files, classes), or 0 when it has no count.
+    fn start(&self, stage: &str, total: u64);
+    /// One more step of the current stage is done (called from worker threads).
+    fn advance(&self);
+    /// The current stage is done.
+    fn finish(&self);
+}
+
+/// Reports nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Progress for Silent {
+    fn start(&self, _: &str, _: u64) {}
+    fn advance(&self) {}
+    fn finish(&self) {}
+}
+
 /// What a run did.
 #[derive(Debug, Clone)]
 pub struct RunReport {
@@ -96,21 +116,42 @@ pub(crate) fn in_pool<T: Send>(
 
 /// Run a pipeline file end to end, writing the database to `out` (or the pipeline's `output`).
 pub fn run(pipeline: &Pipeline, out: Option<&std::path::Path>) -> Result<RunReport, PipelineError> {
+    run_with(pipeline, out, &Silent)
+}
+
+/// [`run`], reporting progress.
+pub fn run_with(
+    pipeline: &Pipeline,
+    out: Option<&std::path::Path>,
+    progress: &dyn Progress,
+) -> Result<RunReport, PipelineError> {
     let mut timings = Timings::default();
+    progress.start("读取登记表与村界 loading register and polygons", 0);
     let ctx = prepare(pipeline, &mut timings)?;
-    let outcomes = process_all(&ctx, &mut timings)?;
+    progress.finish();
+    let outcomes = process_all(&ctx, &mut timings, progress)?;
     let out_dir = out
         .map(std::path::Path::to_path_buf)
         .unwrap_or_else(|| pipeline.output.clone());
-    in_pool(|| publish(&ctx, &outcomes, &out_dir, &mut timings))?;
+    in_pool(|| publish(&ctx, &outcomes, &out_dir, &mut timings, progress))?;
     Ok(report(&ctx, &outcomes, Some(out_dir), timings))
 }
 
 /// Validate and locate every return of a pipeline without writing anything.
 pub fn validate_only(pipeline: &Pipeline) -> Result<RunReport, PipelineError> {
+    validate_only_with(pipeline, &Silent)
+}
+
+/// [`validate_only`], reporting progress.
+pub fn validate_only_with(
+    pipeline: &Pipeline,
+    progress: &dyn Progress,
+) -> Result<RunReport, PipelineError> {
     let mut timings = Timings::default();
+    progress.start("读取登记表与村界 loading register and polygons", 0);
     let ctx = prepare(pipeline, &mut timings)?;
-    let outcomes = process_all(&ctx, &mut timings)?;
+    progress.finish();
+    let outcomes = process_all(&ctx, &mut timings, progress)?;
     Ok(report(&ctx, &outcomes, None, timings))
 }
 

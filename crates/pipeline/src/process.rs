@@ -198,32 +198,49 @@ pub struct FileOutcome {
 pub fn process_all(
     ctx: &Context<'_>,
     timings: &mut crate::Timings,
+    progress: &dyn crate::Progress,
 ) -> Result<Vec<FileOutcome>, PipelineError> {
-    crate::in_pool(|| process_all_in_pool(ctx, timings))
+    crate::in_pool(|| process_all_in_pool(ctx, timings, progress))
 }
 
 fn process_all_in_pool(
     ctx: &Context<'_>,
     timings: &mut crate::Timings,
+    progress: &dyn crate::Progress,
 ) -> Result<Vec<FileOutcome>, PipelineError> {
     let mut clock = std::time::Instant::now();
+    let files = ctx.pipeline.returns.len() as u64;
+    let step = |stage: &str| progress.start(stage, files);
+    fn done<T>(progress: &dyn crate::Progress) -> impl Fn(T) -> T + '_ {
+        move |x| {
+            progress.advance();
+            x
+        }
+    }
+    step("读取 ingest");
     let ingested: Vec<Ingested> = ctx
         .pipeline
         .returns
         .par_iter()
-        .map(|r| ingest(ctx, r))
+        .map(|r| ingest(ctx, r).map(done(progress)))
         .collect::<Result<_, _>>()?;
+    progress.finish();
     timings.lap("ingest (parallel over files)", &mut clock);
+    step("校验 validate");
     let validated: Vec<Validated> = ingested
         .into_par_iter()
-        .map(|i| validate(ctx, i))
+        .map(|i| validate(ctx, i).map(done(progress)))
         .collect::<Result<_, _>>()?;
+    progress.finish();
     timings.lap("validate (parallel over files)", &mut clock);
+    step("定位 locate");
     let mut checked: Vec<Checked> = validated
         .into_par_iter()
-        .map(|v| locate(ctx, v))
+        .map(|v| locate(ctx, v).map(done(progress)))
         .collect::<Result<_, _>>()?;
+    progress.finish();
     timings.lap("locate (parallel over files)", &mut clock);
+    progress.start("跨文件核查 checks across files", 0);
     crate::cross_file::duplicates_across_files(&mut checked)?;
     crate::cross_file::per_resident(&mut checked)?;
     crate::cross_file::villages_within_township(&mut checked)?;
@@ -232,8 +249,14 @@ fn process_all_in_pool(
         &mut checked,
         ctx.pipeline.sampled_villages.as_deref(),
     );
+    progress.finish();
     timings.lap("checks across files", &mut clock);
-    let decided = checked.into_par_iter().map(|c| decide(ctx, c)).collect();
+    step("入库或退回 accept or reject");
+    let decided = checked
+        .into_par_iter()
+        .map(|c| decide(ctx, c).map(done(progress)))
+        .collect();
+    progress.finish();
     timings.lap("accept or reject rows", &mut clock);
     decided
 }

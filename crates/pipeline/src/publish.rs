@@ -33,13 +33,39 @@ struct LayerFile {
 
 /// Write a layer's `.qml` beside it (QGIS applies it on load).
 fn write_style(path: &Path, kind: &qgis::LayerKind) -> Result<Written, PipelineError> {
-    let style = path.with_extension("qml");
-    let text = qgis::qml(kind);
-    std::fs::write(&style, &text).map_err(io_err(&style))?;
-    Ok(Written {
-        rows: 0,
-        sha256: sha256(text.as_bytes()),
-    })
+    Style::new(kind).write_beside(path)
+}
+
+/// A layer style rendered once, written beside every layer of its kind.
+struct Style {
+    text: String,
+    sha256: String,
+}
+
+impl Style {
+    fn new(kind: &qgis::LayerKind) -> Self {
+        let text = qgis::qml(kind);
+        let sha256 = sha256(text.as_bytes());
+        Style { text, sha256 }
+    }
+
+    fn write_beside(&self, path: &Path) -> Result<Written, PipelineError> {
+        let style = path.with_extension("qml");
+        std::fs::write(&style, &self.text).map_err(io_err(&style))?;
+        Ok(Written {
+            rows: 0,
+            sha256: self.sha256.clone(),
+        })
+    }
+}
+
+/// Create `county=<code>/` for every county that will hold a layer.
+fn county_dirs(root: &Path, counties: &[&String]) -> Result<(), PipelineError> {
+    for county in counties {
+        let dir = root.join(format!("county={county}"));
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    }
+    Ok(())
 }
 
 impl Outputs {
@@ -114,6 +140,7 @@ pub fn publish(
     outcomes: &[FileOutcome],
     out: &Path,
     timings: &mut crate::Timings,
+    progress: &dyn crate::Progress,
 ) -> Result<(), PipelineError> {
     let parent = out
         .parent()
@@ -129,7 +156,7 @@ pub fn publish(
         std::fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
     }
     std::fs::create_dir_all(&staging).map_err(io_err(&staging))?;
-    let result = write_all(ctx, outcomes, &staging, timings);
+    let result = write_all(ctx, outcomes, &staging, timings, progress);
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(e);
@@ -140,7 +167,21 @@ pub fn publish(
     }
     std::fs::rename(&staging, out).map_err(io_err(out))?;
     if old.exists() {
+        // The previous database: its county directories in parallel (a national one holds
+        // ~190,000 files), then the rest.
+        let mut clock = std::time::Instant::now();
+        progress.start("删除旧库 removing the previous database", 0);
+        let subdirs: Vec<PathBuf> = std::fs::read_dir(&old)
+            .map_err(io_err(&old))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect();
+        subdirs
+            .par_iter()
+            .try_for_each(|d| std::fs::remove_dir_all(d).map_err(io_err(d)))?;
         std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
+        progress.finish();
+        timings.lap("remove the previous database", &mut clock);
     }
     Ok(())
 }
@@ -150,6 +191,7 @@ fn write_all(
     outcomes: &[FileOutcome],
     root: &Path,
     timings: &mut crate::Timings,
+    progress: &dyn crate::Progress,
 ) -> Result<(), PipelineError> {
     let mut clock = std::time::Instant::now();
     let mut outputs = Outputs {
@@ -158,6 +200,7 @@ fn write_all(
         layers: Vec::new(),
     };
     let counties: Vec<&String> = ctx.counties.keys().collect();
+    county_dirs(root, &counties)?;
 
     // Facilities per class and county. Files of one class are concatenated in pipeline order.
     let mut by_class: BTreeMap<String, (DataFrame, Vec<String>)> = BTreeMap::new();
@@ -167,6 +210,7 @@ fn write_all(
             .or_insert_with(|| (o.accepted.clear(), o.class.totals.clone()));
         entry.0.vstack_mut(&o.accepted)?;
     }
+    progress.start("写出设施图层 publishing facilities", by_class.len() as u64);
     for (code, (frame, _)) in &by_class {
         let class = outcomes
             .iter()
@@ -190,6 +234,11 @@ fn write_all(
             ),
             None => (String::new(), "减灾能力"),
         };
+        let kind = qgis::LayerKind::Facilities {
+            code: code.clone(),
+            zh: zh.clone(),
+        };
+        let style = Style::new(&kind);
         let written: Vec<LayerFile> = split_by_county(frame, &counties)?
             .into_par_iter()
             .map(|(county, part)| {
@@ -202,29 +251,31 @@ fn write_all(
                     }
                     _ => vec![None; part.height()],
                 };
-                let dir = root.join(format!("county={county}"));
-                std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-                let path = dir.join(format!("{code}.parquet"));
+                let path = root
+                    .join(format!("county={county}"))
+                    .join(format!("{code}.parquet"));
                 let written = write_geoparquet(&path, &part, Geometries::Points(points))?;
-                let kind = qgis::LayerKind::Facilities {
-                    code: code.clone(),
-                    zh: zh.clone(),
-                };
                 Ok(LayerFile {
-                    style: write_style(&path, &kind)?,
+                    style: style.write_beside(&path)?,
                     path,
                     written,
                     name: format!("{county} {code} {zh}"),
                     group,
-                    kind,
+                    kind: kind.clone(),
                 })
             })
             .collect::<Result<_, PipelineError>>()?;
         for layer in written {
             outputs.add(layer);
         }
+        progress.advance();
     }
+    progress.finish();
     timings.lap("publish facilities per county and class", &mut clock);
+    progress.start(
+        "汇总并写出村、乡镇、区县 aggregating and publishing areas",
+        0,
+    );
 
     // Villages with their aggregates, per county; counties for the whole run.
     let villages = ctx.villages.villages();
@@ -382,6 +433,11 @@ fn write_all(
     )?;
 
     timings.lap("aggregate and publish counties", &mut clock);
+    progress.finish();
+    progress.start(
+        "写出问题清单、退回行与清单 findings, rejected rows, manifest",
+        0,
+    );
     // Findings: mappable layer and an Excel-friendly CSV.
     let findings: Vec<_> = ctx
         .geometry_findings
@@ -492,6 +548,7 @@ fn write_all(
         .map_err(|e| PipelineError::Internal(e.to_string()))?;
     std::fs::write(&path, text + "\n").map_err(io_err(&path))?;
     timings.lap("write project and manifest", &mut clock);
+    progress.finish();
     Ok(())
 }
 
@@ -542,6 +599,8 @@ fn write_area_layers(
     file: &str,
     title: &str,
 ) -> Result<(), PipelineError> {
+    let kind = qgis::LayerKind::Capacity;
+    let style = Style::new(&kind);
     let written: Vec<LayerFile> = split_by_county(table, counties)?
         .into_par_iter()
         .map(|(county, part)| {
@@ -554,18 +613,17 @@ fn write_area_layers(
                         .unwrap_or_else(|| geo_types::MultiPolygon(vec![]))
                 })
                 .collect();
-            let dir = root.join(format!("county={county}"));
-            std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-            let path = dir.join(format!("{file}.parquet"));
+            let path = root
+                .join(format!("county={county}"))
+                .join(format!("{file}.parquet"));
             let written = write_geoparquet(&path, &part, Geometries::Polygons(geoms))?;
-            let kind = qgis::LayerKind::Capacity;
             Ok(LayerFile {
-                style: write_style(&path, &kind)?,
+                style: style.write_beside(&path)?,
                 path,
                 written,
                 name: format!("{county} {title}"),
                 group: "减灾能力",
-                kind,
+                kind: kind.clone(),
             })
         })
         .collect::<Result<_, PipelineError>>()?;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use crate::args::{Args, Command};
 
+mod progress;
 mod run;
 mod schema;
 mod synth;

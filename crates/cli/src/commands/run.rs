@@ -16,7 +16,7 @@ pub fn run(
 ) -> Result<u8, PipelineError> {
     let started = std::time::Instant::now();
     let p = Pipeline::load(pipeline)?;
-    let report = riskcensus_pipeline::run(&p, out)?;
+    let report = riskcensus_pipeline::run_with(&p, out, &super::progress::Bars::new(quiet))?;
     super::write_timings(timings, &report.timings, started.elapsed())?;
     let options = Options {
         lang: lang.into(),

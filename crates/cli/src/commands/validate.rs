@@ -26,7 +26,7 @@ pub fn validate(req: Request) -> Result<u8, PipelineError> {
     if !req.files.is_empty() {
         p = p.with_files(&req.files, req.class.as_deref())?;
     }
-    let report = riskcensus_pipeline::validate_only(&p)?;
+    let report = riskcensus_pipeline::validate_only_with(&p, &super::progress::Bars::new(false))?;
     let to_terminal = req.output.is_none() && std::io::stdout().is_terminal();
     let options = Options {
         lang: req.lang.into(),
