@@ -61,10 +61,10 @@ def test_only_plain_arrow_types_and_no_extension_tag(parquet_files):
 
 
 def test_compression_and_row_groups(parquet_files):
-    # zstd from 4,096 rows up (riskcensus_publish::ZSTD_MIN_ROWS); smaller files uncompressed.
+    # zstd from 1,024 rows up (riskcensus_publish::ZSTD_MIN_ROWS); smaller files uncompressed.
     for path in parquet_files:
         meta = pq.read_metadata(path)
-        want = "ZSTD" if meta.num_rows >= 4_096 else "UNCOMPRESSED"
+        want = "ZSTD" if meta.num_rows >= 1_024 else "UNCOMPRESSED"
         for rg in range(meta.num_row_groups):
             assert meta.row_group(rg).num_rows <= 65_536
             assert meta.row_group(rg).column(0).compression == want

@@ -3,7 +3,6 @@
 //! A code is `PP CC DD TTT VVV`: province, prefecture, county, township, village. Higher levels
 //! are zero-padded to 12 digits (county 620421 → `620421000000`).
 
-use std::collections::HashMap;
 use std::fmt;
 
 use crate::error::{Error, Result};
@@ -130,7 +129,8 @@ pub struct Division {
 #[derive(Debug, Clone, Default)]
 pub struct Register {
     divisions: Vec<Division>,
-    by_code: HashMap<String, usize>,
+    /// foldhash: the register is looked up once or more per row (SipHash showed in profiles).
+    by_code: foldhash::HashMap<String, usize>,
 }
 
 impl Register {

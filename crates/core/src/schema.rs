@@ -184,6 +184,9 @@ pub fn normalize_name(name: &str) -> String {
         .map(|c| {
             if c.is_ascii() {
                 c.to_ascii_lowercase()
+            } else if ('\u{3000}'..='\u{9FFF}').contains(&c) {
+                // CJK punctuation, kana and ideographs have no case: skip the table look-up.
+                c
             } else {
                 c.to_lowercase().next().unwrap_or(c)
             }

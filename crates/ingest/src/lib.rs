@@ -143,6 +143,15 @@ pub fn decode(
     bytes: &[u8],
     encoding: Encoding,
 ) -> Result<(String, &'static str), IngestError> {
+    decode_borrowed(name, bytes, encoding).map(|(text, enc)| (text.into_owned(), enc))
+}
+
+/// [`decode`], borrowing the bytes when they are already UTF-8 (no copy of a large file).
+fn decode_borrowed<'b>(
+    name: &str,
+    bytes: &'b [u8],
+    encoding: Encoding,
+) -> Result<(std::borrow::Cow<'b, str>, &'static str), IngestError> {
     let unknown = |detail: &str| IngestError::UnknownEncoding {
         path: name.to_string(),
         detail: detail.to_string(),
@@ -157,7 +166,7 @@ pub fn decode(
                 )));
             }
             return Ok((
-                text.into_owned(),
+                text,
                 if enc == encoding_rs::UTF_8 {
                     "UTF-8 (BOM)"
                 } else {
@@ -166,24 +175,24 @@ pub fn decode(
             ));
         }
         if let Ok(text) = std::str::from_utf8(bytes) {
-            return check_text(name, text.to_string(), "UTF-8");
+            return check_text(name, text.into(), "UTF-8");
         }
         if encoding == Encoding::Utf8 {
             return Err(unknown("declared UTF-8 but the bytes are not valid UTF-8"));
         }
     }
     match encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes) {
-        Some(text) => check_text(name, text.into_owned(), "GB18030"),
+        Some(text) => check_text(name, text, "GB18030"),
         None => Err(unknown("invalid as UTF-8 and as GBK/GB18030")),
     }
 }
 
 /// Text with NULs or other C0 controls is binary or UTF-16 without a BOM.
-fn check_text(
+fn check_text<'b>(
     name: &str,
-    text: String,
+    text: std::borrow::Cow<'b, str>,
     enc: &'static str,
-) -> Result<(String, &'static str), IngestError> {
+) -> Result<(std::borrow::Cow<'b, str>, &'static str), IngestError> {
     // Control characters are C0 and DEL (one byte each in UTF-8) and C1 (0xC2 0x80–0x9F): a byte
     // scan finds the first without decoding every character.
     let bytes = text.as_bytes();
@@ -212,7 +221,7 @@ pub fn ingest_bytes(
     class: &ResolvedClass,
 ) -> Result<RawTable, IngestError> {
     let sha256 = hex::encode(Sha256::digest(bytes));
-    let (text, encoding_found) = decode(name, bytes, encoding)?;
+    let (text, encoding_found) = decode_borrowed(name, bytes, encoding)?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(false)

@@ -164,9 +164,10 @@ pub struct Village {
 #[derive(Debug)]
 pub struct VillageIndex {
     villages: Vec<Village>,
-    by_code: HashMap<String, usize>,
+    /// foldhash: looked up per row.
+    by_code: foldhash::HashMap<String, usize>,
     unclosed: Vec<String>,
-    townships: std::collections::HashSet<String>,
+    townships: foldhash::HashSet<String>,
     tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
 }
 

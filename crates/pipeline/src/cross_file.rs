@@ -1,7 +1,7 @@
 //! Checks that need more than one file: the same object filed twice in one class, and
 //! plausibility against another class's population figures.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use riskcensus_core::schema::{normalize_name, Check};
 use riskcensus_core::{Finding, Rule};

@@ -461,11 +461,11 @@ fn decide(ctx: &Context<'_>, checked: Checked) -> Result<FileOutcome, PipelineEr
         None => false,
     });
     // Put the point on every finding of a row whose point is known.
-    let row_of_line: HashMap<u64, usize> =
-        raw.lines.iter().enumerate().map(|(i, l)| (*l, i)).collect();
+    // Lines increase row by row: a binary search finds a finding's row.
+    let row_of_line = |line: u64| raw.lines.binary_search(&line).ok();
     for f in &mut findings {
         if f.lon.is_none() {
-            if let Some(&i) = f.row.and_then(|r| row_of_line.get(&r)) {
+            if let Some(i) = f.row.and_then(row_of_line) {
                 if let (Some(lon), Some(lat)) = (located.lon[i], located.lat[i]) {
                     f.lon = Some(lon);
                     f.lat = Some(lat);
@@ -477,8 +477,8 @@ fn decide(ctx: &Context<'_>, checked: Checked) -> Result<FileOutcome, PipelineEr
 
     let mut reasons: Vec<BTreeSet<String>> = vec![BTreeSet::new(); raw.lines.len()];
     for f in findings.iter().filter(|f| f.severity == Severity::Error) {
-        match f.row.and_then(|r| row_of_line.get(&r)) {
-            Some(&i) => {
+        match f.row.and_then(row_of_line) {
+            Some(i) => {
                 reasons[i].insert(format!("{}: {}", f.rule.code(), f.message_zh));
             }
             // A missing required column rejects every row of the file.

@@ -49,7 +49,7 @@ pub const ROW_GROUP_SIZE: usize = 65_536;
 /// uncompressed. A national run writes ~90,000 per-county layers of a few dozen rows each, where
 /// zstd saves nothing, yet the parquet crate sets up a zstd compressor and decompressor for
 /// every column chunk: that set-up was a fifth of the whole run's CPU time (perf, BENCHMARKS.md).
-pub const ZSTD_MIN_ROWS: usize = 4_096;
+pub const ZSTD_MIN_ROWS: usize = 1_024;
 
 /// PROJJSON of EPSG:4490 (CGCS2000), exported from PROJ 9.5.1's database by pyproj.
 pub const EPSG_4490_PROJJSON: &str = include_str!("epsg4490.projjson");

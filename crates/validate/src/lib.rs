@@ -21,7 +21,7 @@
 //! ```
 #![deny(missing_docs)]
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use polars::prelude::*;
 pub use riskcensus_core::schema::normalize_name;
@@ -565,6 +565,18 @@ pub fn validate_with(
         .find(|f| f.field_type == FieldType::DivisionCode);
     if let Some(cf) = code_field.filter(|cf| evaluated.column(cf.id.as_str()).is_ok()) {
         let codes = evaluated.column(cf.id.as_str())?.str()?.clone();
+        // The address names, read once: checked against the register's chain of each code.
+        let name_columns: Vec<(&str, Level, Vec<Option<&str>>)> = [
+            ("county", Level::County),
+            ("township", Level::Township),
+            ("village", Level::Village),
+        ]
+        .into_iter()
+        .filter_map(|(field, level)| {
+            let column = evaluated.column(field).ok()?.str().ok()?;
+            Some((field, level, column.iter().collect()))
+        })
+        .collect();
         for (i, code) in codes.iter().enumerate() {
             let Some(code) =
                 code.filter(|c| c.len() == 12 && c.bytes().all(|b| b.is_ascii_digit()))
@@ -640,19 +652,12 @@ pub fn validate_with(
                     .in_column(header(&cf.id), Some(code.to_string())),
                 ),
                 Some(_) => {
-                    for (field, level) in [
-                        ("county", Level::County),
-                        ("township", Level::Township),
-                        ("village", Level::Village),
-                    ] {
-                        let Some(given) = evaluated
-                            .column(field)
-                            .ok()
-                            .and_then(|c| c.str().ok()?.get(i))
-                        else {
+                    let chain = register.names_down_to(code);
+                    for (field, level, given) in &name_columns {
+                        let (field, level) = (*field, *level);
+                        let Some(given) = given.get(i).copied().flatten() else {
                             continue;
                         };
-                        let chain = register.names_down_to(code);
                         let Some(registered) = chain.iter().find(|d| d.level == level) else {
                             continue;
                         };

@@ -28,10 +28,8 @@ impl Progress for Bars {
         }
         let bar = if total > 0 {
             ProgressBar::new(total).with_style(
-                ProgressStyle::with_template(
-                    "{spinner} {msg} [{bar:30}] {pos}/{len} · {elapsed}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} · {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
             )
         } else {
             ProgressBar::new_spinner().with_style(
