@@ -2,8 +2,9 @@
 """The floor: DuckDB + spatial converting the same synthetic census from CSV to GeoParquet with
 no checks at all — what the conversion alone costs on this machine.
 
-For every class: `read_csv` over the class's files (types sniffed), a point geometry from the
-class's longitude/latitude columns (`ST_Point`), `COPY … TO '<CLASS>.parquet'` (zstd; DuckDB's
+For every class: `read_csv` over the class's files (as text: planted defects make the types
+sniffed differ between files), a point geometry from the class's longitude/latitude columns
+(`ST_Point` of `TRY_CAST … AS DOUBLE`), `COPY … TO '<CLASS>.parquet'` (zstd; DuckDB's
 spatial extension writes the GeoParquet `geo` metadata).
 
 Usage: duckdb_floor.py CENSUS_DIR OUT_DIR      (CENSUS_DIR holds pipeline.toml from `riskcensus synth`)
@@ -40,8 +41,11 @@ def main():
         fields = (common.get("field", []) if schema.get("common_header", True) else []) + schema.get("field", [])
         lon = next((label(f) for f in fields if f["type"] == "longitude"), None)
         lat = next((label(f) for f in fields if f["type"] == "latitude"), None)
-        source = f"read_csv({paths!r}, header = true)"
-        geometry = f', ST_Point("{lon}", "{lat}") AS geometry' if lon and lat else ""
+        # Text as written (the census's defects make type sniffing disagree between files); the
+        # point from the two coordinate columns where they parse.
+        source = f"read_csv({paths!r}, header = true, all_varchar = true)"
+        geometry = (f', ST_Point(TRY_CAST("{lon}" AS DOUBLE), TRY_CAST("{lat}" AS DOUBLE)) AS geometry'
+                    if lon and lat else "")
         target = out / f"{code}.parquet"
         con.execute(f"COPY (SELECT *{geometry} FROM {source}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
         rows += con.execute(f"SELECT count(*) FROM '{target}'").fetchone()[0]

@@ -28,31 +28,39 @@ pub use riskcensus_core::FileSummary as FileReport;
 /// within a stage the work runs in parallel (over files, counties or classes).
 #[derive(Debug, Clone, Default)]
 pub struct Timings {
-    /// (stage, seconds).
-    pub stages: Vec<(String, f64)>,
+    /// (stage, seconds, peak resident memory so far in MiB where the OS tells it).
+    pub stages: Vec<(String, f64, Option<u64>)>,
 }
 
 impl Timings {
     /// Record `stage` as the time since `start`, and restart the clock.
     pub(crate) fn lap(&mut self, stage: &str, start: &mut std::time::Instant) {
-        self.add(stage, start.elapsed());
+        self.stages.push((
+            stage.to_string(),
+            start.elapsed().as_secs_f64(),
+            peak_rss_mib(),
+        ));
         *start = std::time::Instant::now();
     }
 
-    pub(crate) fn add(&mut self, stage: &str, spent: std::time::Duration) {
-        self.stages.push((stage.to_string(), spent.as_secs_f64()));
-    }
-
-    /// As JSON: `{"stages": [{"stage": …, "seconds": …}, …]}`.
+    /// As JSON: `{"stages": [{"stage": …, "seconds": …, "peak_rss_mib": …}, …]}`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "stages": self
                 .stages
                 .iter()
-                .map(|(s, t)| serde_json::json!({"stage": s, "seconds": (t * 1e4).round() / 1e4}))
+                .map(|(s, t, m)| serde_json::json!({"stage": s, "seconds": (t * 1e4).round() / 1e4, "peak_rss_mib": m}))
                 .collect::<Vec<_>>(),
         })
     }
+}
+
+/// The process's peak resident set so far (`VmHWM` in /proc/self/status; Linux only).
+fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
 }
 
 /// Reports how far a run is, stage by stage (the CLI draws progress bars with it).

@@ -8,7 +8,8 @@ use rayon::prelude::*;
 use riskcensus_aggregate::{by_county, by_village, capacity, ClassRows};
 use riskcensus_core::Level;
 use riskcensus_publish::{
-    findings_frame, qgis, write_geoparquet, Geometries, PublishError, Written,
+    findings_frame, qgis, write_geoparquet, write_geoparquet_rows, Geometries, PublishError,
+    Written,
 };
 use serde_json::json;
 
@@ -239,22 +240,24 @@ fn write_all(
             zh: zh.clone(),
         };
         let style = Style::new(&kind);
+        // A class without points (the household survey) is published with null geometries.
+        let points: Vec<Option<(f64, f64)>> = match (lon, lat) {
+            (Some(lon), Some(lat)) => {
+                let xs = frame.column(lon.id.as_str())?.f64()?;
+                let ys = frame.column(lat.id.as_str())?.f64()?;
+                xs.iter().zip(ys.iter()).map(|(x, y)| x.zip(y)).collect()
+            }
+            _ => vec![None; frame.height()],
+        };
         let written: Vec<LayerFile> = split_by_county(frame, &counties)?
             .into_par_iter()
-            .map(|(county, part)| {
-                // A class without points (the household survey) is published with null geometries.
-                let points = match (lon, lat) {
-                    (Some(lon), Some(lat)) => {
-                        let xs = part.column(lon.id.as_str())?.f64()?.clone();
-                        let ys = part.column(lat.id.as_str())?.f64()?.clone();
-                        xs.iter().zip(ys.iter()).map(|(x, y)| x.zip(y)).collect()
-                    }
-                    _ => vec![None; part.height()],
-                };
+            .map(|(county, rows)| {
+                let part_points = rows.iter().map(|&i| points[i as usize]).collect();
                 let path = root
                     .join(format!("county={county}"))
                     .join(format!("{code}.parquet"));
-                let written = write_geoparquet(&path, &part, Geometries::Points(points))?;
+                let written =
+                    write_geoparquet_rows(&path, frame, &rows, Geometries::Points(part_points))?;
                 Ok(LayerFile {
                     style: style.write_beside(&path)?,
                     path,
@@ -601,22 +604,22 @@ fn write_area_layers(
 ) -> Result<(), PipelineError> {
     let kind = qgis::LayerKind::Capacity;
     let style = Style::new(&kind);
+    let keys = table.column(key)?.str()?;
     let written: Vec<LayerFile> = split_by_county(table, counties)?
         .into_par_iter()
-        .map(|(county, part)| {
-            let geoms = part
-                .column(key)?
-                .str()?
+        .map(|(county, rows)| {
+            let geoms = rows
                 .iter()
-                .map(|c| {
-                    c.and_then(geometry)
+                .map(|&i| {
+                    keys.get(i as usize)
+                        .and_then(geometry)
                         .unwrap_or_else(|| geo_types::MultiPolygon(vec![]))
                 })
                 .collect();
             let path = root
                 .join(format!("county={county}"))
                 .join(format!("{file}.parquet"));
-            let written = write_geoparquet(&path, &part, Geometries::Polygons(geoms))?;
+            let written = write_geoparquet_rows(&path, table, &rows, Geometries::Polygons(geoms))?;
             Ok(LayerFile {
                 style: style.write_beside(&path)?,
                 path,
@@ -634,26 +637,21 @@ fn write_area_layers(
 }
 
 /// The rows of `frame` per county (column `county_code`), in the order of `counties`; counties
-/// without rows are left out. One pass over the rows, then one gather per county.
+/// without rows are left out. One pass over the rows.
 fn split_by_county<'c>(
     frame: &DataFrame,
     counties: &[&'c String],
-) -> Result<Vec<(&'c String, DataFrame)>, PipelineError> {
+) -> Result<Vec<(&'c String, Vec<IdxSize>)>, PipelineError> {
     let mut rows: BTreeMap<&str, Vec<IdxSize>> = BTreeMap::new();
     for (i, c) in frame.column("county_code")?.str()?.iter().enumerate() {
         if let Some(c) = c {
             rows.entry(c).or_default().push(i as IdxSize);
         }
     }
-    counties
+    Ok(counties
         .iter()
-        .filter_map(|county| {
-            rows.get(county.as_str()).map(|idx| {
-                let idx = IdxCa::from_vec("idx".into(), idx.clone());
-                Ok((*county, frame.take(&idx)?))
-            })
-        })
-        .collect()
+        .filter_map(|county| rows.remove(county.as_str()).map(|idx| (*county, idx)))
+        .collect())
 }
 
 fn sha256(bytes: &[u8]) -> String {

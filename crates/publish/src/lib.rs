@@ -193,7 +193,7 @@ pub fn write_geoparquet(
             .map(|&i| i as polars::prelude::IdxSize)
             .collect(),
     );
-    let sorted = attributes.take(&idx).map_err(|e| pq_err(&e))?;
+    let sorted = gather(attributes, &idx).map_err(|e| pq_err(&e))?;
     let geometries = match geometries {
         Geometries::Points(p) => Geometries::Points(order.iter().map(|&i| p[i]).collect()),
         Geometries::Polygons(p) => {
@@ -201,6 +201,56 @@ pub fn write_geoparquet(
         }
     };
     write_rows(path, &sorted, geometries)
+}
+
+/// [`write_geoparquet`] for some rows of `attributes`: `rows` picks them and `geometries` holds
+/// their geometries in the same order. One gather of the attributes, straight into Hilbert order.
+pub fn write_geoparquet_rows(
+    path: &Path,
+    attributes: &DataFrame,
+    rows: &[polars::prelude::IdxSize],
+    geometries: Geometries,
+) -> Result<Written, PublishError> {
+    let pq_err = |e: &dyn std::fmt::Display| PublishError::Parquet {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    if geometries.len() != rows.len() {
+        return Err(pq_err(&format!(
+            "{} geometries for {} rows",
+            geometries.len(),
+            rows.len()
+        )));
+    }
+    let order = hilbert_order(&geometries);
+    let idx =
+        polars::prelude::IdxCa::from_vec("order".into(), order.iter().map(|&i| rows[i]).collect());
+    let sorted = gather(attributes, &idx).map_err(|e| pq_err(&e))?;
+    let geometries = match geometries {
+        Geometries::Points(p) => Geometries::Points(order.iter().map(|&i| p[i]).collect()),
+        Geometries::Polygons(mut p) => Geometries::Polygons(
+            order
+                .iter()
+                .map(|&i| std::mem::replace(&mut p[i], MultiPolygon(Vec::new())))
+                .collect(),
+        ),
+    };
+    write_rows(path, &sorted, geometries)
+}
+
+/// Rows of a frame, column by column on this thread. `DataFrame::take` hands every column to
+/// polars' own thread pool: for the tens of thousands of small per-county layers of a national
+/// run, that hand-off (and the waiting) cost a third of the publishing time (perf).
+fn gather(
+    frame: &DataFrame,
+    idx: &polars::prelude::IdxCa,
+) -> polars::prelude::PolarsResult<DataFrame> {
+    let columns = frame
+        .columns()
+        .iter()
+        .map(|c| c.take(idx))
+        .collect::<polars::prelude::PolarsResult<Vec<_>>>()?;
+    DataFrame::new(idx.len(), columns)
 }
 
 /// Write rows in the order given (e.g. the findings, by file and row).
