@@ -131,6 +131,8 @@ pub struct Register {
     divisions: Vec<Division>,
     /// foldhash: the register is looked up once or more per row (SipHash showed in profiles).
     by_code: foldhash::HashMap<String, usize>,
+    /// Index of each division's parent (resolved once, so a row's chain needs one look-up).
+    parents: Vec<Option<usize>>,
 }
 
 impl Register {
@@ -184,6 +186,15 @@ impl Register {
                 parent,
             });
         }
+        register.parents = register
+            .divisions
+            .iter()
+            .map(|d| {
+                d.parent
+                    .as_ref()
+                    .and_then(|p| register.by_code.get(p.as_str()).copied())
+            })
+            .collect();
         Ok(register)
     }
 
@@ -206,10 +217,16 @@ impl Register {
     /// `[白银市, 靖远县, 乌兰镇, 西关社区]`.
     pub fn names_down_to(&self, code12: &str) -> Vec<&Division> {
         let mut chain = Vec::new();
-        let mut cur = self.get(code12);
-        while let Some(d) = cur {
-            chain.push(d);
-            cur = d.parent.as_ref().and_then(|p| self.get(p.as_str()));
+        let mut cur = self.by_code.get(code12).copied();
+        while let Some(i) = cur {
+            chain.push(&self.divisions[i]);
+            // A register whose parents form a loop must not hang: stop after 8 levels.
+            cur = self
+                .parents
+                .get(i)
+                .copied()
+                .flatten()
+                .filter(|_| chain.len() < 8);
         }
         chain.reverse();
         chain

@@ -43,6 +43,7 @@ impl<'a> TableBuilder<'a> {
         class: &'a ResolvedClass,
         header: &[String],
         header_line: u64,
+        rows_hint: usize,
     ) -> Self {
         let code = class.node.code.as_str();
         let mut findings = Vec::new();
@@ -135,7 +136,7 @@ impl<'a> TableBuilder<'a> {
             .collect();
         let cells = columns
             .iter()
-            .map(|c| StringChunkedBuilder::new(c.frame_column.as_str().into(), 1024))
+            .map(|c| StringChunkedBuilder::new(c.frame_column.as_str().into(), rows_hint))
             .collect();
         TableBuilder {
             name,
@@ -144,7 +145,7 @@ impl<'a> TableBuilder<'a> {
             numeric,
             missing_required,
             cells,
-            lines: Vec::new(),
+            lines: Vec::with_capacity(rows_hint),
             findings,
         }
     }

@@ -225,7 +225,7 @@ pub fn ingest_excel(
     }
     let header: Vec<String> = header.into_iter().map(|h| h.unwrap_or_default()).collect();
     let header_line = first_row as u64 + header_idx as u64 + 1;
-    let mut table = TableBuilder::new(name, class, &header, header_line);
+    let mut table = TableBuilder::new(name, class, &header, header_line, 1024);
     // Date columns are read from Excel serials.
     let is_date: Vec<bool> = header
         .iter()

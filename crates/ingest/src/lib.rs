@@ -174,7 +174,7 @@ fn decode_borrowed<'b>(
                 },
             ));
         }
-        if let Ok(text) = std::str::from_utf8(bytes) {
+        if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
             return check_text(name, text.into(), "UTF-8");
         }
         if encoding == Encoding::Utf8 {
@@ -240,14 +240,28 @@ pub fn ingest_bytes(
             })
         }
     };
-    let mut table = builder::TableBuilder::new(name, class, &header, 1);
+    // Columns sized once for the file's lines: growing them row by row copied every column
+    // several times over and faulted in fresh memory each time (perf).
+    let rows_hint = text.bytes().filter(|&b| b == b'\n').count() + 1;
+    let mut table = builder::TableBuilder::new(name, class, &header, 1, rows_hint);
     let mut counter = LineCounter::new(&text);
     drop(records);
-    // One record buffer for the whole file.
-    let mut record = csv::StringRecord::new();
-    while reader.read_record(&mut record).map_err(csv_err)? {
+    // One record buffer for the whole file; fields are checked as UTF-8 with simdutf8 (the
+    // csv crate's own check per record was a sixth of ingest time).
+    let mut record = csv::ByteRecord::new();
+    while reader.read_byte_record(&mut record).map_err(csv_err)? {
         let line = counter.line_at(record.position().map_or(0, |p| p.byte() as usize));
-        table.push_row(line, record.iter().map(Some).collect());
+        // The whole text is UTF-8 and CSV splits at ASCII bytes, so every field is too.
+        let fields = record
+            .iter()
+            .map(|field| simdutf8::basic::from_utf8(field).ok().map(Some))
+            .collect::<Option<Vec<Option<&str>>>>()
+            .ok_or_else(|| IngestError::Csv {
+                path: name.to_string(),
+                line,
+                message: "a field is not valid UTF-8".into(),
+            })?;
+        table.push_row(line, fields);
     }
     table.finish(sha256, encoding_found)
 }
