@@ -45,10 +45,12 @@ use sha2::{Digest, Sha256};
 /// Largest row group written (QGIS and DuckDB prune by row group statistics).
 pub const ROW_GROUP_SIZE: usize = 65_536;
 
-/// Files with at least this many rows are zstd-compressed (level 3); smaller ones are written
-/// uncompressed. A national run writes ~90,000 per-county layers of a few dozen rows each, where
-/// zstd saves nothing, yet the parquet crate sets up a zstd compressor and decompressor for
-/// every column chunk: that set-up was a fifth of the whole run's CPU time (perf, BENCHMARKS.md).
+/// Files with at least this many rows are zstd-compressed (level 3), dictionary-encoded and carry
+/// page statistics; smaller ones are written uncompressed, plain-encoded, with statistics per
+/// column chunk. A national run writes ~80,000 per-county layers of a few dozen rows each, where
+/// compression and dictionaries save little, yet the parquet crate sets up a zstd compressor and
+/// decompressor and a dictionary for every column chunk: that set-up was a fifth of the whole
+/// run's CPU time (perf, BENCHMARKS.md).
 pub const ZSTD_MIN_ROWS: usize = 1_024;
 
 /// PROJJSON of EPSG:4490 (CGCS2000), exported from PROJ 9.5.1's database by pyproj.
@@ -431,6 +433,12 @@ fn write_rows(
             Compression::UNCOMPRESSED
         })
         .set_max_row_group_row_count(Some(ROW_GROUP_SIZE))
+        .set_dictionary_enabled(batch.num_rows() >= ZSTD_MIN_ROWS)
+        .set_statistics_enabled(if batch.num_rows() >= ZSTD_MIN_ROWS {
+            parquet::file::properties::EnabledStatistics::Page
+        } else {
+            parquet::file::properties::EnabledStatistics::Chunk
+        })
         .set_key_value_metadata(Some(vec![KeyValue::new(
             "geo".to_string(),
             geo.to_string(),
