@@ -12,9 +12,14 @@ test:
 ci:
     bash .ci/run
 
-# Benchmarks: sample + synthetic scale-ups (row counts optional), table for BENCHMARKS.md.
-bench *ROWS:
-    scripts/bench.sh {{ROWS}}
+# Benchmarks: riskcensus vs the pandas+geopandas peer and the DuckDB floor on synthetic censuses
+# (default 100000 1000000 5400000 rows; `--runs N`), tables for BENCHMARKS.md.
+bench *ARGS:
+    scripts/bench.sh {{ARGS}}
+
+# A synthetic census at national scale (5.4 M rows, 600 k villages) under target/national.
+synth-national:
+    cargo run --release -- synth --villages 600000 --rows 5400000 --seed 1 --out target/national
 
 # Regenerate sample_data/ (village polygons, returns, expected findings) deterministically.
 sample-data:
