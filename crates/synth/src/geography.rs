@@ -155,6 +155,15 @@ pub struct Geography {
 
 impl Geography {
     /// Lay out `villages` villages (at least 1).
+    ///
+    /// ```
+    /// let g = riskcensus_synth::Geography::new(500, 1);
+    /// assert_eq!(g.villages.len(), 500);
+    /// // Every code nests in its township's and county's code.
+    /// assert!(g.villages.iter().all(|v| v.code.len() == 12
+    ///     && v.code.starts_with(&g.townships[v.township].code)
+    ///     && v.code.starts_with(&g.counties[v.county].code)));
+    /// ```
     pub fn new(villages: usize, seed: u64) -> Geography {
         let villages = villages.max(1);
         let n_counties = villages.div_ceil(VILLAGES_PER_COUNTY);
@@ -516,5 +525,50 @@ fn interpolate(line: &[(f64, f64)], x: f64) -> f64 {
         ya + (yb - ya) * (x - xa) / (xb - xa)
     } else {
         ya
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{Area, Contains, Validation};
+    use geo_types::{LineString, Point, Polygon};
+
+    fn polygon(ring: Vec<(f64, f64)>) -> Polygon<f64> {
+        Polygon::new(LineString::from(ring), vec![])
+    }
+
+    #[test]
+    fn villages_are_valid_tile_their_county_and_hold_their_points() {
+        let g = Geography::new(1_000, 3);
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        for county in &g.counties {
+            let [x0, y0, x1, y1] = county.rect;
+            let mut area = 0.0;
+            for v in &g.villages[county.first_village..][..county.villages] {
+                let p = polygon(g.ring(v));
+                assert!(p.is_valid(), "{}", v.code);
+                assert!(p.signed_area() > 0.0, "{} is counter-clockwise", v.code);
+                area += p.unsigned_area();
+                for _ in 0..5 {
+                    let (x, y) = g.point_in(v, &mut rng);
+                    assert!(p.contains(&Point::new(x, y)), "{} ({x}, {y})", v.code);
+                }
+            }
+            let rect = (x1 - x0) * (y1 - y0);
+            assert!(
+                (area - rect).abs() < 1e-9 * rect.max(1.0),
+                "{}: {area} vs {rect}",
+                county.code
+            );
+        }
+    }
+
+    #[test]
+    fn the_same_seed_lays_out_the_same_country() {
+        let (a, b) = (Geography::new(700, 5), Geography::new(700, 5));
+        let rings = |g: &Geography| g.villages.iter().map(|v| g.ring(v)).collect::<Vec<_>>();
+        assert_eq!(rings(&a), rings(&b));
+        assert_ne!(rings(&a), rings(&Geography::new(700, 6)));
     }
 }

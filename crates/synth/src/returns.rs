@@ -301,7 +301,7 @@ fn write_file(
         options.seed,
         ((task.class_index as u64) << 8) | task.province as u64,
     ));
-    // Rows as (village, credit-code number, township-level).
+    // Rows as (village, number for the credit code); a township row names its first village.
     let places: Vec<(usize, u64)> = match &task.places {
         Places::EveryVillage => (prov.first_village..prov.end_village)
             .map(|v| (v, v as u64))
