@@ -249,4 +249,15 @@ fn impossible_sizes_are_usage_errors() {
         out.to_str().expect("utf-8"),
     ]);
     assert_eq!(output.status.code(), Some(2));
+    let output = riskcensus(&[
+        "synth",
+        "--villages",
+        "6000001",
+        "--rows",
+        "70000000",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!out.exists(), "nothing written for impossible sizes");
 }

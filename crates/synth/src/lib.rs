@@ -95,6 +95,10 @@ pub enum SynthError {
     MissingClass(String),
 }
 
+/// The most villages the code layout holds: 31 provinces × 99 cities × 10 counties × ≈ 210
+/// villages is 6.4 M; beyond that city numbers would need three digits.
+pub const MAX_VILLAGES: usize = 6_000_000;
+
 /// Mix a seed with a stream number (SplitMix64), so that every part of the census has its own
 /// random stream whatever the order parts are generated in.
 pub(crate) fn mix(seed: u64, stream: u64) -> u64 {
@@ -132,8 +136,11 @@ pub fn generate(
             options.defect_rate
         )));
     }
-    if options.villages == 0 {
-        return Err(SynthError::Options("--villages must be at least 1".into()));
+    if options.villages == 0 || options.villages > MAX_VILLAGES {
+        return Err(SynthError::Options(format!(
+            "--villages must be between 1 and {MAX_VILLAGES} (ten times the census's 600,000), not {}",
+            options.villages
+        )));
     }
     let geo = Geography::new(options.villages, options.seed);
     let floor = geo.villages.len() + geo.townships.len();
