@@ -4,20 +4,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo root")
-}
-
-fn riskcensus(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_riskcensus"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run riskcensus")
-}
+mod common;
+use common::{repo, riskcensus};
 
 /// How many return files the sample pipeline reads.
 fn sample_returns() -> usize {

@@ -3,22 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo root")
-}
-
-fn riskcensus(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_riskcensus"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run riskcensus")
-}
+mod common;
+use common::riskcensus;
 
 fn synth(out: &Path, villages: usize, rows: usize, seed: u64, defect_rate: f64) {
     let output = riskcensus(&[

@@ -133,11 +133,7 @@ pub fn run_with(
     out: Option<&std::path::Path>,
     progress: &dyn Progress,
 ) -> Result<RunReport, PipelineError> {
-    let mut timings = Timings::default();
-    progress.start("读取登记表与村界 loading register and polygons", 0);
-    let ctx = prepare(pipeline, &mut timings)?;
-    progress.finish();
-    let outcomes = process_all(&ctx, &mut timings, progress)?;
+    let (ctx, outcomes, mut timings) = load_and_check(pipeline, progress)?;
     let out_dir = out
         .map(std::path::Path::to_path_buf)
         .unwrap_or_else(|| pipeline.output.clone());
@@ -155,12 +151,21 @@ pub fn validate_only_with(
     pipeline: &Pipeline,
     progress: &dyn Progress,
 ) -> Result<RunReport, PipelineError> {
+    let (ctx, outcomes, timings) = load_and_check(pipeline, progress)?;
+    Ok(report(&ctx, &outcomes, None, timings))
+}
+
+/// What `run` and `validate` share: load the references, then process every return.
+fn load_and_check<'a>(
+    pipeline: &'a Pipeline,
+    progress: &dyn Progress,
+) -> Result<(Context<'a>, Vec<FileOutcome>, Timings), PipelineError> {
     let mut timings = Timings::default();
     progress.start("读取登记表与村界 loading register and polygons", 0);
     let ctx = prepare(pipeline, &mut timings)?;
     progress.finish();
     let outcomes = process_all(&ctx, &mut timings, progress)?;
-    Ok(report(&ctx, &outcomes, None, timings))
+    Ok((ctx, outcomes, timings))
 }
 
 fn report(

@@ -21,6 +21,7 @@ use geo_types::{Coord, MultiPolygon, Point};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use riskcensus_core::{uscc, Level, Register};
+use riskcensus_synth::{class_short, numbered_credit_code};
 
 const SEED: u64 = 20201231;
 
@@ -385,25 +386,6 @@ fn credit_code(prefix: &str, county: &str, rng: &mut ChaCha8Rng) -> String {
         .chars()
         .zip(weights)
         .map(|(c, w)| c.to_digit(36).unwrap_or(0) * w)
-        .sum();
-    let org_check = match 11 - s % 11 {
-        10 => 'X',
-        11 => '0',
-        d => char::from_digit(d, 10).unwrap_or('0'),
-    };
-    let first17 = format!("{prefix}{county}{body}{org_check}");
-    let check = uscc::check_char(&first17).unwrap_or('0');
-    format!("{first17}{check}")
-}
-
-/// A valid credit code whose organisation part is the number `n`: unique per row.
-fn numbered_credit_code(prefix: &str, county: &str, n: u64) -> String {
-    let body = format!("{:08}", n % 100_000_000);
-    let weights = [3, 7, 9, 10, 5, 8, 4, 2];
-    let s: u32 = body
-        .chars()
-        .zip(weights)
-        .map(|(c, w)| c.to_digit(10).unwrap_or(0) * w)
         .sum();
     let org_check = match 11 - s % 11 {
         10 => 'X',
@@ -1788,56 +1770,7 @@ fn generic_rows(
                 (_, FieldType::DivisionCode) => division.clone(),
                 (_, FieldType::Longitude) => format!("{lon:.6}"),
                 (_, FieldType::Latitude) => format!("{lat:.6}"),
-                (_, FieldType::Enum) => {
-                    let choices: Vec<&String> = f
-                        .codes
-                        .iter()
-                        .filter(|c| c.as_str() != "其他" && c.as_str() != "无")
-                        .collect();
-                    let choices = if choices.is_empty() {
-                        f.codes.iter().collect()
-                    } else {
-                        choices
-                    };
-                    choices[rng.random_range(0..choices.len())].clone()
-                }
-                (_, FieldType::MultiEnum) => {
-                    let choices: Vec<&String> = f
-                        .codes
-                        .iter()
-                        .filter(|c| !matches!(c.as_str(), "其他" | "无" | "未收到"))
-                        .collect();
-                    let a = rng.random_range(0..choices.len());
-                    let b = rng.random_range(0..choices.len());
-                    if a == b {
-                        choices[a].clone()
-                    } else {
-                        format!("{};{}", choices[a.min(b)], choices[a.max(b)])
-                    }
-                }
-                (_, FieldType::Boolean) => if rng.random_bool(0.6) { "是" } else { "否" }.into(),
-                (_, FieldType::Date) => format!(
-                    "{}-{:02}-{:02}",
-                    rng.random_range(1985..2020),
-                    rng.random_range(1..13),
-                    rng.random_range(1..29)
-                ),
-                (_, FieldType::Integer) => {
-                    let lo = f.min.unwrap_or(0.0).max(1.0) as i64;
-                    let hi = f.max.map_or(400, |m| m as i64).max(lo + 1);
-                    let hi = if f.id == "household_size" { 6 } else { hi };
-                    rng.random_range(lo..=hi.min(lo + 400)).to_string()
-                }
-                (_, FieldType::Decimal) if f.id == "weight" => {
-                    format!("{:.1}", rng.random_range(150.0..600.0))
-                }
-                (_, FieldType::Decimal) => match f.unit.as_deref() {
-                    Some("万元") => format!("{:.2}", rng.random_range(2.0..80.0)),
-                    Some("元") => format!("{:.0}", rng.random_range(20000.0..400000.0)),
-                    _ => format!("{:.1}", rng.random_range(10.0..900.0)),
-                },
-                (_, FieldType::Text) => String::new(),
-                (_, FieldType::CreditCode) => String::new(),
+                _ => riskcensus_synth::random_value(f, rng),
             };
             row.push(value);
         }
@@ -1891,37 +1824,6 @@ fn generic_rows(
         rows.push(row);
     }
     Ok(rows)
-}
-
-fn class_short(code: &str) -> &'static str {
-    match code {
-        "HB-PSF-03" => "敬老院",
-        "HB-PSF-04" => "文化活动中心",
-        "HB-PSF-05" => "景区",
-        "HB-PSF-06" => "宾馆",
-        "HB-PSF-07" => "体育馆",
-        "HB-PSF-08" => "寺",
-        "HB-PSF-09" => "商贸市场",
-        "HB-HCS-01" => "化工园区",
-        "HB-HCS-02" => "化工有限公司",
-        "HB-NCM-01" => "矿业有限公司",
-        "HB-NCM-02" => "采石场",
-        "HB-NCM-03" => "尾矿库",
-        "DR-GOV-01" => "应急管理站",
-        "DR-GOV-02" => "消防救援站",
-        "DR-GOV-03" => "森林消防队",
-        "DR-GOV-04" => "航空护林站",
-        "DR-GOV-05" => "地震救援队",
-        "DR-GOV-06" => "矿山救护队",
-        "DR-GOV-07" => "危化救援队",
-        "DR-GOV-08" => "水上救援站",
-        "DR-GOV-09" => "救灾物资储备点",
-        "DR-GOV-11" => "渔船避风港",
-        "DR-ENT-01" => "工程机械有限公司",
-        "DR-ENT-02" => "保险营销服务部",
-        "DR-ENT-03" => "应急救援队",
-        _ => "",
-    }
 }
 
 #[cfg(test)]

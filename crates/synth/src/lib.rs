@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use riskcensus_core::SchemaSet;
 
 pub use geography::Geography;
-pub use returns::{class_mix, Defect};
+pub use returns::{class_mix, class_short, numbered_credit_code, random_value, Defect};
 
 /// What to generate.
 #[derive(Debug, Clone)]

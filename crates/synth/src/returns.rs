@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use riskcensus_core::schema::{Check, DivisionLevel};
-use riskcensus_core::{uscc, FieldType, ResolvedClass, SchemaSet};
+use riskcensus_core::{uscc, Field, FieldType, ResolvedClass, SchemaSet};
 
 use crate::geography::{Geography, Village};
 use crate::{create, mix, Options, SynthError};
@@ -463,8 +463,9 @@ fn plant(
     class.fields[i].id.clone()
 }
 
-/// A valid credit code whose organisation part is the number `n`: unique per row of a class.
-fn numbered_credit_code(prefix: &str, county: &str, n: u64) -> String {
+/// A valid credit code (GB 32100) whose organisation part is the number `n`: unique per row of a
+/// class.
+pub fn numbered_credit_code(prefix: &str, county: &str, n: u64) -> String {
     let body = format!("{:08}", n % 100_000_000);
     let weights = [3, 7, 9, 10, 5, 8, 4, 2];
     let s: u32 = body
@@ -482,7 +483,8 @@ fn numbered_credit_code(prefix: &str, county: &str, n: u64) -> String {
     format!("{first17}{check}")
 }
 
-fn class_short(code: &str) -> &'static str {
+/// The kind of facility a class's synthetic names end in (`小学`, `卫生院` …).
+pub fn class_short(code: &str) -> &'static str {
     match code {
         "HB-PSF-01" => "小学",
         "HB-PSF-02" => "卫生院",
@@ -596,60 +598,70 @@ fn row(
             }
             (_, FieldType::Longitude) => format!("{lon:.6}"),
             (_, FieldType::Latitude) => format!("{lat:.6}"),
-            (_, FieldType::Enum) => {
-                let choices: Vec<&String> = f
-                    .codes
-                    .iter()
-                    .filter(|c| c.as_str() != "其他" && c.as_str() != "无")
-                    .collect();
-                let choices = if choices.is_empty() {
-                    f.codes.iter().collect()
-                } else {
-                    choices
-                };
-                choices[rng.random_range(0..choices.len())].clone()
-            }
-            (_, FieldType::MultiEnum) => {
-                let choices: Vec<&String> = f
-                    .codes
-                    .iter()
-                    .filter(|c| !matches!(c.as_str(), "其他" | "无" | "未收到"))
-                    .collect();
-                let a = rng.random_range(0..choices.len());
-                let b = rng.random_range(0..choices.len());
-                if a == b {
-                    choices[a].clone()
-                } else {
-                    format!("{};{}", choices[a.min(b)], choices[a.max(b)])
-                }
-            }
-            (_, FieldType::Boolean) => if rng.random_bool(0.6) { "是" } else { "否" }.into(),
-            (_, FieldType::Date) => format!(
-                "{}-{:02}-{:02}",
-                rng.random_range(1985..2020),
-                rng.random_range(1..13),
-                rng.random_range(1..29)
-            ),
-            (_, FieldType::Integer) => {
-                let lo = f.min.unwrap_or(0.0).max(1.0) as i64;
-                let hi = f.max.map_or(400, |m| m as i64).max(lo + 1);
-                let hi = if f.id == "household_size" { 6 } else { hi };
-                rng.random_range(lo..=hi.min(lo + 400)).to_string()
-            }
-            (_, FieldType::Decimal) if f.id == "weight" => {
-                format!("{:.1}", rng.random_range(150.0..600.0))
-            }
-            (_, FieldType::Decimal) => match f.unit.as_deref() {
-                Some("万元") => format!("{:.2}", rng.random_range(2.0..80.0)),
-                Some("元") => format!("{:.0}", rng.random_range(20000.0..400000.0)),
-                _ => format!("{:.1}", rng.random_range(10.0..900.0)),
-            },
-            (_, FieldType::Text) | (_, FieldType::CreditCode) => String::new(),
+            _ => random_value(f, rng),
         };
         row.push(value);
     }
     respect_checks(class, &mut row);
     row
+}
+
+/// A plausible value for a field by its type, within the schema's code list and range: the
+/// fields that need no context (codes, points and names are the caller's). Used by
+/// `riskcensus synth` and by the sample-data generator.
+pub fn random_value(f: &Field, rng: &mut impl Rng) -> String {
+    match f.field_type {
+        FieldType::Enum => {
+            let choices: Vec<&String> = f
+                .codes
+                .iter()
+                .filter(|c| c.as_str() != "其他" && c.as_str() != "无")
+                .collect();
+            let choices = if choices.is_empty() {
+                f.codes.iter().collect()
+            } else {
+                choices
+            };
+            choices[rng.random_range(0..choices.len())].clone()
+        }
+        FieldType::MultiEnum => {
+            let choices: Vec<&String> = f
+                .codes
+                .iter()
+                .filter(|c| !matches!(c.as_str(), "其他" | "无" | "未收到"))
+                .collect();
+            let a = rng.random_range(0..choices.len());
+            let b = rng.random_range(0..choices.len());
+            if a == b {
+                choices[a].clone()
+            } else {
+                format!("{};{}", choices[a.min(b)], choices[a.max(b)])
+            }
+        }
+        FieldType::Boolean => if rng.random_bool(0.6) { "是" } else { "否" }.into(),
+        FieldType::Date => format!(
+            "{}-{:02}-{:02}",
+            rng.random_range(1985..2020),
+            rng.random_range(1..13),
+            rng.random_range(1..29)
+        ),
+        FieldType::Integer => {
+            let lo = f.min.unwrap_or(0.0).max(1.0) as i64;
+            let hi = f.max.map_or(400, |m| m as i64).max(lo + 1);
+            let hi = if f.id == "household_size" { 6 } else { hi };
+            rng.random_range(lo..=hi.min(lo + 400)).to_string()
+        }
+        FieldType::Decimal if f.id == "weight" => {
+            format!("{:.1}", rng.random_range(150.0..600.0))
+        }
+        FieldType::Decimal => match f.unit.as_deref() {
+            Some("万元") => format!("{:.2}", rng.random_range(2.0..80.0)),
+            Some("元") => format!("{:.0}", rng.random_range(20000.0..400000.0)),
+            _ => format!("{:.1}", rng.random_range(10.0..900.0)),
+        },
+        FieldType::Text | FieldType::CreditCode => String::new(),
+        FieldType::DivisionCode | FieldType::Longitude | FieldType::Latitude => String::new(),
+    }
 }
 
 /// Parts within totals, zero counts with zero amounts, dependent fields filled.
