@@ -175,34 +175,10 @@ pub fn write_geoparquet(
     attributes: &DataFrame,
     geometries: Geometries,
 ) -> Result<Written, PublishError> {
-    let order = hilbert_order(&geometries);
-    let shown = path.display().to_string();
-    let pq_err = |e: &dyn std::fmt::Display| PublishError::Parquet {
-        path: shown.clone(),
-        message: e.to_string(),
-    };
-    if geometries.len() != attributes.height() {
-        return Err(pq_err(&format!(
-            "{} geometries for {} rows",
-            geometries.len(),
-            attributes.height()
-        )));
-    }
-    let idx = polars::prelude::IdxCa::from_vec(
-        "order".into(),
-        order
-            .iter()
-            .map(|&i| i as polars::prelude::IdxSize)
-            .collect(),
-    );
-    let sorted = gather(attributes, &idx).map_err(|e| pq_err(&e))?;
-    let geometries = match geometries {
-        Geometries::Points(p) => Geometries::Points(order.iter().map(|&i| p[i]).collect()),
-        Geometries::Polygons(p) => {
-            Geometries::Polygons(order.iter().map(|&i| p[i].clone()).collect())
-        }
-    };
-    write_rows(path, &sorted, geometries)
+    let rows: Vec<polars::prelude::IdxSize> = (0..attributes.height())
+        .map(|i| i as polars::prelude::IdxSize)
+        .collect();
+    write_geoparquet_rows(path, attributes, &rows, geometries)
 }
 
 /// [`write_geoparquet`] for some rows of `attributes`: `rows` picks them and `geometries` holds
