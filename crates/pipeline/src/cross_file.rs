@@ -1,6 +1,8 @@
 //! Checks that need more than one file: the same object filed twice in one class, and
 //! plausibility against another class's population figures.
 
+use std::collections::hash_map::Entry;
+
 use foldhash::{HashMap, HashMapExt};
 
 use riskcensus_core::schema::{normalize_name, Check};
@@ -106,16 +108,15 @@ pub(crate) fn per_resident(files: &mut [Checked]) -> Result<(), PipelineError> {
     // One population table per (class, field), however many files check against it.
     let mut tables: HashMap<(String, String), HashMap<String, f64>> = HashMap::new();
     for (i, field, ratio, population_class, population_field) in checks {
-        let key = (population_class, population_field);
-        if !tables.contains_key(&key) {
-            let mut population: HashMap<String, f64> = HashMap::new();
-            for (code, v) in clean_values(files, &key.0, &key.1)? {
-                population.entry(code).or_insert(v);
+        let population = match tables.entry((population_class, population_field)) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let mut population: HashMap<String, f64> = HashMap::new();
+                for (code, v) in clean_values(files, &e.key().0, &e.key().1)? {
+                    population.entry(code).or_insert(v);
+                }
+                e.insert(population)
             }
-            tables.insert(key.clone(), population);
-        }
-        let Some(population) = tables.get(&key) else {
-            continue;
         };
         let file = &mut files[i];
         let Some(values) = float_column(file, &field)? else {
@@ -230,18 +231,17 @@ pub(crate) fn villages_within_township(files: &mut [Checked]) -> Result<(), Pipe
     // One table of township sums per (class, field), however many files check against it.
     let mut tables: HashMap<(String, String), HashMap<String, (f64, usize)>> = HashMap::new();
     for (i, field, village_class, village_field, tolerance) in checks {
-        let key = (village_class, village_field);
-        if !tables.contains_key(&key) {
-            let mut sums: HashMap<String, (f64, usize)> = HashMap::new();
-            for (code, v) in clean_values(files, &key.0, &key.1)? {
-                let e = sums.entry(code[..9].to_string()).or_default();
-                e.0 += v;
-                e.1 += 1;
+        let sums = match tables.entry((village_class, village_field)) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let mut sums: HashMap<String, (f64, usize)> = HashMap::new();
+                for (code, v) in clean_values(files, &e.key().0, &e.key().1)? {
+                    let sum = sums.entry(code[..9].to_string()).or_default();
+                    sum.0 += v;
+                    sum.1 += 1;
+                }
+                e.insert(sums)
             }
-            tables.insert(key.clone(), sums);
-        }
-        let Some(sums) = tables.get(&key) else {
-            continue;
         };
         let file = &mut files[i];
         let Some(values) = float_column(file, &field)? else {

@@ -116,6 +116,19 @@ impl Outputs {
         });
     }
 
+    /// Write a plain file (report, project) and record it with its row count.
+    fn write(&mut self, path: &Path, bytes: &[u8], rows: usize) -> Result<(), PipelineError> {
+        std::fs::write(path, bytes).map_err(io_err(path))?;
+        self.record(
+            path,
+            Written {
+                rows,
+                sha256: sha256(bytes),
+            },
+        );
+        Ok(())
+    }
+
     fn record(&mut self, path: &Path, w: Written) {
         let rel = path
             .strip_prefix(&self.root)
@@ -469,24 +482,10 @@ fn write_all(
         riskcensus_report::Format::Json,
         &riskcensus_report::Options::default(),
     );
-    std::fs::write(&path, &bytes).map_err(io_err(&path))?;
-    outputs.record(
-        &path,
-        Written {
-            rows: findings.len(),
-            sha256: sha256(&bytes),
-        },
-    );
+    outputs.write(&path, &bytes, findings.len())?;
     let path = root.join("findings.csv");
     let bytes = riskcensus_report::findings_csv(&findings);
-    std::fs::write(&path, &bytes).map_err(io_err(&path))?;
-    outputs.record(
-        &path,
-        Written {
-            rows: findings.len(),
-            sha256: sha256(&bytes),
-        },
-    );
+    outputs.write(&path, &bytes, findings.len())?;
 
     timings.lap("publish findings", &mut clock);
     // Rejected rows, one CSV per input file (header only when nothing was rejected).
@@ -509,15 +508,7 @@ fn write_all(
     // The QGIS project over every layer.
     let project_path = root.join(format!("{}.qgs", ctx.pipeline.name));
     let text = qgis::project(&ctx.pipeline.name, &outputs.layers);
-    std::fs::write(&project_path, &text).map_err(io_err(&project_path))?;
-    let digest = sha256(text.as_bytes());
-    outputs.record(
-        &project_path,
-        Written {
-            rows: 0,
-            sha256: digest,
-        },
-    );
+    outputs.write(&project_path, text.as_bytes(), 0)?;
 
     let manifest = json!({
         "tool": {"name": "riskcensus", "version": env!("CARGO_PKG_VERSION")},

@@ -20,8 +20,8 @@ use geo::{
 use geo_types::{Coord, MultiPolygon, Point};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use riskcensus_core::{uscc, Level, Register};
-use riskcensus_synth::{class_short, numbered_credit_code};
+use riskcensus_core::{Level, Register};
+use riskcensus_synth::{class_short, credit_code_with, numbered_credit_code};
 
 const SEED: u64 = 20201231;
 
@@ -381,20 +381,7 @@ fn credit_code(prefix: &str, county: &str, rng: &mut ChaCha8Rng) -> String {
     let body: String = (0..8)
         .map(|_| ORG_CHARS[rng.random_range(0..10usize)] as char)
         .collect();
-    let weights = [3, 7, 9, 10, 5, 8, 4, 2];
-    let s: u32 = body
-        .chars()
-        .zip(weights)
-        .map(|(c, w)| c.to_digit(36).unwrap_or(0) * w)
-        .sum();
-    let org_check = match 11 - s % 11 {
-        10 => 'X',
-        11 => '0',
-        d => char::from_digit(d, 10).unwrap_or('0'),
-    };
-    let first17 = format!("{prefix}{county}{body}{org_check}");
-    let check = uscc::check_char(&first17).unwrap_or('0');
-    format!("{first17}{check}")
+    credit_code_with(prefix, county, &body)
 }
 
 /// One CSV file being built: header, rows, encoding and the findings its defects must raise.
@@ -1829,6 +1816,7 @@ fn generic_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use riskcensus_core::uscc;
 
     #[test]
     fn generated_credit_codes_are_valid() {

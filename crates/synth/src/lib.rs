@@ -30,7 +30,9 @@ use std::path::{Path, PathBuf};
 use riskcensus_core::SchemaSet;
 
 pub use geography::Geography;
-pub use returns::{class_mix, class_short, numbered_credit_code, random_value, Defect};
+pub use returns::{
+    class_mix, class_short, credit_code_with, numbered_credit_code, random_value, Defect,
+};
 
 /// What to generate.
 #[derive(Debug, Clone)]

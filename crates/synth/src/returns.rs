@@ -466,12 +466,18 @@ fn plant(
 /// A valid credit code (GB 32100) whose organisation part is the number `n`: unique per row of a
 /// class.
 pub fn numbered_credit_code(prefix: &str, county: &str, n: u64) -> String {
-    let body = format!("{:08}", n % 100_000_000);
+    credit_code_with(prefix, county, &format!("{:08}", n % 100_000_000))
+}
+
+/// A valid credit code from its parts: registration `prefix` (2), `county` (6) and an 8-digit
+/// organisation `body`, with the organisation code's GB 11714 check and the GB 32100 check
+/// character added.
+pub fn credit_code_with(prefix: &str, county: &str, body: &str) -> String {
     let weights = [3, 7, 9, 10, 5, 8, 4, 2];
     let s: u32 = body
-        .bytes()
+        .chars()
         .zip(weights)
-        .map(|(c, w)| u32::from(c - b'0') * w)
+        .map(|(c, w)| c.to_digit(36).unwrap_or(0) * w)
         .sum();
     let org_check = match 11 - s % 11 {
         10 => 'X',
