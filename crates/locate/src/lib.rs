@@ -638,24 +638,25 @@ pub struct PointInput<'a> {
 
 /// Where each row's point is, in EPSG:4490.
 #[derive(Debug, Clone, Default)]
-pub struct Located {
+pub struct Located<'v> {
     /// Longitude per row (None when absent or unusable).
     pub lon: Vec<Option<f64>>,
     /// Latitude per row.
     pub lat: Vec<Option<f64>>,
-    /// The village whose polygon contains the point, per row.
-    pub village: Vec<Option<String>>,
+    /// The code of the village whose polygon contains the point, per row (borrowed from the
+    /// index: no copy per row).
+    pub village: Vec<Option<&'v str>>,
     /// Spatial findings.
     pub findings: Vec<Finding>,
 }
 
 /// Check every point against China's extent and the polygons of its declared village and county.
-pub fn locate(
+pub fn locate<'v>(
     input: PointInput<'_>,
     crs: &Crs,
-    index: &VillageIndex,
+    index: &'v VillageIndex,
     county_names: &HashMap<String, String>,
-) -> Result<Located, LocateError> {
+) -> Result<Located<'v>, LocateError> {
     let n = input.lines.len();
     let mut out = Located {
         lon: vec![None; n],
@@ -672,11 +673,11 @@ pub fn locate(
             continue;
         };
         let line = input.lines[i];
-        let value = Some(format!("{x}, {y}"));
+        // The cell text is formatted only for rows with a finding (most rows have none).
         let finding = |rule: Rule, zh: String, en: String| {
             Finding::new(input.file, input.class, rule, zh, en)
                 .at_row(line)
-                .in_column(both.clone(), value.clone())
+                .in_column(both.clone(), Some(format!("{x}, {y}")))
         };
         if x == 0.0 && y == 0.0 {
             out.findings.push(finding(
@@ -716,7 +717,7 @@ pub fn locate(
             .and_then(|d| containing.iter().find(|v| matches(v, d)))
             .or_else(|| containing.first())
             .copied();
-        out.village[i] = hit.map(|v| v.code.clone());
+        out.village[i] = hit.map(|v| v.code.as_str());
         let known = |d: &&str| {
             if input.township_level {
                 index.has_township(&d[..9])

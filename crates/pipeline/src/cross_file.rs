@@ -51,7 +51,7 @@ fn duplicates_in_class(files: Vec<&mut Checked>) -> Result<(), PipelineError> {
                 if let Some(c) = &credit[i] {
                     k.push(format!("credit:{c}"));
                 }
-                if let (Some(n), Some(code)) = (&names[i], &file.codes[i]) {
+                if let (Some(n), Some(code)) = (&names[i], file.codes.get(i)) {
                     k.push(format!("name:{}@{code}", normalize_name(n)));
                 }
                 k
@@ -128,7 +128,7 @@ pub(crate) fn per_resident(files: &mut [Checked]) -> Result<(), PipelineError> {
         let header = file.raw.header_of(&field).unwrap_or(&field).to_string();
         let mut found = Vec::new();
         for (row, value) in values.iter().enumerate() {
-            let (Some(value), Some(code)) = (value, &file.codes[row]) else {
+            let (Some(value), Some(code)) = (value, file.codes.get(row)) else {
                 continue;
             };
             let Some(&residents) = population.get(code) else {
@@ -150,7 +150,7 @@ pub(crate) fn per_resident(files: &mut [Checked]) -> Result<(), PipelineError> {
                 )
                 .at_row(file.raw.lines[row])
                 .in_column(header.clone(), Some(value.to_string()));
-                if let (Some(lon), Some(lat)) = (file.located.lon[row], file.located.lat[row]) {
+                if let (Some(lon), Some(lat)) = (file.lon[row], file.lat[row]) {
                     f = f.at_point(lon, lat);
                 }
                 found.push(f);
@@ -198,7 +198,7 @@ fn clean_values(
         let bad = error_lines(f);
         for ((code, v), line) in f.codes.iter().zip(values).zip(&f.raw.lines) {
             if let (Some(code), Some(v), false) = (code, v, bad.contains(line)) {
-                out.push((code.clone(), v));
+                out.push((code.to_string(), v));
             }
         }
     }
@@ -253,7 +253,7 @@ pub(crate) fn villages_within_township(files: &mut [Checked]) -> Result<(), Pipe
         let header = file.raw.header_of(&field).unwrap_or(&field).to_string();
         let mut found = Vec::new();
         for (row, value) in values.iter().enumerate() {
-            let (Some(value), Some(code)) = (value, &file.codes[row]) else {
+            let (Some(value), Some(code)) = (value, file.codes.get(row)) else {
                 continue;
             };
             let Some(&(sum, n)) = sums.get(&code[..9]) else {
@@ -301,7 +301,7 @@ pub(crate) fn sampled_villages_only(files: &mut [Checked], sampled: Option<&[Str
         let mut found = Vec::new();
         for (row, code) in file.codes.iter().enumerate() {
             let Some(code) = code else { continue };
-            if !sampled.contains(code.as_str()) {
+            if !sampled.contains(code) {
                 found.push(
                     Finding::new(
                         &file.shown,
@@ -311,7 +311,7 @@ pub(crate) fn sampled_villages_only(files: &mut [Checked], sampled: Option<&[Str
                         format!("village {code} is not among the sampled villages"),
                     )
                     .at_row(file.raw.lines[row])
-                    .in_column(header.clone(), Some(code.clone())),
+                    .in_column(header.clone(), Some(code.to_string())),
                 );
             }
         }
@@ -345,7 +345,7 @@ pub(crate) fn indicator_coverage(
                     covered.insert(if townships {
                         code[..9].to_string()
                     } else {
-                        code.clone()
+                        code.to_string()
                     });
                 }
             }

@@ -28,37 +28,57 @@ pub use riskcensus_core::FileSummary as FileReport;
 /// within a stage the work runs in parallel (over files, counties or classes).
 #[derive(Debug, Clone, Default)]
 pub struct Timings {
-    /// (stage, seconds, peak resident memory so far in MiB where the OS tells it).
-    pub stages: Vec<(String, f64, Option<u64>)>,
+    /// The stages, in the order they ran.
+    pub stages: Vec<StageTiming>,
+}
+
+/// One stage of a run: how long it took and the memory the process held (where the OS tells it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageTiming {
+    /// What ran.
+    pub stage: String,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Peak resident memory of the process so far, MiB (`VmHWM`).
+    pub peak_rss_mib: Option<u64>,
+    /// Resident memory when the stage ended, MiB (`VmRSS`): what the run still holds.
+    pub rss_mib: Option<u64>,
 }
 
 impl Timings {
     /// Record `stage` as the time since `start`, and restart the clock.
     pub(crate) fn lap(&mut self, stage: &str, start: &mut std::time::Instant) {
-        self.stages.push((
-            stage.to_string(),
-            start.elapsed().as_secs_f64(),
-            peak_rss_mib(),
-        ));
+        self.stages.push(StageTiming {
+            stage: stage.to_string(),
+            seconds: start.elapsed().as_secs_f64(),
+            peak_rss_mib: memory_mib("VmHWM:"),
+            rss_mib: memory_mib("VmRSS:"),
+        });
         *start = std::time::Instant::now();
     }
 
-    /// As JSON: `{"stages": [{"stage": …, "seconds": …, "peak_rss_mib": …}, …]}`.
+    /// As JSON: `{"stages": [{"stage": …, "seconds": …, "peak_rss_mib": …, "rss_mib": …}, …]}`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "stages": self
                 .stages
                 .iter()
-                .map(|(s, t, m)| serde_json::json!({"stage": s, "seconds": (t * 1e4).round() / 1e4, "peak_rss_mib": m}))
+                .map(|s| serde_json::json!({
+                    "stage": s.stage,
+                    "seconds": (s.seconds * 1e4).round() / 1e4,
+                    "peak_rss_mib": s.peak_rss_mib,
+                    "rss_mib": s.rss_mib,
+                }))
                 .collect::<Vec<_>>(),
         })
     }
 }
 
-/// The process's peak resident set so far (`VmHWM` in /proc/self/status; Linux only).
-fn peak_rss_mib() -> Option<u64> {
+/// A memory figure of this process from /proc/self/status (`VmHWM:` peak, `VmRSS:` current), in
+/// MiB; Linux only.
+fn memory_mib(key: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024)
 }

@@ -267,10 +267,16 @@ pub(crate) struct Checked {
     pub shown: String,
     pub raw: riskcensus_core::table::RawTable,
     pub typed: DataFrame,
-    pub located: riskcensus_locate::Located,
+    /// Longitude and latitude per row in EPSG:4490 (None where the point is unusable).
+    pub lon: Vec<Option<f64>>,
+    pub lat: Vec<Option<f64>>,
+    /// The village whose polygon holds the point (the declared one for classes without points).
+    pub located_village: StringChunked,
     pub lon_id: Option<String>,
     pub lat_id: Option<String>,
-    pub codes: Vec<Option<String>>,
+    /// The declared 12-digit division code per row; None where it is not 12 digits. Polars
+    /// strings keep such short text inline (16 bytes a row, no allocation per row).
+    pub codes: StringChunked,
     pub findings: Vec<Finding>,
 }
 
@@ -359,24 +365,21 @@ fn locate(ctx: &Context<'_>, validated: Validated<'_>) -> Result<Checked, Pipeli
             class.node.code
         )));
     };
-    let codes: Vec<Option<String>> = typed
+    let codes: StringChunked = typed
         .column(code_id.as_str())?
         .str()?
         .iter()
-        .map(|c| {
-            c.filter(|c| c.len() == 12 && c.bytes().all(|b| b.is_ascii_digit()))
-                .map(str::to_string)
-        })
+        .map(|c| c.filter(|c| c.len() == 12 && c.bytes().all(|b| b.is_ascii_digit())))
         .collect();
     let (lon_id, lat_id) = (
         field_of(FieldType::Longitude),
         field_of(FieldType::Latitude),
     );
-    let located = match (&lon_id, &lat_id) {
+    let (lon, lat, located_village, located_findings) = match (&lon_id, &lat_id) {
         (Some(lon_id), Some(lat_id)) => {
             let x: Vec<Option<f64>> = typed.column(lon_id.as_str())?.f64()?.iter().collect();
             let y: Vec<Option<f64>> = typed.column(lat_id.as_str())?.f64()?.iter().collect();
-            let code_refs: Vec<Option<&str>> = codes.iter().map(Option::as_deref).collect();
+            let code_refs: Vec<Option<&str>> = codes.iter().collect();
             let names: Vec<Option<&str>> = match typed.column("name") {
                 Ok(c) => c.str()?.iter().collect(),
                 Err(_) => vec![None; typed.height()],
@@ -393,7 +396,7 @@ fn locate(ctx: &Context<'_>, validated: Validated<'_>) -> Result<Checked, Pipeli
             let x_header = raw.header_of(lon_id).unwrap_or(lon_id).to_string();
             let y_header = raw.header_of(lat_id).unwrap_or(lat_id).to_string();
             let name_header = raw.header_of("name").unwrap_or("name").to_string();
-            riskcensus_locate::locate(
+            let located = riskcensus_locate::locate(
                 PointInput {
                     file: &shown,
                     class: &class.node.code,
@@ -411,27 +414,26 @@ fn locate(ctx: &Context<'_>, validated: Validated<'_>) -> Result<Checked, Pipeli
                 &crs,
                 &ctx.villages,
                 &county_names,
-            )?
+            )?;
+            let village: StringChunked = located.village.into_iter().collect();
+            (located.lon, located.lat, village, located.findings)
         }
         // A class without points (the household survey): placed by its village code only.
         _ => {
             let n = typed.height();
-            riskcensus_locate::Located {
-                lon: vec![None; n],
-                lat: vec![None; n],
-                village: codes.clone(),
-                findings: Vec::new(),
-            }
+            (vec![None; n], vec![None; n], codes.clone(), Vec::new())
         }
     };
     let mut findings = findings;
-    findings.extend(located.findings.iter().cloned());
+    findings.extend(located_findings);
     Ok(Checked {
         class,
         shown,
         raw,
         typed,
-        located,
+        lon,
+        lat,
+        located_village,
         lon_id,
         lat_id,
         codes,
@@ -445,7 +447,9 @@ fn decide(ctx: &Context<'_>, checked: Checked) -> Result<FileOutcome, PipelineEr
         shown,
         raw,
         typed,
-        located,
+        lon,
+        lat,
+        located_village,
         lon_id,
         lat_id,
         codes,
@@ -466,7 +470,7 @@ fn decide(ctx: &Context<'_>, checked: Checked) -> Result<FileOutcome, PipelineEr
     for f in &mut findings {
         if f.lon.is_none() {
             if let Some(i) = f.row.and_then(row_of_line) {
-                if let (Some(lon), Some(lat)) = (located.lon[i], located.lat[i]) {
+                if let (Some(lon), Some(lat)) = (lon[i], lat[i]) {
                     f.lon = Some(lon);
                     f.lat = Some(lat);
                 }
@@ -497,23 +501,19 @@ fn decide(ctx: &Context<'_>, checked: Checked) -> Result<FileOutcome, PipelineEr
     // Accepted rows: typed fields, lon/lat replaced by EPSG:4490, provenance columns.
     let mut accepted = typed.clone();
     if let (Some(lon_id), Some(lat_id)) = (&lon_id, &lat_id) {
-        accepted.with_column(Column::new(lon_id.as_str().into(), located.lon.clone()))?;
-        accepted.with_column(Column::new(lat_id.as_str().into(), located.lat.clone()))?;
+        accepted.with_column(Column::new(lon_id.as_str().into(), lon))?;
+        accepted.with_column(Column::new(lat_id.as_str().into(), lat))?;
     }
-    let county: Vec<Option<String>> = codes
-        .iter()
-        .map(|c| c.as_ref().map(|c| c[..6].to_string()))
-        .collect();
-    accepted.with_column(Column::new("county_code".into(), county))?;
-    let township: Vec<Option<String>> = codes
-        .iter()
-        .map(|c| c.as_ref().map(|c| c[..9].to_string()))
-        .collect();
-    accepted.with_column(Column::new("township_code".into(), township))?;
-    accepted.with_column(Column::new(
-        "located_village_code".into(),
-        located.village.clone(),
-    ))?;
+    // Codes are 12 ASCII digits (checked in `locate`), so the prefixes are at char boundaries.
+    let prefix =
+        |len: usize| -> StringChunked { codes.iter().map(|c| c.map(|c| &c[..len])).collect() };
+    accepted.with_column(prefix(6).into_column().with_name("county_code".into()))?;
+    accepted.with_column(prefix(9).into_column().with_name("township_code".into()))?;
+    accepted.with_column(
+        located_village
+            .into_column()
+            .with_name("located_village_code".into()),
+    )?;
     accepted.with_column(Column::new(
         "source_file".into(),
         vec![shown.clone(); raw.lines.len()],
