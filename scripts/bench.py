@@ -67,9 +67,15 @@ def repeat(argv, runs, after=None, fresh=None):
 
 
 def stage_medians(timings):
-    """Median seconds per stage over the runs' --timings files."""
+    """Median seconds and median memory held at the stage's end (MiB) per stage over the runs'
+    --timings files."""
     stages = [s["stage"] for s in timings[0]["stages"]]
-    return [(name, statistics.median(t["stages"][i]["seconds"] for t in timings)) for i, name in enumerate(stages)]
+
+    def median_of(i, key):
+        values = [t["stages"][i].get(key) for t in timings]
+        return statistics.median(values) if all(v is not None for v in values) else None
+
+    return [(name, median_of(i, "seconds"), median_of(i, "rss_mib")) for i, name in enumerate(stages)]
 
 
 def main():
@@ -132,11 +138,12 @@ def main():
         ratio = f"{peer[label] / secs:.2f}×" if label in peer else ""
         print(f"| {label} | {mode} | {n:,} | {secs:.2f} | {n / secs:,.0f} | {rss:.0f} | {ratio} |")
     for label, stages in stage_tables:
-        print(f"\nStages of `riskcensus run`, {label} (median seconds):\n")
-        print("| stage | seconds |")
-        print("|---|---:|")
-        for name, secs in stages:
-            print(f"| {name} | {secs:.2f} |")
+        print(f"\nStages of `riskcensus run`, {label} (medians):\n")
+        print("| stage | seconds | memory held after (MiB) |")
+        print("|---|---:|---:|")
+        for name, secs, rss in stages:
+            held = f"{rss:.0f}" if rss is not None else ""
+            print(f"| {name} | {secs:.2f} | {held} |")
 
 
 if __name__ == "__main__":
