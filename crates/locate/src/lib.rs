@@ -206,62 +206,33 @@ impl VillageIndex {
             path: path.to_string(),
             message,
         };
-        let fc: geojson::FeatureCollection = text
-            .parse()
-            .map_err(|e: geojson::Error| err(e.to_string()))?;
-        let mut villages = Vec::with_capacity(fc.features.len());
+        // The collection is split into its features' JSON text first, then the features are
+        // parsed in parallel (one thread parsing 600,000 village polygons took ≈ 2 s).
+        let collection: FeatureTexts<'_> =
+            serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
+        if collection.kind != "FeatureCollection" {
+            return Err(err(format!(
+                "expected a GeoJSON FeatureCollection, found type `{}`",
+                collection.kind
+            )));
+        }
+        let features = collection
+            .features
+            .ok_or_else(|| err("the FeatureCollection has no `features`".into()))?;
+        let parsed: Vec<Result<(Village, bool), LocateError>> = features
+            .par_iter()
+            .enumerate()
+            .map(|(i, feature)| village_from_feature(i, feature.get(), crs, &err))
+            .collect();
+        let mut villages = Vec::with_capacity(parsed.len());
         let mut unclosed = Vec::new();
-        for (i, feature) in fc.features.into_iter().enumerate() {
-            let prop = |k: &str| {
-                feature
-                    .property(k)
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string)
-            };
-            let code =
-                prop("code").ok_or_else(|| err(format!("feature {i} has no `code` property")))?;
-            if code.len() != 12 || !code.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(err(format!(
-                    "feature {i}: `code` {code} is not a 12-digit division code"
-                )));
+        // The first bad feature in file order is the one reported.
+        for result in parsed {
+            let (village, was_unclosed) = result?;
+            if was_unclosed {
+                unclosed.push(village.code.clone());
             }
-            let geometry = feature
-                .geometry
-                .as_ref()
-                .ok_or_else(|| err(format!("feature {i} ({code}) has no geometry")))?;
-            // GeoJSON rings must be closed; converting closes them, and the check says so.
-            let rings: Vec<_> = match &geometry.value {
-                geojson::GeometryValue::Polygon { coordinates } => coordinates.iter().collect(),
-                geojson::GeometryValue::MultiPolygon { coordinates } => {
-                    coordinates.iter().flatten().collect()
-                }
-                _ => Vec::new(),
-            };
-            if rings.iter().any(|r| r.first() != r.last()) {
-                unclosed.push(code.clone());
-            }
-            let geometry: geo_types::Geometry<f64> = geometry
-                .try_into()
-                .map_err(|e: geojson::Error| err(format!("feature {i} ({code}): {e}")))?;
-            let mp = match geometry {
-                geo_types::Geometry::Polygon(p) => MultiPolygon(vec![p]),
-                geo_types::Geometry::MultiPolygon(mp) => mp,
-                other => {
-                    return Err(err(format!(
-                        "feature {i} ({code}) is a {other:?}, not a polygon"
-                    )))
-                }
-            };
-            let mp = crs
-                .polygons_to_cgcs2000(mp)
-                .map_err(|e| err(e.to_string()))?;
-            villages.push(Village {
-                name: prop("name").unwrap_or_default(),
-                township: code[..9].to_string(),
-                county: code[..6].to_string(),
-                code,
-                geometry: mp,
-            });
+            villages.push(village);
         }
         let mut index = VillageIndex::new(villages);
         index.unclosed = unclosed;
@@ -385,6 +356,78 @@ impl VillageIndex {
     pub fn containing(&self, lon: f64, lat: f64) -> Option<&Village> {
         self.all_containing(lon, lat).into_iter().next()
     }
+}
+
+/// A GeoJSON FeatureCollection with each feature's JSON text left unparsed.
+#[derive(serde::Deserialize)]
+struct FeatureTexts<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(borrow, default)]
+    features: Option<Vec<&'a serde_json::value::RawValue>>,
+}
+
+/// One village from the JSON text of the `i`-th feature of a collection; whether a ring of it was
+/// not closed (converting closes it; the polygon check reports it).
+fn village_from_feature(
+    i: usize,
+    json: &str,
+    crs: &Crs,
+    err: &(dyn Fn(String) -> LocateError + Sync),
+) -> Result<(Village, bool), LocateError> {
+    let feature: geojson::Feature = json
+        .parse()
+        .map_err(|e: geojson::Error| err(format!("feature {i}: {e}")))?;
+    let prop = |k: &str| {
+        feature
+            .property(k)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let code = prop("code").ok_or_else(|| err(format!("feature {i} has no `code` property")))?;
+    if code.len() != 12 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(err(format!(
+            "feature {i}: `code` {code} is not a 12-digit division code"
+        )));
+    }
+    let geometry = feature
+        .geometry
+        .as_ref()
+        .ok_or_else(|| err(format!("feature {i} ({code}) has no geometry")))?;
+    // GeoJSON rings must be closed; converting closes them, and the check says so.
+    let rings: Vec<_> = match &geometry.value {
+        geojson::GeometryValue::Polygon { coordinates } => coordinates.iter().collect(),
+        geojson::GeometryValue::MultiPolygon { coordinates } => {
+            coordinates.iter().flatten().collect()
+        }
+        _ => Vec::new(),
+    };
+    let unclosed = rings.iter().any(|r| r.first() != r.last());
+    let geometry: geo_types::Geometry<f64> = geometry
+        .try_into()
+        .map_err(|e: geojson::Error| err(format!("feature {i} ({code}): {e}")))?;
+    let mp = match geometry {
+        geo_types::Geometry::Polygon(p) => MultiPolygon(vec![p]),
+        geo_types::Geometry::MultiPolygon(mp) => mp,
+        other => {
+            return Err(err(format!(
+                "feature {i} ({code}) is a {other:?}, not a polygon"
+            )))
+        }
+    };
+    let mp = crs
+        .polygons_to_cgcs2000(mp)
+        .map_err(|e| err(e.to_string()))?;
+    Ok((
+        Village {
+            name: prop("name").unwrap_or_default(),
+            township: code[..9].to_string(),
+            county: code[..6].to_string(),
+            code,
+            geometry: mp,
+        },
+        unclosed,
+    ))
 }
 
 /// The class name geometry findings carry.
@@ -941,6 +984,52 @@ mod tests {
         );
         let (lon, lat) = gk.to_cgcs2000(e, n).unwrap();
         assert!((lon - 104.6).abs() < 1e-9 && (lat - 36.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn geojson_villages_load_in_file_order_and_the_first_bad_feature_is_reported() {
+        let square = |x: f64, closed: bool| {
+            let mut ring = vec![[x, 36.0], [x + 0.1, 36.0], [x + 0.1, 36.1], [x, 36.1]];
+            if closed {
+                ring.push([x, 36.0]);
+            }
+            serde_json::json!({"type": "Polygon", "coordinates": [ring]})
+        };
+        let feature = |code: &str, geometry: serde_json::Value| {
+            serde_json::json!({"type": "Feature", "properties": {"code": code, "name": code},
+                "geometry": geometry})
+        };
+        let collection = |features: Vec<serde_json::Value>| {
+            serde_json::json!({"type": "FeatureCollection", "features": features}).to_string()
+        };
+        let crs = Crs::cgcs2000();
+        let good = collection(
+            (0..40)
+                .map(|i| feature(&format!("620402{i:06}"), square(104.0 + i as f64, i != 7)))
+                .collect(),
+        );
+        let index = VillageIndex::from_geojson("v.geojson", &good, &crs).unwrap();
+        let codes: Vec<String> = (0..40).map(|i| format!("620402{i:06}")).collect();
+        let loaded: Vec<&str> = index.villages().iter().map(|v| v.code.as_str()).collect();
+        assert_eq!(loaded, codes.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(index.unclosed, ["620402000007"]);
+
+        let mut features: Vec<serde_json::Value> = (0..40)
+            .map(|i| feature(&format!("620402{i:06}"), square(104.0, true)))
+            .collect();
+        features[30] = feature("62040200003", square(104.0, true));
+        features[12] = serde_json::json!({"type": "Feature", "properties": {},
+            "geometry": square(104.0, true)});
+        let bad = VillageIndex::from_geojson("v.geojson", &collection(features), &crs);
+        let message = bad.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("feature 12 has no `code`"), "{message}");
+
+        let not_a_collection = feature("620402000001", square(104.0, true)).to_string();
+        let message = VillageIndex::from_geojson("v.geojson", &not_a_collection, &crs)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(message.contains("FeatureCollection"), "{message}");
     }
 
     #[test]
