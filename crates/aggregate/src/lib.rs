@@ -36,6 +36,21 @@ pub struct ClassRows<'a> {
     pub totals: &'a [String],
 }
 
+/// The columns of a class's rows that the aggregates read, besides its `totals`: the division
+/// keys ([`by_village`], [`by_county`], [`by_township`]) and the household survey's answers
+/// ([`household_estimates`]).
+pub const INPUT_COLUMNS: &[&str] = &[
+    "division_code",
+    "county_code",
+    "township_code",
+    "weight",
+    "water_days",
+    "food_days",
+    "knows_route",
+    "drills_3y",
+    "first_aid_training",
+];
+
 /// `HB-PSF-01` → `hb_psf_01`: the prefix of the class's columns on the aggregate layers.
 pub fn slug(code: &str) -> String {
     code.to_ascii_lowercase().replace('-', "_")

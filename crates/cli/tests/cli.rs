@@ -147,6 +147,46 @@ fn reruns_are_byte_identical() {
     assert_eq!(bytes(&a), bytes(&b));
 }
 
+#[test]
+fn results_do_not_depend_on_the_batch_size() {
+    // Every file in a batch of its own (0 MiB), or all in as few batches as the checks across
+    // classes allow: the keys, figures and coverage carried between batches must give the same
+    // database, findings and counts.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text =
+        std::fs::read_to_string(repo().join("pipelines/baiyin-2021.toml")).expect("pipeline");
+    let text = text.replace("\"../", &format!("\"{}/", repo().display()));
+    let manifest = |mib: u64| -> serde_json::Value {
+        let pipeline = dir.path().join(format!("p{mib}.toml"));
+        std::fs::write(&pipeline, format!("batch_mib = {mib}\n{text}")).expect("write");
+        let out = dir.path().join(format!("out{mib}"));
+        let output = riskcensus(&[
+            "run",
+            pipeline.to_str().expect("utf-8"),
+            "--out",
+            out.to_str().expect("utf-8"),
+            "-q",
+        ]);
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        let m = std::fs::read_to_string(out.join("manifest.json")).expect("manifest");
+        serde_json::from_str(&m).expect("json")
+    };
+    let (one_per_file, large) = (manifest(0), manifest(4096));
+    for key in ["inputs", "outputs", "totals"] {
+        assert_eq!(one_per_file[key], large[key], "manifest `{key}` differs");
+    }
+    // The findings the checks across files make are among them.
+    let findings = std::fs::read_to_string(dir.path().join("out0/findings.csv")).expect("csv");
+    for rule in [
+        "dup.across_files",
+        "plaus.capacity_vs_population",
+        "xt.rollup",
+        "ind.missing_input",
+    ] {
+        assert!(findings.contains(rule), "no {rule} finding");
+    }
+}
+
 /// A copy of the sample pipeline in a temp dir with one edit applied.
 fn broken_pipeline(dir: &Path, edit: impl FnOnce(String) -> String) -> PathBuf {
     let text =

@@ -93,6 +93,10 @@ pub struct Pipeline {
     /// Per-rule severity overrides: `"geo.other_village" = "error"`, `"cell.length" = "off"`.
     #[serde(default)]
     pub rules: BTreeMap<String, String>,
+    /// Returns are checked in batches of about this many MiB of input (default 96): the memory
+    /// of a run grows with the batch, not with the whole census. Results do not depend on it.
+    #[serde(default)]
+    pub batch_mib: Option<u64>,
     /// Where the pipeline file is (paths below are resolved against it).
     #[serde(skip)]
     pub base: PathBuf,

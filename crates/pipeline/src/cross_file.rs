@@ -1,12 +1,16 @@
 //! Checks that need more than one file: the same object filed twice in one class, and
 //! plausibility against another class's population figures.
+//!
+//! Returns are checked batch by batch ([`crate::batches`]); [`CrossFile`] carries from one batch to
+//! the next only compact keys and figures, so that a batch's text can be dropped once its rows are
+//! decided.
 
 use std::collections::hash_map::Entry;
 
 use foldhash::{HashMap, HashMapExt};
 
 use riskcensus_core::schema::{normalize_name, Check};
-use riskcensus_core::{Finding, Rule};
+use riskcensus_core::{Finding, ResolvedClass, Rule};
 
 use crate::error::PipelineError;
 use crate::process::Checked;
@@ -18,49 +22,156 @@ fn text_column(c: &Checked, field: &str) -> Result<Vec<Option<String>>, Pipeline
     })
 }
 
-/// `dup.across_files`: a row of a later file of a class with the credit code, or the name and
-/// village, of a row of an earlier file of the same class.
-pub(crate) fn duplicates_across_files(files: &mut [Checked]) -> Result<(), PipelineError> {
-    use rayon::prelude::*;
-    // Classes are independent: each runs on its own, its files in pipeline order.
-    let mut by_class: std::collections::BTreeMap<String, Vec<&mut Checked>> =
-        std::collections::BTreeMap::new();
-    for file in files.iter_mut() {
-        by_class
-            .entry(file.class.node.code.clone())
-            .or_default()
-            .push(file);
-    }
-    by_class
-        .into_par_iter()
-        .try_for_each(|(_, files)| duplicates_in_class(files))
+/// What the checks across files carry from one batch of returns to the next: the keys of earlier
+/// files per class (duplicates), the figures of referenced classes (population, township sums) and
+/// the villages and townships with a usable capacity return.
+pub(crate) struct CrossFile {
+    /// Keys of the files already checked, per class; dropped after a class's last file.
+    seen: HashMap<String, ClassSeen>,
+    /// Files not yet checked, per class.
+    files_left: HashMap<String, usize>,
+    /// First value per division code of a referenced (class, field), from decided batches.
+    population: HashMap<(String, String), HashMap<String, f64>>,
+    /// Sum and count per township of a referenced (class, field), from decided batches.
+    sums: HashMap<(String, String), HashMap<String, (f64, usize)>>,
+    /// Villages (DR-GRS-02) and townships (DR-GRS-01) with a return without errors.
+    covered: HashMap<&'static str, std::collections::BTreeSet<String>>,
 }
 
-fn duplicates_in_class(files: Vec<&mut Checked>) -> Result<(), PipelineError> {
-    if files.len() < 2 {
-        return Ok(());
+/// Keys of a class's files checked so far.
+#[derive(Default)]
+struct ClassSeen {
+    /// The files, as shown.
+    files: Vec<String>,
+    /// key → (file, line) of its first occurrence.
+    keys: HashMap<String, (u32, u64)>,
+}
+
+/// The classes whose coverage `ind.missing_input` reports: (class, counted per township).
+const COVERAGE: [(&str, bool); 2] = [("DR-GRS-02", false), ("DR-GRS-01", true)];
+
+impl CrossFile {
+    /// Ready for the pipeline's returns, given each return's class.
+    pub(crate) fn new(classes: &[&ResolvedClass]) -> Self {
+        let mut files_left: HashMap<String, usize> = HashMap::new();
+        let mut population = HashMap::new();
+        let mut sums = HashMap::new();
+        for class in classes {
+            *files_left.entry(class.node.code.clone()).or_default() += 1;
+            for check in &class.checks {
+                match check {
+                    Check::MaxPerResident {
+                        population_class,
+                        population_field,
+                        ..
+                    } => {
+                        population
+                            .entry((population_class.clone(), population_field.clone()))
+                            .or_insert_with(HashMap::new);
+                    }
+                    Check::VillagesWithinTownship {
+                        village_class,
+                        village_field,
+                        ..
+                    } => {
+                        sums.entry((village_class.clone(), village_field.clone()))
+                            .or_insert_with(HashMap::new);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        CrossFile {
+            seen: HashMap::new(),
+            files_left,
+            population,
+            sums,
+            covered: HashMap::new(),
+        }
     }
-    // key → (file, line) of its first occurrence in an earlier file
-    let mut class_seen: HashMap<String, (String, u64)> = HashMap::new();
-    for file in files {
-        let credit = text_column(file, "credit_code")?;
-        let names = text_column(file, "name")?;
-        let keys: Vec<Vec<String>> = (0..file.typed.height())
-            .map(|i| {
-                let mut k = Vec::new();
-                if let Some(c) = &credit[i] {
-                    k.push(format!("credit:{c}"));
-                }
-                if let (Some(n), Some(code)) = (&names[i], file.codes.get(i)) {
-                    k.push(format!("name:{}@{code}", normalize_name(n)));
-                }
-                k
+
+    /// Run the checks across files on a batch (files of a class in pipeline order, every file of
+    /// a referenced class in earlier batches or in this one), then keep what later batches need.
+    pub(crate) fn check_batch(
+        &mut self,
+        files: &mut [Checked],
+        sampled: Option<&[String]>,
+    ) -> Result<(), PipelineError> {
+        self.duplicates_across_files(files)?;
+        self.per_resident(files)?;
+        self.villages_within_township(files)?;
+        self.keep_figures(files)?;
+        sampled_villages_only(files, sampled);
+        Ok(())
+    }
+
+    /// `dup.across_files`: a row of a later file of a class with the credit code, or the name
+    /// and village, of a row of an earlier file of the same class.
+    fn duplicates_across_files(&mut self, files: &mut [Checked]) -> Result<(), PipelineError> {
+        use rayon::prelude::*;
+        // Classes are independent: each runs on its own, its files in pipeline order.
+        let mut by_class: std::collections::BTreeMap<String, Vec<&mut Checked>> =
+            std::collections::BTreeMap::new();
+        for file in files.iter_mut() {
+            by_class
+                .entry(file.class.node.code.clone())
+                .or_default()
+                .push(file);
+        }
+        let work: Vec<(String, ClassSeen, usize, Vec<&mut Checked>)> = by_class
+            .into_iter()
+            .map(|(class, files)| {
+                let seen = self.seen.remove(&class).unwrap_or_default();
+                let left = self.files_left.get(&class).copied().unwrap_or(files.len());
+                (class, seen, left, files)
             })
             .collect();
+        let done: Vec<(String, ClassSeen, usize)> = work
+            .into_par_iter()
+            .map(|(class, mut seen, left, files)| {
+                let left = duplicates_in_class(&mut seen, left, files)?;
+                Ok((class, seen, left))
+            })
+            .collect::<Result<_, PipelineError>>()?;
+        for (class, seen, left) in done {
+            if left > 0 {
+                self.seen.insert(class.clone(), seen);
+            }
+            self.files_left.insert(class, left);
+        }
+        Ok(())
+    }
+}
+
+/// Check a class's files of a batch against the keys seen so far; `left` files of the class
+/// (these included) remain. Returns how many remain after them.
+fn duplicates_in_class(
+    seen: &mut ClassSeen,
+    mut left: usize,
+    files: Vec<&mut Checked>,
+) -> Result<usize, PipelineError> {
+    for file in files {
+        left = left.saturating_sub(1);
+        // The keys of the class's last file are never looked up.
+        if seen.keys.is_empty() && left == 0 {
+            continue;
+        }
+        let credit = text_column(file, "credit_code")?;
+        let names = text_column(file, "name")?;
+        let file_index = u32::try_from(seen.files.len())
+            .map_err(|_| PipelineError::Internal("more than 2³² files in a class".into()))?;
         let mut new_keys = Vec::new();
-        for (i, row_keys) in keys.iter().enumerate() {
+        for i in 0..file.typed.height() {
+            let mut row_keys = Vec::new();
+            if let Some(c) = &credit[i] {
+                row_keys.push(format!("credit:{c}"));
+            }
+            if let (Some(n), Some(code)) = (&names[i], file.codes.get(i)) {
+                row_keys.push(format!("name:{}@{code}", normalize_name(n)));
+            }
             let line = file.raw.lines[i];
-            if let Some((other, other_line)) = row_keys.iter().find_map(|k| class_seen.get(k)) {
+            if let Some(&(other, other_line)) = row_keys.iter().find_map(|k| seen.keys.get(k)) {
+                let other = seen.files.get(other as usize).map_or("", String::as_str);
                 let header = file.raw.header_of("name").unwrap_or("name").to_string();
                 file.findings.push(
                     Finding::new(&file.shown, &file.class.node.code, Rule::AcrossFiles,
@@ -70,95 +181,109 @@ fn duplicates_in_class(files: Vec<&mut Checked>) -> Result<(), PipelineError> {
                     .in_column(header, names[i].clone()),
                 );
             }
-            for k in row_keys {
-                new_keys.push((k.clone(), line));
+            if left > 0 {
+                new_keys.extend(row_keys.into_iter().map(|k| (k, line)));
             }
         }
-        for (k, line) in new_keys {
-            class_seen.entry(k).or_insert((file.shown.clone(), line));
+        if left > 0 {
+            seen.files.push(file.shown.clone());
+            for (k, line) in new_keys {
+                seen.keys.entry(k).or_insert((file_index, line));
+            }
         }
     }
-    Ok(())
+    Ok(left)
 }
 
-/// `plaus.capacity_vs_population`: `field` above `ratio` × the resident population that the
-/// village's return of `population_class` gives.
-pub(crate) fn per_resident(files: &mut [Checked]) -> Result<(), PipelineError> {
-    let checks: Vec<(usize, String, f64, String, String)> = files
-        .iter()
-        .enumerate()
-        .flat_map(|(i, f)| {
-            f.class.checks.iter().filter_map(move |c| match c {
-                Check::MaxPerResident {
-                    field,
-                    ratio,
-                    population_class,
-                    population_field,
-                } => Some((
-                    i,
-                    field.clone(),
-                    *ratio,
-                    population_class.clone(),
-                    population_field.clone(),
-                )),
-                _ => None,
+impl CrossFile {
+    /// `plaus.capacity_vs_population`: `field` above `ratio` × the resident population that the
+    /// village's return of `population_class` gives (its first row without errors).
+    fn per_resident(&mut self, files: &mut [Checked]) -> Result<(), PipelineError> {
+        let checks: Vec<(usize, String, f64, String, String)> = files
+            .iter()
+            .enumerate()
+            .flat_map(|(i, f)| {
+                f.class.checks.iter().filter_map(move |c| match c {
+                    Check::MaxPerResident {
+                        field,
+                        ratio,
+                        population_class,
+                        population_field,
+                    } => Some((
+                        i,
+                        field.clone(),
+                        *ratio,
+                        population_class.clone(),
+                        population_field.clone(),
+                    )),
+                    _ => None,
+                })
             })
-        })
-        .collect();
-    // One population table per (class, field), however many files check against it.
-    let mut tables: HashMap<(String, String), HashMap<String, f64>> = HashMap::new();
-    for (i, field, ratio, population_class, population_field) in checks {
-        let population = match tables.entry((population_class, population_field)) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => {
-                let mut population: HashMap<String, f64> = HashMap::new();
-                for (code, v) in clean_values(files, &e.key().0, &e.key().1)? {
-                    population.entry(code).or_insert(v);
+            .collect();
+        // The figures of this batch's files of the class, after those of earlier batches. One
+        // table per (class, field), however many files check against it.
+        let mut in_batch: HashMap<(String, String), HashMap<String, f64>> = HashMap::new();
+        for (i, field, ratio, population_class, population_field) in checks {
+            let key = (population_class, population_field);
+            let batch_population = match in_batch.entry(key.clone()) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => {
+                    let mut population: HashMap<String, f64> = HashMap::new();
+                    for (code, v) in clean_values(files, &e.key().0, &e.key().1)? {
+                        population.entry(code).or_insert(v);
+                    }
+                    e.insert(population)
                 }
-                e.insert(population)
-            }
-        };
-        let file = &mut files[i];
-        let Some(values) = float_column(file, &field)? else {
-            continue;
-        };
-        let Some(spec) = file.class.field(&field).cloned() else {
-            continue;
-        };
-        let header = file.raw.header_of(&field).unwrap_or(&field).to_string();
-        let mut found = Vec::new();
-        for (row, value) in values.iter().enumerate() {
-            let (Some(value), Some(code)) = (value, file.codes.get(row)) else {
+            };
+            let earlier = self.population.get(&key);
+            let residents_of = |code: &str| {
+                earlier
+                    .and_then(|p| p.get(code))
+                    .or_else(|| batch_population.get(code))
+                    .copied()
+            };
+            let file = &mut files[i];
+            let Some(values) = float_column(file, &field)? else {
                 continue;
             };
-            let Some(&residents) = population.get(code) else {
+            let Some(spec) = file.class.field(&field).cloned() else {
                 continue;
             };
-            if *value > ratio * residents {
-                let mut f = Finding::new(
-                    &file.shown,
-                    &file.class.node.code,
-                    Rule::CapacityVsPopulation,
-                    format!(
-                        "“{}” {value} 超过所在村常住人口 {residents} 的 {ratio} 倍",
-                        spec.zh
-                    ),
-                    format!(
-                        "“{}” {value} exceeds {ratio} × the village's {residents} residents",
-                        spec.en
-                    ),
-                )
-                .at_row(file.raw.lines[row])
-                .in_column(header.clone(), Some(value.to_string()));
-                if let (Some(lon), Some(lat)) = (file.lon[row], file.lat[row]) {
-                    f = f.at_point(lon, lat);
+            let header = file.raw.header_of(&field).unwrap_or(&field).to_string();
+            let mut found = Vec::new();
+            for (row, value) in values.iter().enumerate() {
+                let (Some(value), Some(code)) = (value, file.codes.get(row)) else {
+                    continue;
+                };
+                let Some(residents) = residents_of(code) else {
+                    continue;
+                };
+                if *value > ratio * residents {
+                    let mut f = Finding::new(
+                        &file.shown,
+                        &file.class.node.code,
+                        Rule::CapacityVsPopulation,
+                        format!(
+                            "“{}” {value} 超过所在村常住人口 {residents} 的 {ratio} 倍",
+                            spec.zh
+                        ),
+                        format!(
+                            "“{}” {value} exceeds {ratio} × the village's {residents} residents",
+                            spec.en
+                        ),
+                    )
+                    .at_row(file.raw.lines[row])
+                    .in_column(header.clone(), Some(value.to_string()));
+                    if let (Some(lon), Some(lat)) = (file.lon[row], file.lat[row]) {
+                        f = f.at_point(lon, lat);
+                    }
+                    found.push(f);
                 }
-                found.push(f);
             }
+            file.findings.extend(found);
         }
-        file.findings.extend(found);
+        Ok(())
     }
-    Ok(())
 }
 
 /// A field's values as numbers, or `None` when the file lacks the column.
@@ -205,73 +330,162 @@ fn clean_values(
     Ok(out)
 }
 
-/// `xt.rollup`: the village returns of a township add up to more than the township's figure.
-pub(crate) fn villages_within_township(files: &mut [Checked]) -> Result<(), PipelineError> {
-    let checks: Vec<(usize, String, String, String, f64)> = files
-        .iter()
-        .enumerate()
-        .flat_map(|(i, f)| {
-            f.class.checks.iter().filter_map(move |c| match c {
-                Check::VillagesWithinTownship {
-                    field,
-                    village_class,
-                    village_field,
-                    tolerance,
-                } => Some((
-                    i,
-                    field.clone(),
-                    village_class.clone(),
-                    village_field.clone(),
-                    *tolerance,
-                )),
-                _ => None,
+impl CrossFile {
+    /// `xt.rollup`: the village returns of a township add up to more than the township's figure.
+    fn villages_within_township(&mut self, files: &mut [Checked]) -> Result<(), PipelineError> {
+        let checks: Vec<(usize, String, String, String, f64)> = files
+            .iter()
+            .enumerate()
+            .flat_map(|(i, f)| {
+                f.class.checks.iter().filter_map(move |c| match c {
+                    Check::VillagesWithinTownship {
+                        field,
+                        village_class,
+                        village_field,
+                        tolerance,
+                    } => Some((
+                        i,
+                        field.clone(),
+                        village_class.clone(),
+                        village_field.clone(),
+                        *tolerance,
+                    )),
+                    _ => None,
+                })
             })
-        })
-        .collect();
-    // One table of township sums per (class, field), however many files check against it.
-    let mut tables: HashMap<(String, String), HashMap<String, (f64, usize)>> = HashMap::new();
-    for (i, field, village_class, village_field, tolerance) in checks {
-        let sums = match tables.entry((village_class, village_field)) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => {
-                let mut sums: HashMap<String, (f64, usize)> = HashMap::new();
-                for (code, v) in clean_values(files, &e.key().0, &e.key().1)? {
-                    let sum = sums.entry(code[..9].to_string()).or_default();
-                    sum.0 += v;
-                    sum.1 += 1;
+            .collect();
+        // The sums of this batch's files of the class, added to those of earlier batches. One
+        // table per (class, field), however many files check against it.
+        let mut in_batch: HashMap<(String, String), HashMap<String, (f64, usize)>> = HashMap::new();
+        for (i, field, village_class, village_field, tolerance) in checks {
+            let key = (village_class, village_field);
+            let batch_sums = match in_batch.entry(key.clone()) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => {
+                    let mut sums: HashMap<String, (f64, usize)> = HashMap::new();
+                    for (code, v) in clean_values(files, &e.key().0, &e.key().1)? {
+                        add_to_township(&mut sums, &code, v);
+                    }
+                    e.insert(sums)
                 }
-                e.insert(sums)
+            };
+            let earlier = self.sums.get(&key);
+            let sum_of = |township: &str| match (
+                earlier.and_then(|s| s.get(township)),
+                batch_sums.get(township),
+            ) {
+                (Some(&(a, m)), Some(&(b, n))) => Some((a + b, m + n)),
+                (Some(&s), None) | (None, Some(&s)) => Some(s),
+                (None, None) => None,
+            };
+            let file = &mut files[i];
+            let Some(values) = float_column(file, &field)? else {
+                continue;
+            };
+            let Some(spec) = file.class.field(&field).cloned() else {
+                continue;
+            };
+            let header = file.raw.header_of(&field).unwrap_or(&field).to_string();
+            let mut found = Vec::new();
+            for (row, value) in values.iter().enumerate() {
+                let (Some(value), Some(code)) = (value, file.codes.get(row)) else {
+                    continue;
+                };
+                let Some((sum, n)) = sum_of(&code[..9]) else {
+                    continue;
+                };
+                if sum > value * (1.0 + tolerance) {
+                    found.push(
+                        Finding::new(&file.shown, &file.class.node.code, Rule::Rollup,
+                            format!("所属 {n} 个村（社区）填报的“{}”合计 {sum} 超过本乡镇填报的 {value}", spec.zh),
+                            format!("the {n} village returns of this township add up to {sum} “{}”, more than the township's {value}", spec.en))
+                        .at_row(file.raw.lines[row])
+                        .in_column(header.clone(), Some(value.to_string())),
+                    );
+                }
             }
-        };
-        let file = &mut files[i];
-        let Some(values) = float_column(file, &field)? else {
-            continue;
-        };
-        let Some(spec) = file.class.field(&field).cloned() else {
-            continue;
-        };
-        let header = file.raw.header_of(&field).unwrap_or(&field).to_string();
-        let mut found = Vec::new();
-        for (row, value) in values.iter().enumerate() {
-            let (Some(value), Some(code)) = (value, file.codes.get(row)) else {
-                continue;
-            };
-            let Some(&(sum, n)) = sums.get(&code[..9]) else {
-                continue;
-            };
-            if sum > value * (1.0 + tolerance) {
-                found.push(
-                    Finding::new(&file.shown, &file.class.node.code, Rule::Rollup,
-                        format!("所属 {n} 个村（社区）填报的“{}”合计 {sum} 超过本乡镇填报的 {value}", spec.zh),
-                        format!("the {n} village returns of this township add up to {sum} “{}”, more than the township's {value}", spec.en))
-                    .at_row(file.raw.lines[row])
-                    .in_column(header.clone(), Some(value.to_string())),
-                );
+            file.findings.extend(found);
+        }
+        Ok(())
+    }
+
+    /// Keep what later batches need from this one's files, after its checks: the figures of
+    /// referenced (class, field) pairs and the villages and townships with a usable capacity
+    /// return. `references` are the pairs the pipeline's classes check against.
+    fn keep_figures(&mut self, files: &[Checked]) -> Result<(), PipelineError> {
+        for ((class, field), population) in self.population.iter_mut() {
+            for (code, v) in clean_values(files, class, field)? {
+                population.entry(code).or_insert(v);
             }
         }
-        file.findings.extend(found);
+        for ((class, field), sums) in self.sums.iter_mut() {
+            for (code, v) in clean_values(files, class, field)? {
+                add_to_township(sums, &code, v);
+            }
+        }
+        for (class, townships) in COVERAGE {
+            for f in files.iter().filter(|f| f.class.node.code == class) {
+                let bad = error_lines(f);
+                let covered = self.covered.entry(class).or_default();
+                for (code, line) in f.codes.iter().zip(&f.raw.lines) {
+                    if let (Some(code), false) = (code, bad.contains(line)) {
+                        covered.insert(if townships {
+                            code[..9].to_string()
+                        } else {
+                            code.to_string()
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// `ind.missing_input`: villages without a DR-GRS-02 return and townships without a
+    /// DR-GRS-01 return (rows with errors do not count) get null capacity indicators. One finding
+    /// per class that has returns, for its first file (`first_file` gives its name as shown).
+    pub(crate) fn coverage_findings(
+        &self,
+        villages: &riskcensus_locate::VillageIndex,
+        first_file: impl Fn(&str) -> Option<String>,
+    ) -> Vec<Finding> {
+        let all_villages: std::collections::BTreeSet<&str> = villages
+            .villages()
+            .iter()
+            .map(|v| v.code.as_str())
+            .collect();
+        let all_townships: std::collections::BTreeSet<&str> = villages
+            .villages()
+            .iter()
+            .map(|v| v.township.as_str())
+            .collect();
+        let mut out = Vec::new();
+        for (class, townships) in COVERAGE {
+            let Some(shown) = first_file(class) else {
+                continue;
+            };
+            let covered = self.covered.get(class).map_or(0, |c| c.len());
+            let (total, unit_zh, unit_en) = if townships {
+                (all_townships.len(), "乡镇（街道）", "townships")
+            } else {
+                (all_villages.len(), "村（社区）", "villages")
+            };
+            let missing = total.saturating_sub(covered);
+            if missing > 0 {
+                out.push(Finding::new(&shown, class, Rule::MissingInput,
+                    format!("{total} 个{unit_zh}中有 {missing} 个没有可用的 {class} 填报，其减灾能力指标为空"),
+                    format!("{missing} of {total} {unit_en} have no usable {class} return: their capacity indicators are null")));
+            }
+        }
+        out
+    }
+}
+
+/// Add `v` to the township of village `code` (12 ASCII digits).
+fn add_to_township(sums: &mut HashMap<String, (f64, usize)>, code: &str, v: f64) {
+    let sum = sums.entry(code[..9].to_string()).or_default();
+    sum.0 += v;
+    sum.1 += 1;
 }
 
 /// `xt.not_sampled`: household returns outside the villages the pipeline lists as sampled. Without
@@ -316,53 +530,5 @@ pub(crate) fn sampled_villages_only(files: &mut [Checked], sampled: Option<&[Str
             }
         }
         file.findings.extend(found);
-    }
-}
-
-/// `ind.missing_input`: villages without a DR-GRS-02 return and townships without a DR-GRS-01
-/// return (rows with errors do not count) get null capacity indicators; say how many, once, on the
-/// class's first file.
-pub(crate) fn indicator_coverage(
-    files: &mut [Checked],
-    villages: &riskcensus_locate::VillageIndex,
-) {
-    let all_villages: std::collections::BTreeSet<&str> = villages
-        .villages()
-        .iter()
-        .map(|v| v.code.as_str())
-        .collect();
-    let all_townships: std::collections::BTreeSet<&str> = villages
-        .villages()
-        .iter()
-        .map(|v| v.township.as_str())
-        .collect();
-    for (class, townships) in [("DR-GRS-02", false), ("DR-GRS-01", true)] {
-        let mut covered = std::collections::BTreeSet::new();
-        for f in files.iter().filter(|f| f.class.node.code == class) {
-            let bad = error_lines(f);
-            for (code, line) in f.codes.iter().zip(&f.raw.lines) {
-                if let (Some(code), false) = (code, bad.contains(line)) {
-                    covered.insert(if townships {
-                        code[..9].to_string()
-                    } else {
-                        code.to_string()
-                    });
-                }
-            }
-        }
-        let (total, unit_zh, unit_en) = if townships {
-            (all_townships.len(), "乡镇（街道）", "townships")
-        } else {
-            (all_villages.len(), "村（社区）", "villages")
-        };
-        let missing = total.saturating_sub(covered.len());
-        let Some(first) = files.iter_mut().find(|f| f.class.node.code == class) else {
-            continue;
-        };
-        if missing > 0 {
-            first.findings.push(Finding::new(&first.shown, class, Rule::MissingInput,
-                format!("{total} 个{unit_zh}中有 {missing} 个没有可用的 {class} 填报，其减灾能力指标为空"),
-                format!("{missing} of {total} {unit_en} have no usable {class} return: their capacity indicators are null")));
-        }
     }
 }

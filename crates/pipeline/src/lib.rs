@@ -9,6 +9,7 @@
 //! (`rejected/`, with reasons): [`FileReport`] holds read = accepted + rejected per file.
 #![deny(missing_docs)]
 
+mod batches;
 pub mod config;
 mod cross_file;
 pub mod error;
@@ -24,8 +25,10 @@ use riskcensus_core::{Finding, Severity};
 
 pub use riskcensus_core::FileSummary as FileReport;
 
-/// Wall-clock seconds per stage of a run, in the order they ran. Stages run one after the other;
-/// within a stage the work runs in parallel (over files, counties or classes).
+/// Wall-clock seconds per stage of a run, in the order they first ran. Stages run one after the
+/// other; within a stage the work runs in parallel (over files, counties or classes). The stages
+/// that run once per batch of returns (ingest to accept/reject) are reported once each, with the
+/// time of all batches together.
 #[derive(Debug, Clone, Default)]
 pub struct Timings {
     /// The stages, in the order they ran.
@@ -46,14 +49,24 @@ pub struct StageTiming {
 }
 
 impl Timings {
-    /// Record `stage` as the time since `start`, and restart the clock.
+    /// Record `stage` as the time since `start` (added to the stage's earlier runs, if any), and
+    /// restart the clock.
     pub(crate) fn lap(&mut self, stage: &str, start: &mut std::time::Instant) {
-        self.stages.push(StageTiming {
-            stage: stage.to_string(),
-            seconds: start.elapsed().as_secs_f64(),
-            peak_rss_mib: memory_mib("VmHWM:"),
-            rss_mib: memory_mib("VmRSS:"),
-        });
+        let seconds = start.elapsed().as_secs_f64();
+        let (peak_rss_mib, rss_mib) = (memory_mib("VmHWM:"), memory_mib("VmRSS:"));
+        match self.stages.iter_mut().find(|s| s.stage == stage) {
+            Some(earlier) => {
+                earlier.seconds += seconds;
+                earlier.peak_rss_mib = peak_rss_mib;
+                earlier.rss_mib = rss_mib;
+            }
+            None => self.stages.push(StageTiming {
+                stage: stage.to_string(),
+                seconds,
+                peak_rss_mib,
+                rss_mib,
+            }),
+        }
         *start = std::time::Instant::now();
     }
 
@@ -153,11 +166,11 @@ pub fn run_with(
     out: Option<&std::path::Path>,
     progress: &dyn Progress,
 ) -> Result<RunReport, PipelineError> {
-    let (ctx, outcomes, mut timings) = load_and_check(pipeline, progress)?;
+    let (ctx, mut outcomes, mut timings) = load_and_check(pipeline, progress)?;
     let out_dir = out
         .map(std::path::Path::to_path_buf)
         .unwrap_or_else(|| pipeline.output.clone());
-    in_pool(|| publish(&ctx, &outcomes, &out_dir, &mut timings, progress))?;
+    in_pool(|| publish(&ctx, &mut outcomes, &out_dir, &mut timings, progress))?;
     Ok(report(&ctx, &outcomes, Some(out_dir), timings))
 }
 
@@ -171,7 +184,11 @@ pub fn validate_only_with(
     pipeline: &Pipeline,
     progress: &dyn Progress,
 ) -> Result<RunReport, PipelineError> {
-    let (ctx, outcomes, timings) = load_and_check(pipeline, progress)?;
+    let mut timings = Timings::default();
+    progress.start("读取登记表与村界 loading register and polygons", 0);
+    let ctx = prepare(pipeline, &mut timings)?;
+    progress.finish();
+    let outcomes = process::check_all(&ctx, &mut timings, progress)?;
     Ok(report(&ctx, &outcomes, None, timings))
 }
 

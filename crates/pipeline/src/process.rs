@@ -183,7 +183,9 @@ pub struct FileOutcome {
     /// The class.
     pub class: ResolvedClass,
     /// Accepted rows: every schema field typed (lon/lat in EPSG:4490), then `county_code`,
-    /// `located_village_code`, `source_file`, `source_row`.
+    /// `township_code`, `located_village_code`, `source_file`, `source_row`. Empty (no rows)
+    /// after a validation only, which counts them without keeping them; [`crate::publish`]
+    /// takes them out as it writes them.
     pub accepted: DataFrame,
     /// Rejected rows as written, with `__reasons`, and their original headers.
     pub rejected: DataFrame,
@@ -194,75 +196,130 @@ pub struct FileOutcome {
 }
 
 /// Process every return: check each file (in parallel), then the checks across files, then
-/// accept or reject each row. Results come in pipeline order.
+/// accept or reject each row, batch by batch ([`crate::batches`]). Results come in pipeline order.
 pub fn process_all(
     ctx: &Context<'_>,
     timings: &mut crate::Timings,
     progress: &dyn crate::Progress,
 ) -> Result<Vec<FileOutcome>, PipelineError> {
-    crate::in_pool(|| process_all_in_pool(ctx, timings, progress))
+    crate::in_pool(|| process_all_in_pool(ctx, timings, progress, Accepted::Keep))
+}
+
+/// [`process_all`] for a validation only: the accepted rows are counted, not kept (each
+/// outcome's `accepted` frame is empty), so memory stays that of one batch.
+pub(crate) fn check_all(
+    ctx: &Context<'_>,
+    timings: &mut crate::Timings,
+    progress: &dyn crate::Progress,
+) -> Result<Vec<FileOutcome>, PipelineError> {
+    crate::in_pool(|| process_all_in_pool(ctx, timings, progress, Accepted::Count))
+}
+
+/// What becomes of the accepted rows of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Accepted {
+    /// Kept for publishing.
+    Keep,
+    /// Only counted.
+    Count,
 }
 
 fn process_all_in_pool(
     ctx: &Context<'_>,
     timings: &mut crate::Timings,
     progress: &dyn crate::Progress,
+    accepted: Accepted,
 ) -> Result<Vec<FileOutcome>, PipelineError> {
-    let mut clock = std::time::Instant::now();
-    let files = ctx.pipeline.returns.len() as u64;
-    let step = |stage: &str| progress.start(stage, files);
-    fn done<T>(progress: &dyn crate::Progress) -> impl Fn(T) -> T + '_ {
+    let returns = &ctx.pipeline.returns;
+    let classes: Vec<&ResolvedClass> = returns
+        .iter()
+        .map(|r| {
+            ctx.schemas
+                .class(&r.class)
+                .ok_or_else(|| PipelineError::Internal(format!("class {}", r.class)))
+        })
+        .collect::<Result<_, _>>()?;
+    let plan = crate::batches::plan(ctx);
+    let mut cross_file = crate::cross_file::CrossFile::new(&classes);
+    let mut outcomes: Vec<Option<FileOutcome>> = returns.iter().map(|_| None).collect();
+    // Four steps per file: read, validate, locate, decide.
+    progress.start("核查 checking returns", 4 * returns.len() as u64);
+    fn advance<T>(progress: &dyn crate::Progress) -> impl Fn(T) -> T + '_ {
         move |x| {
             progress.advance();
             x
         }
     }
-    step("读取 ingest");
-    let ingested: Vec<Ingested> = ctx
-        .pipeline
-        .returns
-        .par_iter()
-        .map(|r| ingest(ctx, r).map(done(progress)))
+    for batch in &plan.batches {
+        let mut clock = std::time::Instant::now();
+        let ingested: Vec<Ingested> = batch
+            .par_iter()
+            .map(|&i| ingest(ctx, i).map(advance(progress)))
+            .collect::<Result<_, _>>()?;
+        timings.lap("ingest (parallel over files)", &mut clock);
+        let validated: Vec<Validated> = ingested
+            .into_par_iter()
+            .map(|i| validate(ctx, i).map(advance(progress)))
+            .collect::<Result<_, _>>()?;
+        timings.lap("validate (parallel over files)", &mut clock);
+        let mut checked: Vec<Checked> = validated
+            .into_par_iter()
+            .map(|v| locate(ctx, v).map(advance(progress)))
+            .collect::<Result<_, _>>()?;
+        timings.lap("locate (parallel over files)", &mut clock);
+        cross_file.check_batch(&mut checked, ctx.pipeline.sampled_villages.as_deref())?;
+        timings.lap("checks across files", &mut clock);
+        let decided: Vec<(usize, FileOutcome)> = checked
+            .into_par_iter()
+            .map(|c| decide(ctx, c, accepted).map(advance(progress)))
+            .collect::<Result<_, _>>()?;
+        for (i, outcome) in decided {
+            outcomes[i] = Some(outcome);
+        }
+        timings.lap("accept or reject rows", &mut clock);
+    }
+    progress.finish();
+    let mut outcomes: Vec<FileOutcome> = outcomes
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| o.ok_or_else(|| PipelineError::Internal(format!("return {i} not planned"))))
         .collect::<Result<_, _>>()?;
-    progress.finish();
-    timings.lap("ingest (parallel over files)", &mut clock);
-    step("校验 validate");
-    let validated: Vec<Validated> = ingested
-        .into_par_iter()
-        .map(|i| validate(ctx, i).map(done(progress)))
-        .collect::<Result<_, _>>()?;
-    progress.finish();
-    timings.lap("validate (parallel over files)", &mut clock);
-    step("定位 locate");
-    let mut checked: Vec<Checked> = validated
-        .into_par_iter()
-        .map(|v| locate(ctx, v).map(done(progress)))
-        .collect::<Result<_, _>>()?;
-    progress.finish();
-    timings.lap("locate (parallel over files)", &mut clock);
-    progress.start("跨文件核查 checks across files", 0);
-    crate::cross_file::duplicates_across_files(&mut checked)?;
-    crate::cross_file::per_resident(&mut checked)?;
-    crate::cross_file::villages_within_township(&mut checked)?;
-    crate::cross_file::indicator_coverage(&mut checked, &ctx.villages);
-    crate::cross_file::sampled_villages_only(
-        &mut checked,
-        ctx.pipeline.sampled_villages.as_deref(),
-    );
-    progress.finish();
-    timings.lap("checks across files", &mut clock);
-    step("入库或退回 accept or reject");
-    let decided = checked
-        .into_par_iter()
-        .map(|c| decide(ctx, c).map(done(progress)))
-        .collect();
-    progress.finish();
-    timings.lap("accept or reject rows", &mut clock);
-    decided
+    // Coverage of the capacity returns is known once every batch is decided.
+    let first_file = |outcomes: &[FileOutcome], class: &str| {
+        outcomes.iter().position(|o| o.class.node.code == class)
+    };
+    let coverage = cross_file.coverage_findings(&ctx.villages, |class| {
+        first_file(&outcomes, class).map(|i| outcomes[i].report.file.clone())
+    });
+    for finding in coverage {
+        if let Some(i) = first_file(&outcomes, &finding.class) {
+            add_file_finding(ctx, &mut outcomes[i], finding);
+        }
+    }
+    Ok(outcomes)
+}
+
+/// Add a finding on a whole file (no row) to a decided file: the pipeline's severity applies,
+/// findings stay in row and rule order, and the counts follow.
+fn add_file_finding(ctx: &Context<'_>, outcome: &mut FileOutcome, mut finding: Finding) {
+    let Some(severity) = ctx.pipeline.severity(finding.rule) else {
+        return;
+    };
+    finding.severity = severity;
+    outcome.findings.push(finding);
+    outcome
+        .findings
+        .sort_by(|a, b| a.row.cmp(&b.row).then(a.rule.cmp(&b.rule)));
+    let count = |s: Severity| outcome.findings.iter().filter(|f| f.severity == s).count();
+    outcome.report.errors = count(Severity::Error);
+    outcome.report.warnings = count(Severity::Warning);
+    outcome.report.infos = count(Severity::Info);
 }
 
 /// One file after ingest, validate and locate: findings known, rows not yet decided.
 pub(crate) struct Checked {
+    /// Its place among the pipeline's returns.
+    pub index: usize,
     pub class: ResolvedClass,
     pub shown: String,
     pub raw: riskcensus_core::table::RawTable,
@@ -282,6 +339,7 @@ pub(crate) struct Checked {
 
 /// A return as read.
 struct Ingested<'a> {
+    index: usize,
     conf: &'a ReturnConf,
     class: ResolvedClass,
     shown: String,
@@ -295,7 +353,12 @@ struct Validated<'a> {
     findings: Vec<Finding>,
 }
 
-fn ingest<'a>(ctx: &Context<'_>, conf: &'a ReturnConf) -> Result<Ingested<'a>, PipelineError> {
+fn ingest<'a>(ctx: &Context<'a>, index: usize) -> Result<Ingested<'a>, PipelineError> {
+    let conf = ctx
+        .pipeline
+        .returns
+        .get(index)
+        .ok_or_else(|| PipelineError::Internal(format!("return {index}")))?;
     let class = ctx
         .schemas
         .class(&conf.class)
@@ -315,6 +378,7 @@ fn ingest<'a>(ctx: &Context<'_>, conf: &'a ReturnConf) -> Result<Ingested<'a>, P
         &class,
     )?;
     Ok(Ingested {
+        index,
         conf,
         class,
         shown,
@@ -344,6 +408,7 @@ fn locate(ctx: &Context<'_>, validated: Validated<'_>) -> Result<Checked, Pipeli
     let Validated {
         ingested:
             Ingested {
+                index,
                 conf,
                 class,
                 shown,
@@ -427,6 +492,7 @@ fn locate(ctx: &Context<'_>, validated: Validated<'_>) -> Result<Checked, Pipeli
     let mut findings = findings;
     findings.extend(located_findings);
     Ok(Checked {
+        index,
         class,
         shown,
         raw,
@@ -441,8 +507,13 @@ fn locate(ctx: &Context<'_>, validated: Validated<'_>) -> Result<Checked, Pipeli
     })
 }
 
-fn decide(ctx: &Context<'_>, checked: Checked) -> Result<FileOutcome, PipelineError> {
+fn decide(
+    ctx: &Context<'_>,
+    checked: Checked,
+    keep_accepted: Accepted,
+) -> Result<(usize, FileOutcome), PipelineError> {
     let Checked {
+        index,
         class,
         shown,
         raw,
@@ -498,29 +569,27 @@ fn decide(ctx: &Context<'_>, checked: Checked) -> Result<FileOutcome, PipelineEr
     let keep_mask = BooleanChunked::from_slice("keep".into(), &keep);
     let reject_mask = !&keep_mask;
 
-    // Accepted rows: typed fields, lon/lat replaced by EPSG:4490, provenance columns.
-    let mut accepted = typed.clone();
-    if let (Some(lon_id), Some(lat_id)) = (&lon_id, &lat_id) {
-        accepted.with_column(Column::new(lon_id.as_str().into(), lon))?;
-        accepted.with_column(Column::new(lat_id.as_str().into(), lat))?;
+    let accepted_rows = keep.iter().filter(|k| **k).count();
+    let accepted = match keep_accepted {
+        Accepted::Keep => accepted_frame(
+            typed,
+            &keep_mask,
+            (lon_id.as_deref(), lat_id.as_deref()),
+            (lon, lat),
+            &codes,
+            located_village,
+            &shown,
+            &raw.lines,
+        )?,
+        Accepted::Count => typed.clear(),
+    };
+    if keep_accepted == Accepted::Keep && accepted.height() != accepted_rows {
+        return Err(PipelineError::Internal(format!(
+            "{shown}: {} rows to accept, {} in the accepted frame",
+            accepted_rows,
+            accepted.height()
+        )));
     }
-    // Codes are 12 ASCII digits (checked in `locate`), so the prefixes are at char boundaries.
-    let prefix =
-        |len: usize| -> StringChunked { codes.iter().map(|c| c.map(|c| &c[..len])).collect() };
-    accepted.with_column(prefix(6).into_column().with_name("county_code".into()))?;
-    accepted.with_column(prefix(9).into_column().with_name("township_code".into()))?;
-    accepted.with_column(
-        located_village
-            .into_column()
-            .with_name("located_village_code".into()),
-    )?;
-    accepted.with_column(Column::new(
-        "source_file".into(),
-        vec![shown.clone(); raw.lines.len()],
-    ))?;
-    let lines: Vec<i64> = raw.lines.iter().map(|&l| l as i64).collect();
-    accepted.with_column(Column::new("source_row".into(), lines))?;
-    let accepted = accepted.drop(LINE_COLUMN)?.filter(&keep_mask)?;
 
     // Rejected rows: the cells as written, the row number and the reasons.
     let mut rejected_headers: Vec<String> = raw.columns.iter().map(|c| c.header.clone()).collect();
@@ -548,7 +617,7 @@ fn decide(ctx: &Context<'_>, checked: Checked) -> Result<FileOutcome, PipelineEr
         encoding: raw.encoding.to_string(),
         sha256: raw.sha256.clone(),
         rows_read: raw.lines.len(),
-        accepted: accepted.height(),
+        accepted: accepted_rows,
         rejected: rejected.height(),
         errors,
         warnings,
@@ -563,12 +632,52 @@ fn decide(ctx: &Context<'_>, checked: Checked) -> Result<FileOutcome, PipelineEr
             report.file, report.rows_read, report.accepted, report.rejected
         )));
     }
-    Ok(FileOutcome {
-        report,
-        class,
-        accepted,
-        rejected,
-        rejected_headers,
-        findings,
-    })
+    Ok((
+        index,
+        FileOutcome {
+            report,
+            class,
+            accepted,
+            rejected,
+            rejected_headers,
+            findings,
+        },
+    ))
+}
+
+/// The accepted rows (`keep`) of a file: its typed fields, lon/lat replaced by EPSG:4490, then
+/// `county_code`, `township_code`, `located_village_code`, `source_file` and `source_row`.
+#[allow(clippy::too_many_arguments)]
+fn accepted_frame(
+    typed: &DataFrame,
+    keep: &BooleanChunked,
+    (lon_id, lat_id): (Option<&str>, Option<&str>),
+    (lon, lat): (Vec<Option<f64>>, Vec<Option<f64>>),
+    codes: &StringChunked,
+    located_village: StringChunked,
+    shown: &str,
+    lines: &[u64],
+) -> Result<DataFrame, PipelineError> {
+    let mut accepted = typed.clone();
+    if let (Some(lon_id), Some(lat_id)) = (lon_id, lat_id) {
+        accepted.with_column(Column::new(lon_id.into(), lon))?;
+        accepted.with_column(Column::new(lat_id.into(), lat))?;
+    }
+    // Codes are 12 ASCII digits (checked in `locate`), so the prefixes are at char boundaries.
+    let prefix =
+        |len: usize| -> StringChunked { codes.iter().map(|c| c.map(|c| &c[..len])).collect() };
+    accepted.with_column(prefix(6).into_column().with_name("county_code".into()))?;
+    accepted.with_column(prefix(9).into_column().with_name("township_code".into()))?;
+    accepted.with_column(
+        located_village
+            .into_column()
+            .with_name("located_village_code".into()),
+    )?;
+    accepted.with_column(Column::new(
+        "source_file".into(),
+        vec![shown.to_string(); lines.len()],
+    ))?;
+    let lines: Vec<i64> = lines.iter().map(|&l| l as i64).collect();
+    accepted.with_column(Column::new("source_row".into(), lines))?;
+    Ok(accepted.drop(LINE_COLUMN)?.filter(keep)?)
 }

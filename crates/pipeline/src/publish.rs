@@ -149,9 +149,13 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> PipelineError + '_ {
 }
 
 /// Write the database for processed returns into `out`, replacing it only once all is written.
+///
+/// The accepted rows are taken out of `outcomes` as they are published (their `accepted` frames
+/// are left empty), so that their memory is freed before the aggregates are built; reports,
+/// findings and rejected rows stay.
 pub fn publish(
     ctx: &Context<'_>,
-    outcomes: &[FileOutcome],
+    outcomes: &mut [FileOutcome],
     out: &Path,
     timings: &mut crate::Timings,
     progress: &dyn crate::Progress,
@@ -202,7 +206,7 @@ pub fn publish(
 
 fn write_all(
     ctx: &Context<'_>,
-    outcomes: &[FileOutcome],
+    outcomes: &mut [FileOutcome],
     root: &Path,
     timings: &mut crate::Timings,
     progress: &dyn crate::Progress,
@@ -218,11 +222,12 @@ fn write_all(
 
     // Facilities per class and county. Files of one class are concatenated in pipeline order.
     let mut by_class: BTreeMap<String, (DataFrame, Vec<String>)> = BTreeMap::new();
-    for o in outcomes {
+    for o in outcomes.iter_mut() {
+        let accepted = std::mem::replace(&mut o.accepted, DataFrame::empty());
         let entry = by_class
             .entry(o.class.node.code.clone())
-            .or_insert_with(|| (o.accepted.clear(), o.class.totals.clone()));
-        entry.0.vstack_mut(&o.accepted)?;
+            .or_insert_with(|| (accepted.clear(), o.class.totals.clone()));
+        entry.0.vstack_mut(&accepted)?;
     }
     progress.start("写出设施图层 publishing facilities", by_class.len() as u64);
     for (code, (frame, _)) in &by_class {
@@ -287,6 +292,21 @@ fn write_all(
         progress.advance();
     }
     progress.finish();
+    // The facilities are written: keep only the columns the aggregates read, so that the rest
+    // is freed before they run.
+    for (frame, totals) in by_class.values_mut() {
+        let mut used: Vec<&str> = Vec::new();
+        for c in riskcensus_aggregate::INPUT_COLUMNS
+            .iter()
+            .copied()
+            .chain(totals.iter().map(String::as_str))
+        {
+            if !used.contains(&c) && frame.column(c).is_ok() {
+                used.push(c);
+            }
+        }
+        *frame = frame.select(used)?;
+    }
     timings.lap("publish facilities per county and class", &mut clock);
     progress.start(
         "汇总并写出村、乡镇、区县 aggregating and publishing areas",
