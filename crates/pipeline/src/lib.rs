@@ -166,11 +166,12 @@ pub fn run_with(
     out: Option<&std::path::Path>,
     progress: &dyn Progress,
 ) -> Result<RunReport, PipelineError> {
-    let (ctx, mut outcomes, mut timings) = load_and_check(pipeline, progress)?;
+    let mut timings = Timings::default();
+    let ctx = load(pipeline, &mut timings, progress)?;
     let out_dir = out
         .map(std::path::Path::to_path_buf)
         .unwrap_or_else(|| pipeline.output.clone());
-    in_pool(|| publish(&ctx, &mut outcomes, &out_dir, &mut timings, progress))?;
+    let outcomes = in_pool(|| publish::check_and_publish(&ctx, &out_dir, &mut timings, progress))?;
     Ok(report(&ctx, &outcomes, Some(out_dir), timings))
 }
 
@@ -185,24 +186,21 @@ pub fn validate_only_with(
     progress: &dyn Progress,
 ) -> Result<RunReport, PipelineError> {
     let mut timings = Timings::default();
-    progress.start("读取登记表与村界 loading register and polygons", 0);
-    let ctx = prepare(pipeline, &mut timings)?;
-    progress.finish();
+    let ctx = load(pipeline, &mut timings, progress)?;
     let outcomes = process::check_all(&ctx, &mut timings, progress)?;
     Ok(report(&ctx, &outcomes, None, timings))
 }
 
-/// What `run` and `validate` share: load the references, then process every return.
-fn load_and_check<'a>(
+/// Load the references a run needs (schemas, register, polygons).
+fn load<'a>(
     pipeline: &'a Pipeline,
+    timings: &mut Timings,
     progress: &dyn Progress,
-) -> Result<(Context<'a>, Vec<FileOutcome>, Timings), PipelineError> {
-    let mut timings = Timings::default();
+) -> Result<Context<'a>, PipelineError> {
     progress.start("读取登记表与村界 loading register and polygons", 0);
-    let ctx = prepare(pipeline, &mut timings)?;
+    let ctx = prepare(pipeline, timings)?;
     progress.finish();
-    let outcomes = process_all(&ctx, &mut timings, progress)?;
-    Ok((ctx, outcomes, timings))
+    Ok(ctx)
 }
 
 fn report(

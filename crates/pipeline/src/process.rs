@@ -202,7 +202,7 @@ pub fn process_all(
     timings: &mut crate::Timings,
     progress: &dyn crate::Progress,
 ) -> Result<Vec<FileOutcome>, PipelineError> {
-    crate::in_pool(|| process_all_in_pool(ctx, timings, progress, Accepted::Keep))
+    crate::in_pool(|| process_batches(ctx, timings, progress, Accepted::Keep, None))
 }
 
 /// [`process_all`] for a validation only: the accepted rows are counted, not kept (each
@@ -212,23 +212,31 @@ pub(crate) fn check_all(
     timings: &mut crate::Timings,
     progress: &dyn crate::Progress,
 ) -> Result<Vec<FileOutcome>, PipelineError> {
-    crate::in_pool(|| process_all_in_pool(ctx, timings, progress, Accepted::Count))
+    crate::in_pool(|| process_batches(ctx, timings, progress, Accepted::Count, None))
 }
+
+/// Called with each batch's decided files (with their places among the returns), in the order
+/// they were checked, before the next batch is read.
+pub(crate) type BatchSink<'s> =
+    &'s mut dyn FnMut(&mut [(usize, FileOutcome)]) -> Result<(), PipelineError>;
 
 /// What becomes of the accepted rows of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Accepted {
+pub(crate) enum Accepted {
     /// Kept for publishing.
     Keep,
     /// Only counted.
     Count,
 }
 
-fn process_all_in_pool(
+/// Check the returns batch by batch (on the current thread pool), handing each batch's decided
+/// files to `sink` (timed as publishing) when there is one.
+pub(crate) fn process_batches(
     ctx: &Context<'_>,
     timings: &mut crate::Timings,
     progress: &dyn crate::Progress,
     accepted: Accepted,
+    mut sink: Option<BatchSink<'_>>,
 ) -> Result<Vec<FileOutcome>, PipelineError> {
     let returns = &ctx.pipeline.returns;
     let classes: Vec<&ResolvedClass> = returns
@@ -269,14 +277,18 @@ fn process_all_in_pool(
         timings.lap("locate (parallel over files)", &mut clock);
         cross_file.check_batch(&mut checked, ctx.pipeline.sampled_villages.as_deref())?;
         timings.lap("checks across files", &mut clock);
-        let decided: Vec<(usize, FileOutcome)> = checked
+        let mut decided: Vec<(usize, FileOutcome)> = checked
             .into_par_iter()
             .map(|c| decide(ctx, c, accepted).map(advance(progress)))
             .collect::<Result<_, _>>()?;
+        timings.lap("accept or reject rows", &mut clock);
+        if let Some(sink) = sink.as_mut() {
+            sink(&mut decided)?;
+            timings.lap("publish facilities per county and class", &mut clock);
+        }
         for (i, outcome) in decided {
             outcomes[i] = Some(outcome);
         }
-        timings.lap("accept or reject rows", &mut clock);
     }
     progress.finish();
     let mut outcomes: Vec<FileOutcome> = outcomes

@@ -1,7 +1,9 @@
 //! Writing the database: layers per county, run-wide layers, rejected rows, manifest.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+
+use arrow_array::Array;
 
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -151,8 +153,8 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> PipelineError + '_ {
 /// Write the database for processed returns into `out`, replacing it only once all is written.
 ///
 /// The accepted rows are taken out of `outcomes` as they are published (their `accepted` frames
-/// are left empty), so that their memory is freed before the aggregates are built; reports,
-/// findings and rejected rows stay.
+/// are left empty); reports, findings and rejected rows stay. A run publishes batch by batch
+/// instead ([`crate::run_with`]), which gives the same database.
 pub fn publish(
     ctx: &Context<'_>,
     outcomes: &mut [FileOutcome],
@@ -160,6 +162,49 @@ pub fn publish(
     timings: &mut crate::Timings,
     progress: &dyn crate::Progress,
 ) -> Result<(), PipelineError> {
+    in_staging(out, timings, progress, |root, timings| {
+        let mut facilities = Facilities::new(ctx, root)?;
+        let mut clock = std::time::Instant::now();
+        facilities.add(outcomes.iter_mut())?;
+        timings.lap("publish facilities per county and class", &mut clock);
+        write_all(ctx, outcomes, facilities, root, timings, progress)
+    })
+}
+
+/// Check every return and publish the database into `out` batch by batch: each batch's facility
+/// layers are written as soon as its rows are decided, and its accepted rows dropped, so that
+/// memory follows the batch and not the census. Returns the outcomes (accepted frames empty).
+pub(crate) fn check_and_publish(
+    ctx: &Context<'_>,
+    out: &Path,
+    timings: &mut crate::Timings,
+    progress: &dyn crate::Progress,
+) -> Result<Vec<FileOutcome>, PipelineError> {
+    in_staging(out, timings, progress, |root, timings| {
+        let mut facilities = Facilities::new(ctx, root)?;
+        let mut outcomes = crate::process::process_batches(
+            ctx,
+            timings,
+            progress,
+            crate::process::Accepted::Keep,
+            Some(&mut |batch: &mut [(usize, FileOutcome)]| {
+                facilities.add(batch.iter_mut().map(|(_, o)| o))
+            }),
+        )?;
+        write_all(ctx, &mut outcomes, facilities, root, timings, progress)?;
+        Ok(outcomes)
+    })
+}
+
+/// Run `write` on a fresh staging directory beside `out`, then put it in place of `out` (the
+/// previous database is removed only then); on an error the staging directory is removed and
+/// `out` left as it was.
+fn in_staging<T>(
+    out: &Path,
+    timings: &mut crate::Timings,
+    progress: &dyn crate::Progress,
+    write: impl FnOnce(&Path, &mut crate::Timings) -> Result<T, PipelineError>,
+) -> Result<T, PipelineError> {
     let parent = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -174,11 +219,13 @@ pub fn publish(
         std::fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
     }
     std::fs::create_dir_all(&staging).map_err(io_err(&staging))?;
-    let result = write_all(ctx, outcomes, &staging, timings, progress);
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(e);
-    }
+    let value = match write(&staging, timings) {
+        Ok(value) => value,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
     let old = parent.join(format!(".{name}.old-{}", std::process::id()));
     if out.exists() {
         std::fs::rename(out, &old).map_err(io_err(out))?;
@@ -201,57 +248,121 @@ pub fn publish(
         progress.finish();
         timings.lap("remove the previous database", &mut clock);
     }
-    Ok(())
+    Ok(value)
 }
 
-fn write_all(
-    ctx: &Context<'_>,
-    outcomes: &mut [FileOutcome],
-    root: &Path,
-    timings: &mut crate::Timings,
-    progress: &dyn crate::Progress,
-) -> Result<(), PipelineError> {
-    let mut clock = std::time::Instant::now();
-    let mut outputs = Outputs {
-        root: root.to_path_buf(),
-        written: BTreeMap::new(),
-        layers: Vec::new(),
-    };
-    let counties: Vec<&String> = ctx.counties.keys().collect();
-    county_dirs(root, &counties)?;
+/// The facility layers (`county=<code>/<CLASS>.parquet` and their styles), written batch by
+/// batch, and what the aggregates need of the accepted rows.
+pub(crate) struct Facilities<'c> {
+    root: PathBuf,
+    counties: Vec<&'c String>,
+    /// Pipeline position of each return, by its name as shown.
+    file_order: HashMap<String, usize>,
+    /// The layers written, by (class, county).
+    layers: BTreeMap<(String, String), LayerFile>,
+    /// Per class: the columns the aggregates read, of every accepted row in pipeline order, and
+    /// the class's totals.
+    aggregate_rows: BTreeMap<String, (DataFrame, Vec<String>)>,
+    /// The class of each class code seen.
+    classes: BTreeMap<String, riskcensus_core::ResolvedClass>,
+}
 
-    // Facilities per class and county. Files of one class are concatenated in pipeline order.
-    let mut by_class: BTreeMap<String, (DataFrame, Vec<String>)> = BTreeMap::new();
-    for o in outcomes.iter_mut() {
-        let accepted = std::mem::replace(&mut o.accepted, DataFrame::empty());
-        let entry = by_class
-            .entry(o.class.node.code.clone())
-            .or_insert_with(|| (accepted.clear(), o.class.totals.clone()));
-        entry.0.vstack_mut(&accepted)?;
+impl<'c> Facilities<'c> {
+    /// Ready to write under `root`: a `county=<code>/` directory for every county.
+    fn new(ctx: &'c Context<'_>, root: &Path) -> Result<Self, PipelineError> {
+        let counties: Vec<&String> = ctx.counties.keys().collect();
+        county_dirs(root, &counties)?;
+        let mut file_order = HashMap::new();
+        for (i, r) in ctx.pipeline.returns.iter().enumerate() {
+            file_order
+                .entry(ctx.pipeline.display_path(&r.path))
+                .or_insert(i);
+        }
+        Ok(Facilities {
+            root: root.to_path_buf(),
+            counties,
+            file_order,
+            layers: BTreeMap::new(),
+            aggregate_rows: BTreeMap::new(),
+            classes: BTreeMap::new(),
+        })
     }
-    progress.start("写出设施图层 publishing facilities", by_class.len() as u64);
-    for (code, (frame, _)) in &by_class {
-        let class = outcomes
-            .iter()
-            .find(|o| &o.class.node.code == code)
-            .map(|o| &o.class);
-        let coordinate = |t: riskcensus_core::FieldType| {
-            class.and_then(|c| c.fields.iter().find(|f| f.field_type == t))
-        };
+
+    /// Publish the accepted rows of decided files (each class's files in pipeline order, after
+    /// the class's files of earlier calls), taking them out of the outcomes. A county's layer of
+    /// a class that an earlier call wrote is written again with the new rows after the old ones.
+    fn add<'o>(
+        &mut self,
+        outcomes: impl Iterator<Item = &'o mut FileOutcome>,
+    ) -> Result<(), PipelineError> {
+        // The class's rows of these files, in their order.
+        let mut by_class: BTreeMap<String, DataFrame> = BTreeMap::new();
+        for o in outcomes {
+            let accepted = std::mem::replace(&mut o.accepted, DataFrame::empty());
+            let code = o.class.node.code.clone();
+            self.classes
+                .entry(code.clone())
+                .or_insert_with(|| o.class.clone());
+            match by_class.entry(code) {
+                std::collections::btree_map::Entry::Occupied(mut e) => {
+                    e.get_mut().vstack_mut(&accepted)?;
+                }
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(accepted);
+                }
+            }
+        }
+        for (code, frame) in by_class {
+            let Some(class) = self.classes.get(&code) else {
+                continue;
+            };
+            let written = self.write_class(class, &frame)?;
+            for (county, layer) in written {
+                self.layers.insert((code.clone(), county), layer);
+            }
+            // Only the columns the aggregates read are kept.
+            let totals = class.totals.clone();
+            let mut used: Vec<&str> = Vec::new();
+            for c in riskcensus_aggregate::INPUT_COLUMNS
+                .iter()
+                .copied()
+                .chain(totals.iter().map(String::as_str))
+            {
+                if !used.contains(&c) && frame.column(c).is_ok() {
+                    used.push(c);
+                }
+            }
+            let slim = frame.select(used)?;
+            match self.aggregate_rows.entry(code) {
+                std::collections::btree_map::Entry::Occupied(mut e) => {
+                    e.get_mut().0.vstack_mut(&slim)?;
+                }
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert((slim, totals));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Write a class's layers for the rows of `frame`, per county, in parallel.
+    fn write_class(
+        &self,
+        class: &riskcensus_core::ResolvedClass,
+        frame: &DataFrame,
+    ) -> Result<Vec<(String, LayerFile)>, PipelineError> {
+        let code = &class.node.code;
+        let coordinate =
+            |t: riskcensus_core::FieldType| class.fields.iter().find(|f| f.field_type == t);
         let (lon, lat) = (
             coordinate(riskcensus_core::FieldType::Longitude),
             coordinate(riskcensus_core::FieldType::Latitude),
         );
-        let (zh, group) = match class {
-            Some(c) => (
-                c.node.zh.clone(),
-                if code.starts_with("HB") {
-                    "承灾体"
-                } else {
-                    "减灾能力"
-                },
-            ),
-            None => (String::new(), "减灾能力"),
+        let zh = class.node.zh.clone();
+        let group = if code.starts_with("HB") {
+            "承灾体"
+        } else {
+            "减灾能力"
         };
         let kind = qgis::LayerKind::Facilities {
             code: code.clone(),
@@ -267,47 +378,95 @@ fn write_all(
             }
             _ => vec![None; frame.height()],
         };
-        let written: Vec<LayerFile> = split_by_county(frame, &counties)?
+        split_by_county(frame, &self.counties)?
             .into_par_iter()
             .map(|(county, rows)| {
-                let part_points = rows.iter().map(|&i| points[i as usize]).collect();
-                let path = root
+                let part_points: Vec<Option<(f64, f64)>> =
+                    rows.iter().map(|&i| points[i as usize]).collect();
+                let path = self
+                    .root
                     .join(format!("county={county}"))
                     .join(format!("{code}.parquet"));
-                let written =
-                    write_geoparquet_rows(&path, frame, &rows, Geometries::Points(part_points))?;
-                Ok(LayerFile {
-                    style: style.write_beside(&path)?,
-                    path,
-                    written,
-                    name: format!("{county} {code} {zh}"),
-                    group,
-                    kind: kind.clone(),
-                })
+                let written = if self.layers.contains_key(&(code.clone(), county.clone())) {
+                    self.write_after_earlier(&path, frame, &rows, part_points)?
+                } else {
+                    write_geoparquet_rows(&path, frame, &rows, Geometries::Points(part_points))?
+                };
+                Ok((
+                    county.clone(),
+                    LayerFile {
+                        style: style.write_beside(&path)?,
+                        path,
+                        written,
+                        name: format!("{county} {code} {zh}"),
+                        group,
+                        kind: kind.clone(),
+                    },
+                ))
             })
-            .collect::<Result<_, PipelineError>>()?;
-        for layer in written {
-            outputs.add(layer);
-        }
-        progress.advance();
+            .collect()
     }
-    progress.finish();
-    // The facilities are written: keep only the columns the aggregates read, so that the rest
-    // is freed before they run.
-    for (frame, totals) in by_class.values_mut() {
-        let mut used: Vec<&str> = Vec::new();
-        for c in riskcensus_aggregate::INPUT_COLUMNS
-            .iter()
-            .copied()
-            .chain(totals.iter().map(String::as_str))
-        {
-            if !used.contains(&c) && frame.column(c).is_ok() {
-                used.push(c);
-            }
+
+    /// Rewrite a layer an earlier batch wrote, with `rows` of `frame` after its rows: the old rows
+    /// are read back and put in pipeline order (`source_file`, `source_row`) first, so the file
+    /// is the one a single pass over all the rows writes.
+    fn write_after_earlier(
+        &self,
+        path: &Path,
+        frame: &DataFrame,
+        rows: &[IdxSize],
+        points: Vec<Option<(f64, f64)>>,
+    ) -> Result<Written, PipelineError> {
+        let earlier = riskcensus_publish::PointLayer::read(path)?;
+        let bad = |what: &str| PipelineError::Internal(format!("{}: {what}", path.display()));
+        let files = earlier
+            .column("source_file")
+            .and_then(|c| c.as_any().downcast_ref::<arrow_array::StringArray>())
+            .ok_or_else(|| bad("no source_file column"))?;
+        let lines = earlier
+            .column("source_row")
+            .and_then(|c| c.as_any().downcast_ref::<arrow_array::Int64Array>())
+            .ok_or_else(|| bad("no source_row column"))?;
+        let mut keys = Vec::with_capacity(files.len());
+        for i in 0..files.len() {
+            let file = self
+                .file_order
+                .get(files.value(i))
+                .ok_or_else(|| bad(&format!("unknown source file {}", files.value(i))))?;
+            keys.push((*file, lines.value(i), i));
         }
-        *frame = frame.select(used)?;
+        keys.sort_unstable();
+        let order: Vec<usize> = keys.into_iter().map(|(_, _, i)| i).collect();
+        Ok(riskcensus_publish::write_points_after(
+            path, &earlier, &order, frame, rows, points,
+        )?)
     }
-    timings.lap("publish facilities per county and class", &mut clock);
+}
+
+fn write_all(
+    ctx: &Context<'_>,
+    outcomes: &mut [FileOutcome],
+    facilities: Facilities<'_>,
+    root: &Path,
+    timings: &mut crate::Timings,
+    progress: &dyn crate::Progress,
+) -> Result<(), PipelineError> {
+    let mut clock = std::time::Instant::now();
+    let mut outputs = Outputs {
+        root: root.to_path_buf(),
+        written: BTreeMap::new(),
+        layers: Vec::new(),
+    };
+    let Facilities {
+        counties,
+        layers,
+        aggregate_rows: by_class,
+        ..
+    } = facilities;
+    // Facility layers by class, then county.
+    for layer in layers.into_values() {
+        outputs.add(layer);
+    }
     progress.start(
         "汇总并写出村、乡镇、区县 aggregating and publishing areas",
         0,

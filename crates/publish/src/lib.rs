@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use arrow_array::builder::BinaryBuilder;
 use arrow_array::{
-    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, StructArray,
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, StructArray,
 };
 use arrow_schema::{DataType as ArrowType, Field as ArrowField, Fields, Schema};
 use geo::orient::{Direction, Orient};
@@ -243,6 +243,145 @@ pub fn write_geoparquet_rows(
     write_rows(path, attributes, &picked, geometries)
 }
 
+/// The rows of a point layer that [`write_geoparquet_rows`] wrote, read back: its attribute
+/// columns (Arrow arrays, in file order) and each row's point (from its `bbox` column).
+#[derive(Debug, Clone)]
+pub struct PointLayer {
+    /// Attribute columns, without `geometry` and `bbox`.
+    pub columns: Vec<(ArrowField, ArrayRef)>,
+    /// Each row's point; `None` for a row without geometry.
+    pub points: Vec<Option<(f64, f64)>>,
+}
+
+impl PointLayer {
+    /// Read a layer back.
+    pub fn read(path: &Path) -> Result<Self, PublishError> {
+        let pq_err = |e: &dyn std::fmt::Display| PublishError::Parquet {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        let file = std::fs::File::open(path).map_err(|source| PublishError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| pq_err(&e))?;
+        let schema = builder.schema().clone();
+        let batches: Vec<RecordBatch> = builder
+            .build()
+            .map_err(|e| pq_err(&e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| pq_err(&e))?;
+        let batch =
+            arrow_select::concat::concat_batches(&schema, &batches).map_err(|e| pq_err(&e))?;
+        let bbox = batch
+            .column_by_name("bbox")
+            .and_then(|c| c.as_any().downcast_ref::<StructArray>())
+            .ok_or_else(|| pq_err(&"no `bbox` struct column"))?;
+        let corner = |name: &str| {
+            bbox.column_by_name(name)
+                .and_then(|c| c.as_any().downcast_ref::<Float64Array>())
+                .ok_or_else(|| pq_err(&format!("no `bbox.{name}` Float64 column")))
+        };
+        let (xmin, ymin) = (corner("xmin")?, corner("ymin")?);
+        let points = (0..batch.num_rows())
+            .map(|i| {
+                (bbox.is_valid(i) && xmin.is_valid(i) && ymin.is_valid(i))
+                    .then(|| (xmin.value(i), ymin.value(i)))
+            })
+            .collect();
+        let columns = schema
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .filter(|(f, _)| f.name() != "geometry" && f.name() != "bbox")
+            .map(|(f, a)| (f.as_ref().clone(), a.clone()))
+            .collect();
+        Ok(PointLayer { columns, points })
+    }
+
+    /// An attribute column by name.
+    pub fn column(&self, name: &str) -> Option<&ArrayRef> {
+        self.columns
+            .iter()
+            .find(|(f, _)| f.name() == name)
+            .map(|(_, a)| a)
+    }
+}
+
+/// Write a point layer of `earlier`'s rows, taken in the order `earlier_order` (every row once),
+/// followed by `rows` of `attributes` with their `points`: the same file
+/// [`write_geoparquet_rows`] writes for all these rows in this order, without holding the earlier
+/// ones in memory until then. The attributes must have the columns and types of `earlier`.
+pub fn write_points_after(
+    path: &Path,
+    earlier: &PointLayer,
+    earlier_order: &[usize],
+    attributes: &DataFrame,
+    rows: &[polars::prelude::IdxSize],
+    points: Vec<Option<(f64, f64)>>,
+) -> Result<Written, PublishError> {
+    let pq_err = |e: &dyn std::fmt::Display| PublishError::Parquet {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let mut sorted_order = earlier_order.to_vec();
+    sorted_order.sort_unstable();
+    if sorted_order != (0..earlier.points.len()).collect::<Vec<_>>() {
+        return Err(pq_err(
+            &"the order of the earlier rows is not a permutation of them",
+        ));
+    }
+    if points.len() != rows.len() {
+        return Err(pq_err(&format!(
+            "{} points for {} rows",
+            points.len(),
+            rows.len()
+        )));
+    }
+    let rows: Vec<usize> = rows.iter().map(|&r| r as usize).collect();
+    if let Some(&beyond) = rows.iter().find(|&&i| i >= attributes.height()) {
+        return Err(pq_err(&format!(
+            "row {beyond} of a table of {} rows",
+            attributes.height()
+        )));
+    }
+    let later = to_arrow(attributes, &rows)?;
+    let same_columns = later.len() == earlier.columns.len()
+        && later
+            .iter()
+            .zip(&earlier.columns)
+            .all(|((a, _), (b, _))| a.name() == b.name() && a.data_type() == b.data_type());
+    if !same_columns {
+        return Err(pq_err(&"the new rows' columns differ from the layer's"));
+    }
+    let index = |order: &[usize]| -> Result<arrow_array::UInt32Array, PublishError> {
+        order
+            .iter()
+            .map(|&i| u32::try_from(i).map_err(|_| pq_err(&"more than 2³² rows")))
+            .collect()
+    };
+    let all_points: Vec<Option<(f64, f64)>> = earlier_order
+        .iter()
+        .map(|&i| earlier.points[i])
+        .chain(points)
+        .collect();
+    let order = hilbert_order(&Geometries::Points(all_points.clone()));
+    let (earlier_index, order_index) = (index(earlier_order)?, index(&order)?);
+    let mut columns = Vec::with_capacity(later.len());
+    for ((field, before), (_, after)) in earlier.columns.iter().zip(later) {
+        let before = arrow_select::take::take(before.as_ref(), &earlier_index, None)
+            .map_err(|e| pq_err(&e))?;
+        let all = arrow_select::concat::concat(&[before.as_ref(), after.as_ref()])
+            .map_err(|e| pq_err(&e))?;
+        let ordered =
+            arrow_select::take::take(all.as_ref(), &order_index, None).map_err(|e| pq_err(&e))?;
+        columns.push((field.clone(), ordered));
+    }
+    let points = order.iter().map(|&i| all_points[i]).collect();
+    write_columns(path, columns, Geometries::Points(points))
+}
+
 /// Write rows in the order given (e.g. the findings, by file and row).
 pub fn write_geoparquet_as_is(
     path: &Path,
@@ -296,9 +435,8 @@ fn write_rows(
     rows: &[usize],
     geometries: Geometries,
 ) -> Result<Written, PublishError> {
-    let shown = path.display().to_string();
     let pq_err = |e: &dyn std::fmt::Display| PublishError::Parquet {
-        path: shown.clone(),
+        path: path.display().to_string(),
         message: e.to_string(),
     };
     if geometries.len() != rows.len() {
@@ -314,7 +452,21 @@ fn write_rows(
             attributes.height()
         )));
     }
-    let mut columns = to_arrow(attributes, rows)?;
+    write_columns(path, to_arrow(attributes, rows)?, geometries)
+}
+
+/// Write attribute `columns` (Arrow, all of the same length) with their `geometries`, then
+/// `geometry` and `bbox`, and the GeoParquet metadata.
+fn write_columns(
+    path: &Path,
+    mut columns: Vec<(ArrowField, ArrayRef)>,
+    geometries: Geometries,
+) -> Result<Written, PublishError> {
+    let shown = path.display().to_string();
+    let pq_err = |e: &dyn std::fmt::Display| PublishError::Parquet {
+        path: shown.clone(),
+        message: e.to_string(),
+    };
     let options = wkb::writer::WriteOptions {
         endianness: wkb::Endianness::LittleEndian,
     };
@@ -493,6 +645,66 @@ pub fn findings_frame(
 mod tests {
     use super::*;
     use geo_types::polygon;
+
+    #[test]
+    fn a_layer_written_again_with_more_rows_equals_one_written_at_once() {
+        use polars::prelude::*;
+        // Equal points (ties), nulls, a row without a point, and text of every length.
+        let frame = df!(
+            "name" => [Some("甲"), None, Some("一个很长的名字，不在视图里"), Some("丁"), Some("戊")],
+            "n" => [Some(1i64), Some(2), None, Some(4), Some(5)],
+            "x" => [Some(1.5f64), None, Some(0.25), Some(2.0), Some(3.0)],
+            "d" => [Some(true), Some(false), None, Some(true), Some(false)],
+        )
+        .unwrap();
+        let points = vec![
+            Some((104.1, 36.5)),
+            Some((104.1, 36.5)),
+            None,
+            Some((103.0, 35.9)),
+            Some((104.1, 36.5)),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let at_once = dir.path().join("at_once.parquet");
+        let all: Vec<IdxSize> = (0..5).collect();
+        let expected =
+            write_geoparquet_rows(&at_once, &frame, &all, Geometries::Points(points.clone()))
+                .unwrap();
+        // Rows 0, 2, 3 first; then 1 and 4, after the first ones are read back.
+        let in_two = dir.path().join("in_two.parquet");
+        let first: Vec<IdxSize> = vec![0, 2, 3];
+        let pick = |rows: &[IdxSize]| rows.iter().map(|&i| points[i as usize]).collect::<Vec<_>>();
+        write_geoparquet_rows(&in_two, &frame, &first, Geometries::Points(pick(&first))).unwrap();
+        let earlier = PointLayer::read(&in_two).unwrap();
+        assert_eq!(earlier.points.len(), 3);
+        // The file holds them in Hilbert order; put them back in input order (by `n`, or row 2's
+        // null last, as the pipeline does with source_file and source_row).
+        let n = earlier
+            .column("n")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
+        let mut order: Vec<usize> = (0..3).collect();
+        order.sort_by_key(|&i| if n.is_valid(i) { n.value(i) } else { 3 });
+        let later: Vec<IdxSize> = vec![1, 4];
+        let merged =
+            write_points_after(&in_two, &earlier, &order, &frame, &later, pick(&later)).unwrap();
+        assert_eq!(merged, expected);
+        assert_eq!(
+            std::fs::read(&in_two).unwrap(),
+            std::fs::read(&at_once).unwrap()
+        );
+        // Not a permutation, or other columns: an error, not a panic or a wrong file.
+        assert!(
+            write_points_after(&in_two, &earlier, &[0, 0, 1], &frame, &later, pick(&later))
+                .is_err()
+        );
+        let other = frame.select(["name", "n"]).unwrap();
+        assert!(
+            write_points_after(&in_two, &earlier, &order, &other, &later, pick(&later)).is_err()
+        );
+    }
 
     #[test]
     fn clockwise_input_is_written_counter_clockwise_and_deterministic() {
