@@ -36,13 +36,30 @@ pub struct ClassRows<'a> {
     pub totals: &'a [String],
 }
 
-/// The columns of a class's rows that the aggregates read, besides its `totals`: the division
-/// keys ([`by_village`], [`by_county`], [`by_township`]) and the household survey's answers
+/// The columns of a class's rows that the aggregates read, besides its `totals`: the village
+/// code of a class reported per village ([`by_village`]), the codes of a class reported per
+/// township ([`by_township`], [`by_county`]), and the household survey's county and answers
 /// ([`household_estimates`]).
-pub const INPUT_COLUMNS: &[&str] = &[
-    "division_code",
+pub fn input_columns(township_level: bool, household_survey: bool) -> Vec<&'static str> {
+    let mut columns = if township_level {
+        vec!["county_code", "township_code"]
+    } else {
+        vec!["division_code"]
+    };
+    if household_survey {
+        columns.extend(
+            HOUSEHOLD_COLUMNS
+                .iter()
+                .filter(|c| !columns.contains(c))
+                .collect::<Vec<_>>(),
+        );
+    }
+    columns
+}
+
+/// The columns [`household_estimates`] reads.
+pub const HOUSEHOLD_COLUMNS: &[&str] = &[
     "county_code",
-    "township_code",
     "weight",
     "water_days",
     "food_days",
@@ -59,11 +76,59 @@ pub fn slug(code: &str) -> String {
 /// Per-village counts and totals, one row per village of `villages` (columns `code`, `name`,
 /// `township_code`, `county_code`, …), sorted by code.
 pub fn by_village(villages: &DataFrame, classes: &[ClassRows<'_>]) -> PolarsResult<DataFrame> {
-    let mut table = villages.clone().lazy();
+    let mut table = villages.sort(["code"], Default::default())?;
+    // Each class's groups are placed on the villages' rows by code, column by column: the table
+    // is not copied once per class, as a chain of joins would.
+    let row_of: std::collections::HashMap<String, usize> = table
+        .column("code")?
+        .str()?
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.map(|c| (c.to_string(), i)))
+        .collect();
     for class in classes {
-        table = join_class(table, class, "code", "division_code");
+        let (grouped, count) = grouped_class(class, "division_code")?;
+        let mut at: Vec<Option<IdxSize>> = vec![None; table.height()];
+        for (g, key) in grouped.column("__key")?.str()?.iter().enumerate() {
+            if let Some(&row) = key.and_then(|k| row_of.get(k)) {
+                at[row] = Some(g as IdxSize);
+            }
+        }
+        let at: IdxCa = at.into_iter().collect();
+        for column in grouped.columns().iter().filter(|c| c.name() != "__key") {
+            let placed = column.take(&at)?;
+            let placed = if column.name().as_str() == count {
+                placed.fill_null(FillNullStrategy::Zero)?
+            } else {
+                placed
+            };
+            table.with_column(placed)?;
+        }
     }
-    table.sort(["code"], Default::default()).collect()
+    Ok(table)
+}
+
+/// A class's count and totals per value of its `class_key` column (as `__key`), and the name
+/// of the count column.
+fn grouped_class(class: &ClassRows<'_>, class_key: &str) -> PolarsResult<(DataFrame, String)> {
+    let s = slug(class.code);
+    let count = format!("{s}_count");
+    let mut aggs = vec![len().cast(DataType::Int64).alias(count.as_str())];
+    aggs.extend(
+        class
+            .totals
+            .iter()
+            .map(|t| col(t.as_str()).sum().alias(format!("{s}_{t}").as_str())),
+    );
+    let grouped = class
+        .frame
+        .clone()
+        .lazy()
+        .filter(col(class_key).is_not_null())
+        .group_by([col(class_key).alias("__key")])
+        .agg(aggs)
+        .collect()?;
+    Ok((grouped, count))
 }
 
 /// Join a class's count and totals, grouped by its `class_key` column, onto `table` by `key`; the
@@ -197,13 +262,14 @@ pub fn household_estimates(households: &DataFrame) -> PolarsResult<DataFrame> {
         let answered = condition.clone().is_not_null();
         ((w() * condition.cast(DataType::Float64)).sum() / w().filter(answered).sum()).alias(name)
     };
+    // Rows without a weight count nowhere (their products are null); grouping all rows and
+    // dropping the counties without a weighted household afterwards copies no rows.
     households
         .clone()
         .lazy()
-        .filter(col("county_code").is_not_null().and(w().is_not_null()))
         .group_by([col("county_code")])
         .agg([
-            len().cast(DataType::Int64).alias("hh_sampled"),
+            w().count().cast(DataType::Int64).alias("hh_sampled"),
             w().sum().alias("hh_weight_sum"),
             share(col("water_days").eq(lit("3天以上")), "hh_share_water_3d"),
             share(col("food_days").eq(lit("3天以上")), "hh_share_food_3d"),
@@ -211,6 +277,95 @@ pub fn household_estimates(households: &DataFrame) -> PolarsResult<DataFrame> {
             share(col("drills_3y").neq(lit("0次")), "hh_share_drill"),
             share(col("first_aid_training"), "hh_share_first_aid"),
         ])
+        .filter(
+            col("county_code")
+                .is_not_null()
+                .and(col("hh_sampled").gt(lit(0i64))),
+        )
         .sort(["county_code"], Default::default())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn households_without_a_weight_or_a_county_count_nowhere() {
+        let hh = df!(
+            "county_code" => [Some("620402"), Some("620402"), Some("620403"), None],
+            "weight" => [Some(100.0), None, None, Some(50.0)],
+            "water_days" => ["3天以上", "3天以上", "3天以上", "3天以上"],
+            "food_days" => ["无", "无", "无", "无"],
+            "knows_route" => [true, true, true, true],
+            "drills_3y" => ["0次", "1次", "1次", "1次"],
+            "first_aid_training" => [Some(true), Some(true), Some(true), Some(true)],
+        )
+        .unwrap();
+        let e = household_estimates(&hh).unwrap();
+        // 620403 has no weighted household and the row without a county has no county: one row.
+        assert_eq!(e.height(), 1);
+        assert_eq!(
+            e.column("county_code").unwrap().str().unwrap().get(0),
+            Some("620402")
+        );
+        assert_eq!(
+            e.column("hh_sampled").unwrap().i64().unwrap().get(0),
+            Some(1)
+        );
+        assert_eq!(
+            e.column("hh_weight_sum").unwrap().f64().unwrap().get(0),
+            Some(100.0)
+        );
+        assert_eq!(
+            e.column("hh_share_water_3d").unwrap().f64().unwrap().get(0),
+            Some(1.0)
+        );
+        assert_eq!(
+            e.column("hh_share_drill").unwrap().f64().unwrap().get(0),
+            Some(0.0)
+        );
+    }
+
+    #[test]
+    fn villages_are_sorted_and_a_village_without_rows_counts_zero() {
+        let villages = df!(
+            "code" => ["620402001002", "620402001001", "620402001003"],
+            "name" => ["b", "a", "c"],
+        )
+        .unwrap();
+        let rows = df!(
+            "division_code" => [Some("620402001001"), Some("620402001003"), Some("620402001001"), None, Some("999999999999")],
+            "beds" => [Some(1i64), None, Some(2), Some(7), Some(9)],
+        )
+        .unwrap();
+        let totals = vec!["beds".to_string()];
+        let v = by_village(
+            &villages,
+            &[ClassRows {
+                code: "HB-PSF-02",
+                frame: &rows,
+                totals: &totals,
+            }],
+        )
+        .unwrap();
+        let codes: Vec<_> = v
+            .column("code")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .flatten()
+            .collect();
+        assert_eq!(codes, ["620402001001", "620402001002", "620402001003"]);
+        assert_eq!(
+            v.column("hb_psf_02_count").unwrap().i64().unwrap().to_vec(),
+            [Some(2), Some(0), Some(1)]
+        );
+        // A village whose rows all lack the total sums to 0 (polars' sum); one without rows: null.
+        assert_eq!(
+            v.column("hb_psf_02_beds").unwrap().i64().unwrap().to_vec(),
+            [Some(3), None, Some(0)]
+        );
+    }
 }

@@ -251,6 +251,9 @@ fn in_staging<T>(
     Ok(value)
 }
 
+/// The household sample survey, whose answers give the county estimates.
+const HOUSEHOLDS: &str = "DR-HH-01";
+
 /// The facility layers (`county=<code>/<CLASS>.parquet` and their styles), written batch by
 /// batch, and what the aggregates need of the accepted rows.
 pub(crate) struct Facilities<'c> {
@@ -322,10 +325,11 @@ impl<'c> Facilities<'c> {
             }
             // Only the columns the aggregates read are kept.
             let totals = class.totals.clone();
+            let township_level =
+                class.division_level == riskcensus_core::schema::DivisionLevel::Township;
             let mut used: Vec<&str> = Vec::new();
-            for c in riskcensus_aggregate::INPUT_COLUMNS
-                .iter()
-                .copied()
+            for c in riskcensus_aggregate::input_columns(township_level, code == HOUSEHOLDS)
+                .into_iter()
                 .chain(totals.iter().map(String::as_str))
             {
                 if !used.contains(&c) && frame.column(c).is_ok() {
@@ -472,6 +476,22 @@ fn write_all(
         0,
     );
 
+    // The household survey's county estimates first, then only its village codes are kept: its
+    // answers are the largest part of what the aggregates hold.
+    let mut by_class = by_class;
+    let household_estimates = match by_class.get_mut(HOUSEHOLDS) {
+        Some((households, totals)) => {
+            let estimates = riskcensus_aggregate::household_estimates(households)?;
+            let village_level: Vec<&str> = riskcensus_aggregate::input_columns(false, false)
+                .into_iter()
+                .chain(totals.iter().map(String::as_str))
+                .filter(|c| households.column(c).is_ok())
+                .collect();
+            *households = households.select(village_level)?;
+            Some(estimates)
+        }
+        None => None,
+    };
     // Villages with their aggregates, per county; counties for the whole run.
     let villages = ctx.villages.villages();
     let name_of = |code: &str, level: Level| {
@@ -556,6 +576,8 @@ fn write_all(
         "villages",
         "村（社区）减灾能力",
     )?;
+    // What is written is dropped as soon as it is (the rest of the run reuses its memory).
+    drop(village_layer);
     timings.lap("aggregate and publish villages", &mut clock);
     // Townships dissolved from their villages, with their villages' sums and their own returns.
     let township_table = riskcensus_aggregate::by_township(&village_table, &rows(true))?;
@@ -577,8 +599,7 @@ fn write_all(
     )?;
     timings.lap("aggregate and publish townships", &mut clock);
     let mut county_table = by_county(&village_table, &rows(true))?;
-    if let Some((households, _)) = by_class.get("DR-HH-01") {
-        let estimates = riskcensus_aggregate::household_estimates(households)?;
+    if let Some(estimates) = household_estimates {
         county_table = county_table
             .lazy()
             .join(
@@ -619,6 +640,7 @@ fn write_all(
         .collect();
     let path = root.join("counties.parquet");
     let w = write_geoparquet(&path, &county_table, Geometries::Polygons(geoms))?;
+    drop((county_table, township_table, village_table, base, by_class));
     outputs.layer(
         &path,
         w,
