@@ -37,36 +37,16 @@ pub struct ClassRows<'a> {
 }
 
 /// The columns of a class's rows that the aggregates read, besides its `totals`: the village
-/// code of a class reported per village ([`by_village`]), the codes of a class reported per
-/// township ([`by_township`], [`by_county`]), and the household survey's county and answers
-/// ([`household_estimates`]).
-pub fn input_columns(township_level: bool, household_survey: bool) -> Vec<&'static str> {
-    let mut columns = if township_level {
-        vec!["county_code", "township_code"]
+/// code of a class reported per village ([`by_village`]), the township and county codes of a
+/// class reported per township ([`by_township`], [`by_county`]). (The household survey's answers
+/// are read by [`household_sums`].)
+pub fn input_columns(township_level: bool) -> &'static [&'static str] {
+    if township_level {
+        &["county_code", "township_code"]
     } else {
-        vec!["division_code"]
-    };
-    if household_survey {
-        columns.extend(
-            HOUSEHOLD_COLUMNS
-                .iter()
-                .filter(|c| !columns.contains(c))
-                .collect::<Vec<_>>(),
-        );
+        &["division_code"]
     }
-    columns
 }
-
-/// The columns [`household_estimates`] reads.
-pub const HOUSEHOLD_COLUMNS: &[&str] = &[
-    "county_code",
-    "weight",
-    "water_days",
-    "food_days",
-    "knows_route",
-    "drills_3y",
-    "first_aid_training",
-];
 
 /// `HB-PSF-01` → `hb_psf_01`: the prefix of the class's columns on the aggregate layers.
 pub fn slug(code: &str) -> String {
@@ -257,31 +237,73 @@ fn by_area(
 /// assert_eq!(e.column("hh_share_first_aid").unwrap().f64().unwrap().get(0), Some(0.5));
 /// ```
 pub fn household_estimates(households: &DataFrame) -> PolarsResult<DataFrame> {
+    household_estimates_from_sums(&household_sums(households)?)
+}
+
+/// The weighted shares of [`household_estimates`]: (name, condition on a household's answers).
+fn household_shares() -> [(&'static str, Expr); 5] {
+    [
+        ("hh_share_water_3d", col("water_days").eq(lit("3天以上"))),
+        ("hh_share_food_3d", col("food_days").eq(lit("3天以上"))),
+        ("hh_share_route", col("knows_route")),
+        ("hh_share_drill", col("drills_3y").neq(lit("0次"))),
+        ("hh_share_first_aid", col("first_aid_training")),
+    ]
+}
+
+/// The sums behind [`household_estimates`], per county of `households`: households with a
+/// weight, the sum of weights, and per share Σ w·[condition] (`<share>_num`) and Σ w over the
+/// households that answered (`<share>_den`). The sums of several parts of the survey (batches of
+/// returns) stacked together give the estimates of the whole with
+/// [`household_estimates_from_sums`].
+pub fn household_sums(households: &DataFrame) -> PolarsResult<DataFrame> {
     let w = || col("weight");
-    let share = |condition: Expr, name: &str| {
+    let mut aggs = vec![
+        w().count().cast(DataType::Int64).alias("hh_sampled"),
+        w().sum().alias("hh_weight_sum"),
+    ];
+    for (name, condition) in household_shares() {
         let answered = condition.clone().is_not_null();
-        ((w() * condition.cast(DataType::Float64)).sum() / w().filter(answered).sum()).alias(name)
-    };
-    // Rows without a weight count nowhere (their products are null); grouping all rows and
-    // dropping the counties without a weighted household afterwards copies no rows.
+        aggs.push(
+            (w() * condition.cast(DataType::Float64))
+                .sum()
+                .alias(format!("{name}_num").as_str()),
+        );
+        aggs.push(
+            w().filter(answered)
+                .sum()
+                .alias(format!("{name}_den").as_str()),
+        );
+    }
+    // Rows without a weight count nowhere (their products are null); grouping all rows copies
+    // none of them.
     households
         .clone()
         .lazy()
         .group_by([col("county_code")])
-        .agg([
-            w().count().cast(DataType::Int64).alias("hh_sampled"),
-            w().sum().alias("hh_weight_sum"),
-            share(col("water_days").eq(lit("3天以上")), "hh_share_water_3d"),
-            share(col("food_days").eq(lit("3天以上")), "hh_share_food_3d"),
-            share(col("knows_route"), "hh_share_route"),
-            share(col("drills_3y").neq(lit("0次")), "hh_share_drill"),
-            share(col("first_aid_training"), "hh_share_first_aid"),
-        ])
-        .filter(
-            col("county_code")
-                .is_not_null()
-                .and(col("hh_sampled").gt(lit(0i64))),
-        )
+        .agg(aggs)
+        .filter(col("county_code").is_not_null())
+        .collect()
+}
+
+/// [`household_estimates`] from [`household_sums`] (of one part or several stacked): the sums
+/// per county added up, then each share as Σ w·[condition] / Σ w. Counties without a weighted
+/// household are left out.
+pub fn household_estimates_from_sums(sums: &DataFrame) -> PolarsResult<DataFrame> {
+    let mut totals = vec![col("hh_sampled").sum(), col("hh_weight_sum").sum()];
+    let mut estimates = vec![col("county_code"), col("hh_sampled"), col("hh_weight_sum")];
+    for (name, _) in household_shares() {
+        let (num, den) = (format!("{name}_num"), format!("{name}_den"));
+        totals.push(col(num.as_str()).sum());
+        totals.push(col(den.as_str()).sum());
+        estimates.push((col(num.as_str()) / col(den.as_str())).alias(name));
+    }
+    sums.clone()
+        .lazy()
+        .group_by([col("county_code")])
+        .agg(totals)
+        .filter(col("hh_sampled").gt(lit(0i64)))
+        .select(estimates)
         .sort(["county_code"], Default::default())
         .collect()
 }
@@ -324,6 +346,52 @@ mod tests {
         assert_eq!(
             e.column("hh_share_drill").unwrap().f64().unwrap().get(0),
             Some(0.0)
+        );
+    }
+
+    #[test]
+    fn survey_sums_of_parts_give_the_estimates_of_the_whole() {
+        let hh = df!(
+            "county_code" => ["620402", "620403", "620402", "620403", "620402"],
+            "weight" => [100.0, 30.0, 0.1, 70.0, 0.2],
+            "water_days" => ["3天以上", "无", "1-3天", "3天以上", "3天以上"],
+            "food_days" => ["无", "3天以上", "无", "无", "3天以上"],
+            "knows_route" => [Some(true), None, Some(false), Some(true), Some(true)],
+            "drills_3y" => ["0次", "1次", "2次", "0次", "1次"],
+            "first_aid_training" => [Some(true), Some(false), None, Some(true), Some(false)],
+        )
+        .unwrap();
+        let whole = household_estimates(&hh).unwrap();
+        let parts = household_sums(&hh.slice(0, 2))
+            .unwrap()
+            .vstack(&household_sums(&hh.slice(2, 3)).unwrap())
+            .unwrap();
+        let stacked = household_estimates_from_sums(&parts).unwrap();
+        // Equal up to the order of the additions (a county in both parts).
+        for name in [
+            "hh_sampled",
+            "hh_weight_sum",
+            "hh_share_route",
+            "hh_share_first_aid",
+        ] {
+            let (a, b) = (whole.column(name).unwrap(), stacked.column(name).unwrap());
+            let (a, b) = (
+                a.cast(&DataType::Float64).unwrap(),
+                b.cast(&DataType::Float64).unwrap(),
+            );
+            for (x, y) in a.f64().unwrap().iter().zip(b.f64().unwrap().iter()) {
+                let (x, y) = (x.unwrap(), y.unwrap());
+                assert!((x - y).abs() < 1e-12, "{name}: {x} vs {y}");
+            }
+        }
+        assert_eq!(
+            whole
+                .column("hh_share_route")
+                .unwrap()
+                .f64()
+                .unwrap()
+                .get(1),
+            Some(1.0)
         );
     }
 

@@ -268,6 +268,8 @@ pub(crate) struct Facilities<'c> {
     aggregate_rows: BTreeMap<String, (DataFrame, Vec<String>)>,
     /// The class of each class code seen.
     classes: BTreeMap<String, riskcensus_core::ResolvedClass>,
+    /// The household survey's sums per county, one frame per batch.
+    household_sums: Vec<DataFrame>,
 }
 
 impl<'c> Facilities<'c> {
@@ -288,6 +290,7 @@ impl<'c> Facilities<'c> {
             layers: BTreeMap::new(),
             aggregate_rows: BTreeMap::new(),
             classes: BTreeMap::new(),
+            household_sums: Vec::new(),
         })
     }
 
@@ -325,11 +328,17 @@ impl<'c> Facilities<'c> {
             }
             // Only the columns the aggregates read are kept.
             let totals = class.totals.clone();
+            // The household survey's answers are summed per county now, not kept.
+            if code == HOUSEHOLDS {
+                self.household_sums
+                    .push(riskcensus_aggregate::household_sums(&frame)?);
+            }
             let township_level =
                 class.division_level == riskcensus_core::schema::DivisionLevel::Township;
             let mut used: Vec<&str> = Vec::new();
-            for c in riskcensus_aggregate::input_columns(township_level, code == HOUSEHOLDS)
-                .into_iter()
+            for c in riskcensus_aggregate::input_columns(township_level)
+                .iter()
+                .copied()
                 .chain(totals.iter().map(String::as_str))
             {
                 if !used.contains(&c) && frame.column(c).is_ok() {
@@ -465,6 +474,7 @@ fn write_all(
         counties,
         layers,
         aggregate_rows: by_class,
+        household_sums,
         ..
     } = facilities;
     // Facility layers by class, then county.
@@ -476,19 +486,13 @@ fn write_all(
         0,
     );
 
-    // The household survey's county estimates first, then only its village codes are kept: its
-    // answers are the largest part of what the aggregates hold.
-    let mut by_class = by_class;
-    let household_estimates = match by_class.get_mut(HOUSEHOLDS) {
-        Some((households, totals)) => {
-            let estimates = riskcensus_aggregate::household_estimates(households)?;
-            let village_level: Vec<&str> = riskcensus_aggregate::input_columns(false, false)
-                .into_iter()
-                .chain(totals.iter().map(String::as_str))
-                .filter(|c| households.column(c).is_ok())
-                .collect();
-            *households = households.select(village_level)?;
-            Some(estimates)
+    let household_estimates = match household_sums.split_first() {
+        Some((first, rest)) => {
+            let mut sums = first.clone();
+            for part in rest {
+                sums.vstack_mut(part)?;
+            }
+            Some(riskcensus_aggregate::household_estimates_from_sums(&sums)?)
         }
         None => None,
     };
