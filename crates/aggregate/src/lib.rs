@@ -91,29 +91,12 @@ pub fn by_village(villages: &DataFrame, classes: &[ClassRows<'_>]) -> PolarsResu
 /// A class's count and totals per value of its `class_key` column (as `__key`), and the name
 /// of the count column.
 fn grouped_class(class: &ClassRows<'_>, class_key: &str) -> PolarsResult<(DataFrame, String)> {
-    let s = slug(class.code);
-    let count = format!("{s}_count");
-    let mut aggs = vec![len().cast(DataType::Int64).alias(count.as_str())];
-    aggs.extend(
-        class
-            .totals
-            .iter()
-            .map(|t| col(t.as_str()).sum().alias(format!("{s}_{t}").as_str())),
-    );
-    let grouped = class
-        .frame
-        .clone()
-        .lazy()
-        .filter(col(class_key).is_not_null())
-        .group_by([col(class_key).alias("__key")])
-        .agg(aggs)
-        .collect()?;
-    Ok((grouped, count))
+    let (grouped, count) = grouped_plan(class, class_key);
+    Ok((grouped.collect()?, count))
 }
 
-/// Join a class's count and totals, grouped by its `class_key` column, onto `table` by `key`; the
-/// count is 0 where the class has no row.
-fn join_class(table: LazyFrame, class: &ClassRows<'_>, key: &str, class_key: &str) -> LazyFrame {
+/// [`grouped_class`] as a plan.
+fn grouped_plan(class: &ClassRows<'_>, class_key: &str) -> (LazyFrame, String) {
     let s = slug(class.code);
     let count = format!("{s}_count");
     let mut aggs = vec![len().cast(DataType::Int64).alias(count.as_str())];
@@ -130,6 +113,13 @@ fn join_class(table: LazyFrame, class: &ClassRows<'_>, key: &str, class_key: &st
         .filter(col(class_key).is_not_null())
         .group_by([col(class_key).alias("__key")])
         .agg(aggs);
+    (grouped, count)
+}
+
+/// Join a class's count and totals, grouped by its `class_key` column, onto `table` by `key`; the
+/// count is 0 where the class has no row.
+fn join_class(table: LazyFrame, class: &ClassRows<'_>, key: &str, class_key: &str) -> LazyFrame {
+    let (grouped, count) = grouped_plan(class, class_key);
     table
         .join(
             grouped,
