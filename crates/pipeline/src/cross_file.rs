@@ -30,9 +30,10 @@ pub(crate) struct CrossFile {
     seen: HashMap<String, ClassSeen>,
     /// Files not yet checked, per class.
     files_left: HashMap<String, usize>,
-    /// First value per division code of a referenced (class, field), from decided batches.
+    /// First value per division code of a referenced (class, field), from the rows without
+    /// errors of earlier batches.
     population: HashMap<(String, String), HashMap<String, f64>>,
-    /// Sum and count per township of a referenced (class, field), from decided batches.
+    /// Sum and count per township of a referenced (class, field), likewise.
     sums: HashMap<(String, String), HashMap<String, (f64, usize)>>,
     /// Villages (DR-GRS-02) and townships (DR-GRS-01) with a return without errors.
     covered: HashMap<&'static str, std::collections::BTreeSet<String>>,
@@ -409,9 +410,9 @@ impl CrossFile {
         Ok(())
     }
 
-    /// Keep what later batches need from this one's files, after its checks: the figures of
-    /// referenced (class, field) pairs and the villages and townships with a usable capacity
-    /// return. `references` are the pairs the pipeline's classes check against.
+    /// Keep what later batches need from this one's files, after its checks: the figures of the
+    /// (class, field) pairs the pipeline's classes check against, and the villages and townships
+    /// with a usable capacity return.
     fn keep_figures(&mut self, files: &[Checked]) -> Result<(), PipelineError> {
         for ((class, field), population) in self.population.iter_mut() {
             for (code, v) in clean_values(files, class, field)? {
