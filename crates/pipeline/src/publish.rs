@@ -266,8 +266,8 @@ pub(crate) struct Facilities<'c> {
     /// Per class: the columns the aggregates read, of every accepted row in pipeline order, and
     /// the class's totals.
     aggregate_rows: BTreeMap<String, (DataFrame, Vec<String>)>,
-    /// The class of each class code seen.
-    classes: BTreeMap<String, riskcensus_core::ResolvedClass>,
+    /// The schemas (each outcome's class is one of them).
+    schemas: &'c riskcensus_core::SchemaSet,
     /// The household survey's sums per county, one frame per batch.
     household_sums: Vec<DataFrame>,
 }
@@ -289,7 +289,7 @@ impl<'c> Facilities<'c> {
             file_order,
             layers: BTreeMap::new(),
             aggregate_rows: BTreeMap::new(),
-            classes: BTreeMap::new(),
+            schemas: &ctx.schemas,
             household_sums: Vec::new(),
         })
     }
@@ -305,11 +305,7 @@ impl<'c> Facilities<'c> {
         let mut by_class: BTreeMap<String, DataFrame> = BTreeMap::new();
         for o in outcomes {
             let accepted = std::mem::replace(&mut o.accepted, DataFrame::empty());
-            let code = o.class.node.code.clone();
-            self.classes
-                .entry(code.clone())
-                .or_insert_with(|| o.class.clone());
-            match by_class.entry(code) {
+            match by_class.entry(o.class.node.code.clone()) {
                 std::collections::btree_map::Entry::Occupied(mut e) => {
                     e.get_mut().vstack_mut(&accepted)?;
                 }
@@ -319,9 +315,10 @@ impl<'c> Facilities<'c> {
             }
         }
         for (code, frame) in by_class {
-            let Some(class) = self.classes.get(&code) else {
-                continue;
-            };
+            let class = self
+                .schemas
+                .class(&code)
+                .ok_or_else(|| PipelineError::Internal(format!("class {code}")))?;
             let written = self.write_class(class, &frame)?;
             for (county, layer) in written {
                 self.layers.insert((code.clone(), county), layer);
