@@ -32,6 +32,10 @@ pub enum Command {
         /// Write the wall time of every stage (JSON) to this file.
         #[arg(long, value_name = "FILE")]
         timings: Option<PathBuf>,
+        /// Check the returns in batches of about N MiB of CSV (overrides the pipeline's
+        /// `batch_mib`, default 96): less memory, a little more time; results do not change.
+        #[arg(long, value_name = "N")]
+        batch_mib: Option<u64>,
     },
     /// Validate returns without building the database: the files given, or every return of the
     /// pipeline. The pipeline supplies the register, the polygons, the schemas and rule overrides.
@@ -62,6 +66,10 @@ pub enum Command {
         /// Write the wall time of every stage (JSON) to this file.
         #[arg(long, value_name = "FILE")]
         timings: Option<PathBuf>,
+        /// Check the returns in batches of about N MiB of CSV (overrides the pipeline's
+        /// `batch_mib`, default 96): less memory, a little more time; results do not change.
+        #[arg(long, value_name = "N")]
+        batch_mib: Option<u64>,
     },
     /// Write Excel templates for technicians: one .xlsx per class.
     Template {

@@ -33,6 +33,8 @@ pub use riskcensus_core::FileSummary as FileReport;
 pub struct Timings {
     /// The stages, in the order they ran.
     pub stages: Vec<StageTiming>,
+    /// How many batches the returns were checked in.
+    pub batches: usize,
 }
 
 /// One stage of a run: how long it took and the memory the process held (where the OS tells it).
@@ -70,9 +72,11 @@ impl Timings {
         *start = std::time::Instant::now();
     }
 
-    /// As JSON: `{"stages": [{"stage": …, "seconds": …, "peak_rss_mib": …, "rss_mib": …}, …]}`.
+    /// As JSON: `{"stages": [{"stage": …, "seconds": …, "peak_rss_mib": …, "rss_mib": …}, …],
+    /// "batches": …}`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
+            "batches": self.batches,
             "stages": self
                 .stages
                 .iter()

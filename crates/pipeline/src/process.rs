@@ -248,6 +248,7 @@ pub(crate) fn process_batches(
         })
         .collect::<Result<_, _>>()?;
     let plan = crate::batches::plan(ctx);
+    timings.batches = plan.batches.len();
     let mut cross_file = crate::cross_file::CrossFile::new(&classes);
     let mut outcomes: Vec<Option<FileOutcome>> = returns.iter().map(|_| None).collect();
     // Four steps per file: read, validate, locate, decide.

@@ -23,7 +23,15 @@ pub fn dispatch(args: Args) -> ExitCode {
             quiet,
             lang,
             timings,
-        } => run::run(&pipeline, out.as_deref(), quiet, lang, timings.as_deref()),
+            batch_mib,
+        } => run::run(
+            &pipeline,
+            out.as_deref(),
+            quiet,
+            lang,
+            timings.as_deref(),
+            batch_mib,
+        ),
         Command::Validate {
             files,
             pipeline,
@@ -34,6 +42,7 @@ pub fn dispatch(args: Args) -> ExitCode {
             max_findings,
             fail_on,
             timings,
+            batch_mib,
         } => validate::validate(validate::Request {
             files,
             pipeline,
@@ -44,6 +53,7 @@ pub fn dispatch(args: Args) -> ExitCode {
             max_findings,
             fail_on,
             timings,
+            batch_mib,
         }),
         Command::Synth {
             villages,

@@ -1,4 +1,4 @@
-//! `riskcensus run PIPELINE [--out DIR]`.
+//! `riskcensus run PIPELINE [--out DIR] [--batch-mib N]`.
 
 use std::path::Path;
 
@@ -13,9 +13,13 @@ pub fn run(
     quiet: bool,
     lang: Lang,
     timings: Option<&Path>,
+    batch_mib: Option<u64>,
 ) -> Result<u8, PipelineError> {
     let started = std::time::Instant::now();
-    let p = Pipeline::load(pipeline)?;
+    let mut p = Pipeline::load(pipeline)?;
+    if batch_mib.is_some() {
+        p.batch_mib = batch_mib;
+    }
     let report = riskcensus_pipeline::run_with(&p, out, &super::progress::Bars::new(quiet))?;
     super::write_timings(timings, &report.timings, started.elapsed())?;
     let options = Options {

@@ -18,11 +18,15 @@ pub struct Request {
     pub max_findings: Option<usize>,
     pub fail_on: FailOn,
     pub timings: Option<PathBuf>,
+    pub batch_mib: Option<u64>,
 }
 
 pub fn validate(req: Request) -> Result<u8, PipelineError> {
     let started = std::time::Instant::now();
     let mut p = Pipeline::load(&req.pipeline)?;
+    if req.batch_mib.is_some() {
+        p.batch_mib = req.batch_mib;
+    }
     if !req.files.is_empty() {
         p = p.with_files(&req.files, req.class.as_deref())?;
     }
