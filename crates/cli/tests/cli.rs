@@ -176,41 +176,35 @@ fn results_do_not_depend_on_the_batch_size() {
         assert_eq!(one_per_file[key], large[key], "manifest `{key}` differs");
     }
     // `--batch-mib` overrides the pipeline's: one batch per file, as the timings say.
-    let timings = dir.path().join("timings.json");
-    let output = riskcensus(&[
-        "validate",
-        "--pipeline",
-        dir.path().join("p4096.toml").to_str().expect("utf-8"),
-        "--format",
-        "json",
-        "-o",
-        dir.path().join("report.json").to_str().expect("utf-8"),
-        "--batch-mib",
-        "0",
-        "--timings",
-        timings.to_str().expect("utf-8"),
-    ]);
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    let batches = |path: &Path| -> serde_json::Value {
+    let batches = |extra: &[&str]| -> serde_json::Value {
+        let timings = dir.path().join("timings.json");
+        let pipeline = dir.path().join("p4096.toml");
+        let report = dir.path().join("report.json");
+        let mut args = vec![
+            "validate",
+            "--pipeline",
+            pipeline.to_str().expect("utf-8"),
+            "--format",
+            "json",
+            "-o",
+            report.to_str().expect("utf-8"),
+            "--timings",
+            timings.to_str().expect("utf-8"),
+        ];
+        args.extend_from_slice(extra);
+        let output = riskcensus(&args);
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
         let t: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).expect("timings")).expect("json");
+            serde_json::from_str(&std::fs::read_to_string(&timings).expect("timings"))
+                .expect("json");
         t["batches"].clone()
     };
-    assert_eq!(batches(&timings), serde_json::json!(sample_returns()));
-    let large = dir.path().join("large.json");
-    riskcensus(&[
-        "validate",
-        "--pipeline",
-        dir.path().join("p4096.toml").to_str().expect("utf-8"),
-        "--format",
-        "json",
-        "-o",
-        dir.path().join("report.json").to_str().expect("utf-8"),
-        "--timings",
-        large.to_str().expect("utf-8"),
-    ]);
+    assert_eq!(
+        batches(&["--batch-mib", "0"]),
+        serde_json::json!(sample_returns())
+    );
     // GRS-02 comes before the two classes checked against it, never in their batch: two.
-    assert_eq!(batches(&large), serde_json::json!(2));
+    assert_eq!(batches(&[]), serde_json::json!(2));
     // The findings the checks across files make are among them.
     let findings = std::fs::read_to_string(dir.path().join("out0/findings.csv")).expect("csv");
     for rule in [
