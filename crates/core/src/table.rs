@@ -1,7 +1,7 @@
 //! The table that ingest hands to the later stages: text cells in a polars `DataFrame`, with the
 //! file's own headers and line numbers kept so that findings point where the user looks.
 
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, DataType, IntoColumn, PolarsResult, StringChunked};
 
 use crate::Finding;
 
@@ -51,4 +51,40 @@ impl RawTable {
             .find(|c| c.field.as_deref() == Some(field))
             .map(|c| c.header.as_str())
     }
+}
+
+/// `frame` with each text column copied into buffers of its own.
+///
+/// A polars text column filtered or sliced out of a larger one keeps the larger one's buffers:
+/// the few rejected rows of a file, kept until the end of a run, would hold all of the file's
+/// text. Frames that outlive their batch are compacted first.
+///
+/// ```
+/// use polars::prelude::*;
+/// use riskcensus_core::table::compact_strings;
+/// let long: Vec<String> = (0..10_000).map(|i| format!("a long cell value, number {i}")).collect();
+/// let frame = df!("cell" => long).unwrap();
+/// let one = frame.slice(0, 1);
+/// let buffers = |f: &DataFrame| -> usize {
+///     f.column("cell").unwrap().str().unwrap().downcast_iter()
+///         .map(|a| a.data_buffers().iter().map(|b| b.len()).sum::<usize>()).sum()
+/// };
+/// assert!(buffers(&one) > 100_000); // the slice still holds every value's bytes
+/// let compacted = compact_strings(&one).unwrap();
+/// assert!(buffers(&compacted) < 100);
+/// assert!(compacted.equals_missing(&one));
+/// ```
+pub fn compact_strings(frame: &DataFrame) -> PolarsResult<DataFrame> {
+    let columns = frame
+        .columns()
+        .iter()
+        .map(|column| match column.dtype() {
+            DataType::String => {
+                let copied: StringChunked = column.str()?.iter().collect();
+                Ok(copied.with_name(column.name().clone()).into_column())
+            }
+            _ => Ok(column.clone()),
+        })
+        .collect::<PolarsResult<Vec<_>>>()?;
+    DataFrame::new(frame.height(), columns)
 }

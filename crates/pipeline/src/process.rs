@@ -614,7 +614,8 @@ fn decide(
         .map(|r| r.iter().cloned().collect::<Vec<_>>().join("; "))
         .collect();
     rejected.with_column(Column::new("__reasons".into(), reason_text))?;
-    let rejected = rejected.filter(&reject_mask)?;
+    // Kept until the end of the run: copied out of the file's text, which the batch then frees.
+    let rejected = riskcensus_core::table::compact_strings(&rejected.filter(&reject_mask)?)?;
 
     let errors = findings
         .iter()

@@ -342,7 +342,8 @@ impl<'c> Facilities<'c> {
                     used.push(c);
                 }
             }
-            let slim = frame.select(used)?;
+            // Kept until the end of the run: copied out of the batch's text, which is then freed.
+            let slim = riskcensus_core::table::compact_strings(&frame.select(used)?)?;
             match self.aggregate_rows.entry(code) {
                 std::collections::btree_map::Entry::Occupied(mut e) => {
                     e.get_mut().0.vstack_mut(&slim)?;
