@@ -59,12 +59,11 @@ pub fn by_village(villages: &DataFrame, classes: &[ClassRows<'_>]) -> PolarsResu
     let mut table = villages.sort(["code"], Default::default())?;
     // Each class's groups are placed on the villages' rows by code, column by column: the table
     // is not copied once per class, as a chain of joins would.
-    let row_of: std::collections::HashMap<String, usize> = table
-        .column("code")?
-        .str()?
+    let codes = table.column("code")?.str()?.clone();
+    let row_of: std::collections::HashMap<&str, usize> = codes
         .iter()
         .enumerate()
-        .filter_map(|(i, c)| c.map(|c| (c.to_string(), i)))
+        .filter_map(|(i, c)| c.map(|c| (c, i)))
         .collect();
     for class in classes {
         let (grouped, count) = grouped_class(class, "division_code")?;

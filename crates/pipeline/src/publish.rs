@@ -131,6 +131,26 @@ impl Outputs {
         Ok(())
     }
 
+    /// [`Outputs::write`] for a file made as it is written (`write` gets a buffered writer that
+    /// hashes what passes), so that it is never held in memory whole.
+    fn write_streamed(
+        &mut self,
+        path: &Path,
+        rows: usize,
+        write: impl FnOnce(&mut HashingWriter) -> std::io::Result<()>,
+    ) -> Result<(), PipelineError> {
+        let file = std::fs::File::create(path).map_err(io_err(path))?;
+        let mut out = HashingWriter {
+            file: std::io::BufWriter::new(file),
+            hasher: sha2::Sha256::default(),
+        };
+        write(&mut out).map_err(io_err(path))?;
+        std::io::Write::flush(&mut out.file).map_err(io_err(path))?;
+        let sha256 = hex::encode(sha2::Digest::finalize(out.hasher));
+        self.record(path, Written { rows, sha256 });
+        Ok(())
+    }
+
     fn record(&mut self, path: &Path, w: Written) {
         let rel = path
             .strip_prefix(&self.root)
@@ -138,6 +158,24 @@ impl Outputs {
             .to_string_lossy()
             .replace('\\', "/");
         self.written.insert(rel, w);
+    }
+}
+
+/// A buffered file that hashes (sha256) what is written to it.
+struct HashingWriter {
+    file: std::io::BufWriter<std::fs::File>,
+    hasher: sha2::Sha256,
+}
+
+impl std::io::Write for HashingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.file.write(buf)?;
+        sha2::Digest::update(&mut self.hasher, &buf[..written]);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
     }
 }
 
@@ -552,18 +590,12 @@ fn write_all(
             .class(code)
             .is_some_and(|c| c.division_level == riskcensus_core::schema::DivisionLevel::Township)
     };
-    let rows = |township: bool| -> Vec<ClassRows<'_>> {
-        by_class
-            .iter()
-            .filter(|(code, _)| township_level(code) == township)
-            .map(|(code, (frame, totals))| ClassRows {
-                code,
-                frame,
-                totals,
-            })
-            .collect()
-    };
-    let village_table = by_village(&base, &rows(false))?;
+    let (township_classes, village_classes): (BTreeMap<_, _>, BTreeMap<_, _>) = by_class
+        .into_iter()
+        .partition(|(code, _)| township_level(code));
+    let village_table = by_village(&base, &class_rows(&village_classes))?;
+    // The villages' rows and the base are summed into the table: dropped before it is published.
+    drop((base, village_classes));
     // Capacity indicators, score and grade across every village of the run (not summed upwards).
     let village_layer =
         capacity::with_capacity(&village_table, capacity::village_indicators(&village_table))?;
@@ -582,7 +614,8 @@ fn write_all(
     drop(village_layer);
     timings.lap("aggregate and publish villages", &mut clock);
     // Townships dissolved from their villages, with their villages' sums and their own returns.
-    let township_table = riskcensus_aggregate::by_township(&village_table, &rows(true))?;
+    let township_table =
+        riskcensus_aggregate::by_township(&village_table, &class_rows(&township_classes))?;
     let township_table = capacity::with_capacity(
         &township_table,
         capacity::township_indicators(&township_table),
@@ -600,7 +633,7 @@ fn write_all(
         "乡镇（街道）减灾能力",
     )?;
     timings.lap("aggregate and publish townships", &mut clock);
-    let mut county_table = by_county(&village_table, &rows(true))?;
+    let mut county_table = by_county(&village_table, &class_rows(&township_classes))?;
     if let Some(estimates) = household_estimates {
         county_table = county_table
             .lazy()
@@ -642,7 +675,12 @@ fn write_all(
         .collect();
     let path = root.join("counties.parquet");
     let w = write_geoparquet(&path, &county_table, Geometries::Polygons(geoms))?;
-    drop((county_table, township_table, village_table, base, by_class));
+    drop((
+        county_table,
+        township_table,
+        village_table,
+        township_classes,
+    ));
     outputs.layer(
         &path,
         w,
@@ -710,8 +748,11 @@ fn write_all(
     timings.lap("write rejected rows", &mut clock);
     // The QGIS project over every layer.
     let project_path = root.join(format!("{}.qgs", ctx.pipeline.name));
-    let text = qgis::project(&ctx.pipeline.name, &outputs.layers);
-    outputs.write(&project_path, text.as_bytes(), 0)?;
+    let layers = std::mem::take(&mut outputs.layers);
+    outputs.write_streamed(&project_path, 0, |out| {
+        qgis::write_project(out, &ctx.pipeline.name, &layers)
+    })?;
+    drop(layers);
 
     let manifest = json!({
         "tool": {"name": "riskcensus", "version": env!("CARGO_PKG_VERSION")},
@@ -741,9 +782,12 @@ fn write_all(
         "outputs": outputs.written.iter().map(|(k, w)| json!({"path": k, "rows": w.rows, "sha256": w.sha256})).collect::<Vec<_>>(),
     });
     let path = root.join("manifest.json");
-    let text = serde_json::to_string_pretty(&manifest)
-        .map_err(|e| PipelineError::Internal(e.to_string()))?;
-    std::fs::write(&path, text + "\n").map_err(io_err(&path))?;
+    let file = std::fs::File::create(&path).map_err(io_err(&path))?;
+    let mut out = std::io::BufWriter::new(file);
+    serde_json::to_writer_pretty(&mut out, &manifest)
+        .map_err(|e| io_err(&path)(std::io::Error::from(e)))?;
+    std::io::Write::write_all(&mut out, b"\n").map_err(io_err(&path))?;
+    std::io::Write::flush(&mut out).map_err(io_err(&path))?;
     timings.lap("write project and manifest", &mut clock);
     progress.finish();
     Ok(())
@@ -779,6 +823,18 @@ fn rejected_names(outcomes: &[FileOutcome]) -> Vec<String> {
                     .collect();
                 format!("{}.csv", flat.join("_"))
             }
+        })
+        .collect()
+}
+
+/// The aggregates' view of the kept rows of some classes.
+fn class_rows(classes: &BTreeMap<String, (DataFrame, Vec<String>)>) -> Vec<ClassRows<'_>> {
+    classes
+        .iter()
+        .map(|(code, (frame, totals))| ClassRows {
+            code,
+            frame,
+            totals,
         })
         .collect()
 }

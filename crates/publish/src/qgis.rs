@@ -186,39 +186,59 @@ pub const GROUPS: [&str; 4] = ["质量问题", "承灾体", "减灾能力", "行
 
 /// The `.qgs` project: layers grouped, CRS EPSG:4490, paths relative to the project file.
 pub fn project(title: &str, layers: &[ProjectLayer]) -> String {
-    let mut x = String::new();
-    let _ = write!(x, "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n<qgis projectname=\"{}\" version=\"3.34.0\">\n", esc(title));
-    let _ = write!(
-        x,
+    let mut bytes = Vec::new();
+    // Writing into a Vec cannot fail, and only `&str`s are written.
+    let _ = write_project(&mut bytes, title, layers);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// [`project`], written to `out` as it is made: a national project (≈ 160,000 layers) is
+/// ≈ 180 MB of XML, which is not held in memory at once.
+pub fn write_project(
+    out: &mut impl std::io::Write,
+    title: &str,
+    layers: &[ProjectLayer],
+) -> std::io::Result<()> {
+    write!(out, "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n<qgis projectname=\"{}\" version=\"3.34.0\">\n", esc(title))?;
+    write!(
+        out,
         "<title>{}</title>\n<projectCrs>{EPSG_4490_SRS}</projectCrs>\n<layer-tree-group>\n",
         esc(title)
-    );
+    )?;
     let id = |i: usize| format!("layer_{i:03}");
     for group in GROUPS {
-        let _ = writeln!(
-            x,
+        writeln!(
+            out,
             "<layer-tree-group name=\"{}\" checked=\"Qt::Checked\" expanded=\"1\">",
             esc(group)
-        );
+        )?;
         for (i, l) in layers.iter().enumerate().filter(|(_, l)| l.group == group) {
-            let _ = writeln!(x, "<layer-tree-layer id=\"{}\" name=\"{}\" source=\"./{}\" providerKey=\"ogr\" checked=\"Qt::Checked\" expanded=\"0\"/>", id(i), esc(&l.name), esc(&l.path));
+            writeln!(out, "<layer-tree-layer id=\"{}\" name=\"{}\" source=\"./{}\" providerKey=\"ogr\" checked=\"Qt::Checked\" expanded=\"0\"/>", id(i), esc(&l.name), esc(&l.path))?;
         }
-        x.push_str("</layer-tree-group>\n");
+        out.write_all(b"</layer-tree-group>\n")?;
     }
-    x.push_str("</layer-tree-group>\n<projectlayers>\n");
+    out.write_all(b"</layer-tree-group>\n<projectlayers>\n")?;
+    // Each kind's renderer, made once (the layers of a kind share it).
+    let mut renderers: Vec<(&LayerKind, String)> = Vec::new();
     for (i, l) in layers.iter().enumerate() {
         let geometry = match l.kind {
             LayerKind::Capacity | LayerKind::Counties => "Polygon",
             _ => "Point",
         };
-        let style = qml(&l.kind);
-        let renderer = style
-            .split_once("<renderer-v2")
-            .and_then(|(_, rest)| rest.split_once("</renderer-v2>"))
-            .map(|(body, _)| format!("<renderer-v2{body}</renderer-v2>"))
-            .unwrap_or_default();
-        let _ = writeln!(x, "<maplayer type=\"vector\" geometry=\"{geometry}\" autoRefreshMode=\"Disabled\"><id>{}</id><datasource>./{}</datasource><layername>{}</layername><provider encoding=\"UTF-8\">ogr</provider><srs>{EPSG_4490_SRS}</srs>{renderer}</maplayer>", id(i), esc(&l.path), esc(&l.name));
+        let renderer = match renderers.iter().position(|(kind, _)| **kind == l.kind) {
+            Some(at) => &renderers[at].1,
+            None => {
+                let style = qml(&l.kind);
+                let renderer = style
+                    .split_once("<renderer-v2")
+                    .and_then(|(_, rest)| rest.split_once("</renderer-v2>"))
+                    .map(|(body, _)| format!("<renderer-v2{body}</renderer-v2>"))
+                    .unwrap_or_default();
+                renderers.push((&l.kind, renderer));
+                &renderers[renderers.len() - 1].1
+            }
+        };
+        writeln!(out, "<maplayer type=\"vector\" geometry=\"{geometry}\" autoRefreshMode=\"Disabled\"><id>{}</id><datasource>./{}</datasource><layername>{}</layername><provider encoding=\"UTF-8\">ogr</provider><srs>{EPSG_4490_SRS}</srs>{renderer}</maplayer>", id(i), esc(&l.path), esc(&l.name))?;
     }
-    x.push_str("</projectlayers>\n<properties><Paths><Absolute type=\"bool\">false</Absolute></Paths></properties>\n</qgis>\n");
-    x
+    out.write_all(b"</projectlayers>\n<properties><Paths><Absolute type=\"bool\">false</Absolute></Paths></properties>\n</qgis>\n")
 }
