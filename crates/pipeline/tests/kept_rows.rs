@@ -19,7 +19,12 @@ fn rejected_rows_hold_their_own_text_only() {
         for column in outcome.rejected.columns() {
             let Ok(text) = column.str() else { continue };
             // Cells of up to 12 bytes live in the views themselves, longer ones in the buffers.
-            let own: usize = text.iter().flatten().map(str::len).filter(|&n| n > 12).sum();
+            let own: usize = text
+                .iter()
+                .flatten()
+                .map(str::len)
+                .filter(|&n| n > 12)
+                .sum();
             let held: usize = text
                 .downcast_iter()
                 .map(|a| a.data_buffers().iter().map(|b| b.len()).sum::<usize>())
@@ -33,5 +38,8 @@ fn rejected_rows_hold_their_own_text_only() {
             columns_checked += 1;
         }
     }
-    assert!(columns_checked > 100, "only {columns_checked} columns checked");
+    assert!(
+        columns_checked > 100,
+        "only {columns_checked} columns checked"
+    );
 }

@@ -56,6 +56,12 @@ pub const ZSTD_MIN_ROWS: usize = 1_024;
 /// PROJJSON of EPSG:4490 (CGCS2000), exported from PROJ 9.5.1's database by pyproj.
 pub const EPSG_4490_PROJJSON: &str = include_str!("epsg4490.projjson");
 
+/// [`EPSG_4490_PROJJSON`] parsed, once (a national run writes ≈ 86,000 layers).
+static EPSG_4490_CRS: std::sync::LazyLock<Result<serde_json::Value, String>> =
+    std::sync::LazyLock::new(|| {
+        serde_json::from_str(EPSG_4490_PROJJSON).map_err(|e| format!("EPSG:4490 PROJJSON: {e}"))
+    });
+
 /// Errors while publishing.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -553,7 +559,7 @@ fn write_columns(
     let mut column_meta = serde_json::json!({
         "encoding": "WKB",
         "geometry_types": if extent.is_some() { vec![geometry_type] } else { vec![] },
-        "crs": serde_json::from_str::<serde_json::Value>(EPSG_4490_PROJJSON).map_err(|e| pq_err(&e))?,
+        "crs": EPSG_4490_CRS.as_ref().map_err(|e| pq_err(e))?,
         "edges": "planar",
         "covering": {"bbox": {
             "xmin": ["bbox", "xmin"], "ymin": ["bbox", "ymin"],
