@@ -62,34 +62,29 @@ pub fn topsis(rows: &[Vec<f64>]) -> Vec<f64> {
         .map(|j| rows.iter().map(|r| r[j] * r[j]).sum::<f64>().sqrt())
         .collect();
     let weight = 1.0 / width as f64;
-    let v: Vec<Vec<f64>> = rows
-        .iter()
-        .map(|r| {
-            (0..width)
-                .map(|j| {
-                    if norms[j] > 0.0 {
-                        weight * r[j] / norms[j]
-                    } else {
-                        0.0
-                    }
-                })
-                .collect()
-        })
-        .collect();
+    // The weighted, normalised value of indicator `j` of a row: computed where needed rather than
+    // kept as a second matrix (600,000 villages × 7 indicators at national scale).
+    let v = |r: &[f64], j: usize| {
+        if norms[j] > 0.0 {
+            weight * r[j] / norms[j]
+        } else {
+            0.0
+        }
+    };
     let best: Vec<f64> = (0..width)
-        .map(|j| v.iter().map(|r| r[j]).fold(f64::MIN, f64::max))
+        .map(|j| rows.iter().map(|r| v(r, j)).fold(f64::MIN, f64::max))
         .collect();
     let worst: Vec<f64> = (0..width)
-        .map(|j| v.iter().map(|r| r[j]).fold(f64::MAX, f64::min))
+        .map(|j| rows.iter().map(|r| v(r, j)).fold(f64::MAX, f64::min))
         .collect();
-    v.iter()
+    rows.iter()
         .map(|r| {
             let d_best = (0..width)
-                .map(|j| (r[j] - best[j]).powi(2))
+                .map(|j| (v(r, j) - best[j]).powi(2))
                 .sum::<f64>()
                 .sqrt();
             let d_worst = (0..width)
-                .map(|j| (r[j] - worst[j]).powi(2))
+                .map(|j| (v(r, j) - worst[j]).powi(2))
                 .sum::<f64>()
                 .sqrt();
             if d_best + d_worst > 0.0 {
@@ -299,7 +294,7 @@ pub fn with_capacity(table: &DataFrame, indicators: Vec<Indicator>) -> PolarsRes
     let mut level = vec![None; out.height()];
     for (k, &i) in complete.iter().enumerate() {
         score[i] = Some(scores[k]);
-        label[i] = grades[k].map(|g| g.zh().to_string());
+        label[i] = grades[k].map(Grade::zh);
         level[i] = grades[k].map(Grade::level);
     }
     out.with_column(Column::new("capacity_score".into(), score))?;

@@ -533,7 +533,6 @@ fn write_all(
         None => None,
     };
     // Villages with their aggregates, per county; counties for the whole run.
-    let villages = ctx.villages.villages();
     let name_of = |code: &str, level: Level| {
         ctx.register
             .get(
@@ -542,49 +541,47 @@ fn write_all(
                     .unwrap_or_default(),
             )
             .filter(|d| d.level == level)
-            .map(|d| d.name.clone())
+            .map(|d| d.name.as_str())
     };
+    // The villages in code order, the code column flagged as sorted: the village table is built
+    // on this frame as it is, without a sorted copy.
+    let mut villages: Vec<&riskcensus_locate::Village> = ctx.villages.villages().iter().collect();
+    villages.sort_unstable_by(|a, b| a.code.cmp(&b.code));
+    fn text<'v>(name: &str, values: impl Iterator<Item = Option<&'v str>>) -> StringChunked {
+        values.collect::<StringChunked>().with_name(name.into())
+    }
+    let mut codes = text("code", villages.iter().map(|v| Some(v.code.as_str())));
+    codes.set_sorted_flag(polars::series::IsSorted::Ascending);
     let base = DataFrame::new(
         villages.len(),
         vec![
-            Column::new(
-                "code".into(),
-                villages.iter().map(|v| v.code.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "name".into(),
-                villages.iter().map(|v| v.name.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "township_code".into(),
+            codes.into_column(),
+            text("name", villages.iter().map(|v| Some(v.name.as_str()))).into_column(),
+            text(
+                "township_code",
+                villages.iter().map(|v| Some(v.township.as_str())),
+            )
+            .into_column(),
+            text(
+                "township_name",
                 villages
                     .iter()
-                    .map(|v| v.township.clone())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "township_name".into(),
-                villages
-                    .iter()
-                    .map(|v| name_of(&v.township, Level::Township))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "county_code".into(),
-                villages
-                    .iter()
-                    .map(|v| v.county.clone())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "county_name".into(),
-                villages
-                    .iter()
-                    .map(|v| name_of(&v.county, Level::County))
-                    .collect::<Vec<_>>(),
-            ),
+                    .map(|v| name_of(&v.township, Level::Township)),
+            )
+            .into_column(),
+            text(
+                "county_code",
+                villages.iter().map(|v| Some(v.county.as_str())),
+            )
+            .into_column(),
+            text(
+                "county_name",
+                villages.iter().map(|v| name_of(&v.county, Level::County)),
+            )
+            .into_column(),
         ],
     )?;
+    drop(villages);
     let township_level = |code: &str| {
         ctx.schemas
             .class(code)
