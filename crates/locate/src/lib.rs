@@ -202,6 +202,34 @@ impl VillageIndex {
 
     /// Read villages from GeoJSON (properties `code`, `name`; EPSG:4490 unless `crs` says else).
     pub fn from_geojson(path: &str, text: &str, crs: &Crs) -> Result<Self, LocateError> {
+        Ok(Self::indexed(Self::read_geojson(path, text, crs)?))
+    }
+
+    /// Read villages from an ESRI Shapefile (`.shp` with its `.dbf`, fields `code` and `name`).
+    /// The `.dbf` text is read in the encoding its `.cpg` names, else GBK (GB18030), as Chinese
+    /// GIS offices write it; coordinates in `crs`.
+    pub fn from_shapefile(
+        path: &std::path::Path,
+        shown: &str,
+        crs: &Crs,
+    ) -> Result<Self, LocateError> {
+        Ok(Self::indexed(Self::read_shapefile(path, shown, crs)?))
+    }
+
+    fn indexed((villages, unclosed): (Vec<Village>, Vec<String>)) -> Self {
+        let mut index = VillageIndex::new(villages);
+        index.unclosed = unclosed;
+        index
+    }
+
+    /// [`VillageIndex::from_geojson`] without building the index: the villages in input order
+    /// and the codes of those whose rings were not closed (closed on reading), as
+    /// [`check_villages`] takes them.
+    pub fn read_geojson(
+        path: &str,
+        text: &str,
+        crs: &Crs,
+    ) -> Result<(Vec<Village>, Vec<String>), LocateError> {
         let err = |message: String| LocateError::Geometry {
             path: path.to_string(),
             message,
@@ -234,19 +262,16 @@ impl VillageIndex {
             }
             villages.push(village);
         }
-        let mut index = VillageIndex::new(villages);
-        index.unclosed = unclosed;
-        Ok(index)
+        Ok((villages, unclosed))
     }
 
-    /// Read villages from an ESRI Shapefile (`.shp` with its `.dbf`, fields `code` and `name`).
-    /// The `.dbf` text is read in the encoding its `.cpg` names, else GBK (GB18030), as Chinese
-    /// GIS offices write it; coordinates in `crs`.
-    pub fn from_shapefile(
+    /// [`VillageIndex::from_shapefile`] without building the index (see
+    /// [`VillageIndex::read_geojson`]; a shapefile's rings are closed by format).
+    pub fn read_shapefile(
         path: &std::path::Path,
         shown: &str,
         crs: &Crs,
-    ) -> Result<Self, LocateError> {
+    ) -> Result<(Vec<Village>, Vec<String>), LocateError> {
         let err = |message: String| LocateError::Geometry {
             path: shown.to_string(),
             message,
@@ -299,7 +324,7 @@ impl VillageIndex {
                 geometry: mp,
             });
         }
-        Ok(VillageIndex::new(villages))
+        Ok((villages, Vec::new()))
     }
 
     /// The villages, giving up the index, and the codes of those whose rings were not closed in

@@ -70,16 +70,15 @@ pub fn prepare<'a>(
         })
     };
     let register_bytes = read(&pipeline.register.path)?;
-    let register_text =
-        String::from_utf8(register_bytes.clone()).map_err(|_| PipelineError::Config {
-            message: format!(
-                "{}: the register must be UTF-8",
-                pipeline.register.path.display()
-            ),
-        })?;
-    let register = Register::from_csv_str(&register_text)?;
     use sha2::Digest;
     let register_sha256 = hex::encode(sha2::Sha256::digest(&register_bytes));
+    let register_text = String::from_utf8(register_bytes).map_err(|_| PipelineError::Config {
+        message: format!(
+            "{}: the register must be UTF-8",
+            pipeline.register.path.display()
+        ),
+    })?;
+    let register = Register::from_csv_str(&register_text)?;
     timings.lap("load schemas and register", &mut clock);
     let crs = match &pipeline.geometry.crs {
         Some(c) => Crs::parse(c)?,
@@ -91,17 +90,18 @@ pub fn prepare<'a>(
         .villages
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("shp"));
-    let villages = if is_shapefile {
-        VillageIndex::from_shapefile(&pipeline.geometry.villages, &villages_path, &crs)?
+    // Read only: the index is built once the polygons are checked.
+    let (villages, unclosed) = if is_shapefile {
+        VillageIndex::read_shapefile(&pipeline.geometry.villages, &villages_path, &crs)?
     } else {
         let text = String::from_utf8(read(&pipeline.geometry.villages)?).map_err(|_| {
             PipelineError::Config {
                 message: format!("{villages_path}: not UTF-8"),
             }
         })?;
-        VillageIndex::from_geojson(&villages_path, &text, &crs)?
+        VillageIndex::read_geojson(&villages_path, &text, &crs)?
     };
-    for v in villages.villages() {
+    for v in &villages {
         if register.get(&v.code).is_none() {
             return Err(PipelineError::Config {
                 message: format!(
@@ -114,7 +114,7 @@ pub fn prepare<'a>(
     let counties = read_counties(pipeline, &crs)?;
     timings.lap("load village and county polygons", &mut clock);
     let (checked, geometry_findings) =
-        riskcensus_locate::check_villages(villages.into_villages(), &counties, &villages_path);
+        riskcensus_locate::check_villages((villages, unclosed), &counties, &villages_path);
     let villages = VillageIndex::new(checked);
     timings.lap("check and index village polygons", &mut clock);
     Ok(Context {
