@@ -603,21 +603,38 @@ pub fn check_villages(
         .par_iter()
         .map(|b| {
             let j = b.data;
-            let mut others: Vec<usize> = tree
-                .locate_in_envelope_intersecting(&rstar::RTreeObject::envelope(b.geom()))
-                .map(|o| o.data)
-                .filter(|&k| k < j)
+            let own = rstar::RTreeObject::envelope(b.geom());
+            // Each earlier neighbour, with the area its box shares with this one's.
+            let mut others: Vec<(usize, f64)> = tree
+                .locate_in_envelope_intersecting(&own)
+                .filter(|o| o.data < j)
+                .map(|o| {
+                    let other = rstar::RTreeObject::envelope(o.geom());
+                    let shared = |axis: usize| {
+                        (own.upper()[axis].min(other.upper()[axis])
+                            - own.lower()[axis].max(other.lower()[axis]))
+                        .max(0.0)
+                    };
+                    (o.data, shared(0) * shared(1))
+                })
                 .collect();
-            others.sort_unstable();
+            others.sort_unstable_by_key(|(k, _)| *k);
             let mut found = Vec::new();
-            for k in others {
+            for (k, shared_box) in others {
+                let smaller = areas[j].min(areas[k]);
+                let reported = OVERLAP_TOLERANCE.max(1e-3 * smaller);
+                // Two polygons overlap by no more than their boxes do: where the boxes share
+                // less than half of what would be reported, the polygons are not intersected
+                // (41 % of the pairs of a synthetic national census, 1 % of Baiyin's villages).
+                if shared_box < 0.5 * reported {
+                    continue;
+                }
                 let overlap = kept[j]
                     .1
                     .geometry
                     .intersection(&kept[k].1.geometry)
                     .unsigned_area();
-                let smaller = areas[j].min(areas[k]);
-                if overlap > OVERLAP_TOLERANCE && overlap > 1e-3 * smaller {
+                if overlap > reported {
                     let (a, bv) = (&kept[k].1, &kept[j].1);
                     found.push(finding(
                         Rule::GeomOverlap,
