@@ -202,24 +202,10 @@ impl VillageIndex {
 
     /// Read villages from GeoJSON (properties `code`, `name`; EPSG:4490 unless `crs` says else).
     pub fn from_geojson(path: &str, text: &str, crs: &Crs) -> Result<Self, LocateError> {
-        Ok(Self::indexed(Self::read_geojson(path, text, crs)?))
-    }
-
-    /// Read villages from an ESRI Shapefile (`.shp` with its `.dbf`, fields `code` and `name`).
-    /// The `.dbf` text is read in the encoding its `.cpg` names, else GBK (GB18030), as Chinese
-    /// GIS offices write it; coordinates in `crs`.
-    pub fn from_shapefile(
-        path: &std::path::Path,
-        shown: &str,
-        crs: &Crs,
-    ) -> Result<Self, LocateError> {
-        Ok(Self::indexed(Self::read_shapefile(path, shown, crs)?))
-    }
-
-    fn indexed((villages, unclosed): (Vec<Village>, Vec<String>)) -> Self {
+        let (villages, unclosed) = Self::read_geojson(path, text, crs)?;
         let mut index = VillageIndex::new(villages);
         index.unclosed = unclosed;
-        index
+        Ok(index)
     }
 
     /// [`VillageIndex::from_geojson`] without building the index: the villages in input order
@@ -265,8 +251,10 @@ impl VillageIndex {
         Ok((villages, unclosed))
     }
 
-    /// [`VillageIndex::from_shapefile`] without building the index (see
-    /// [`VillageIndex::read_geojson`]; a shapefile's rings are closed by format).
+    /// Read villages from an ESRI Shapefile (`.shp` with its `.dbf`, fields `code` and `name`),
+    /// without building the index (see [`VillageIndex::read_geojson`]; a shapefile's rings are
+    /// closed by format). The `.dbf` text is read in the encoding its `.cpg` names, else GBK
+    /// (GB18030), as Chinese GIS offices write it; coordinates in `crs`.
     pub fn read_shapefile(
         path: &std::path::Path,
         shown: &str,
@@ -325,12 +313,6 @@ impl VillageIndex {
             });
         }
         Ok((villages, Vec::new()))
-    }
-
-    /// The villages, giving up the index, and the codes of those whose rings were not closed in
-    /// the input (closed on reading).
-    pub fn into_villages(self) -> (Vec<Village>, Vec<String>) {
-        (self.villages, self.unclosed)
     }
 
     /// All villages, in input order.
