@@ -184,16 +184,9 @@ const EPSG_4490_SRS: &str = r#"<spatialrefsys nativeFormat="Wkt"><wkt>GEOGCRS["C
 /// The groups of the project, in order.
 pub const GROUPS: [&str; 4] = ["质量问题", "承灾体", "减灾能力", "行政区"];
 
-/// The `.qgs` project: layers grouped, CRS EPSG:4490, paths relative to the project file.
-pub fn project(title: &str, layers: &[ProjectLayer]) -> String {
-    let mut bytes = Vec::new();
-    // Writing into a Vec cannot fail, and only `&str`s are written.
-    let _ = write_project(&mut bytes, title, layers);
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
-/// [`project`], written to `out` as it is made: a national project (≈ 160,000 layers) is
-/// ≈ 180 MB of XML, which is not held in memory at once.
+/// Write the `.qgs` project to `out` as it is made: layers grouped, CRS EPSG:4490, paths
+/// relative to the project file. A national project (≈ 160,000 layers) is ≈ 180 MB of XML,
+/// which is not held in memory at once.
 pub fn write_project(
     out: &mut impl std::io::Write,
     title: &str,
