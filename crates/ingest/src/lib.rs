@@ -196,11 +196,28 @@ fn check_text<'b>(
     // Control characters are C0 and DEL (one byte each in UTF-8) and C1 (0xC2 0x80–0x9F): a byte
     // scan finds the first without decoding every character.
     let bytes = text.as_bytes();
-    let first = bytes.iter().enumerate().position(|(i, &b)| {
-        (b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t'))
-            || b == 0x7F
-            || (b == 0xC2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n)))
-    });
+    // First the 64-byte blocks with a byte that may start one (a branch-free fold the compiler
+    // vectorises: the exact scan below was 2 % of a national validation), then the exact scan
+    // from the first such block on.
+    const BLOCK: usize = 64;
+    let may_start =
+        |b: u8| (b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t')) | (b == 0x7F) | (b == 0xC2);
+    let Some(block) = bytes
+        .chunks(BLOCK)
+        .position(|c| c.iter().fold(false, |seen, &b| seen | may_start(b)))
+    else {
+        return Ok((text, enc));
+    };
+    let first = bytes
+        .iter()
+        .enumerate()
+        .skip(block * BLOCK)
+        .position(|(i, &b)| {
+            (b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t'))
+                || b == 0x7F
+                || (b == 0xC2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n)))
+        })
+        .map(|i| i + block * BLOCK);
     if let Some(c) = first
         .and_then(|i| text.get(i..))
         .and_then(|t| t.chars().next())
@@ -390,6 +407,37 @@ mod tests {
         assert!(matches!(err, IngestError::UnknownEncoding { .. }), "{err}");
         let err = decode("x.csv", &[0x41, 0xc3, 0x28, 0x41], Encoding::Utf8).unwrap_err();
         assert!(err.to_string().contains("not valid UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn control_characters_are_found_wherever_they_are() {
+        let detail = |text: String| match check_text("x.csv", text.into(), "UTF-8") {
+            Ok(_) => None,
+            Err(IngestError::UnknownEncoding { detail, .. }) => Some(detail),
+            Err(e) => panic!("{e}"),
+        };
+        // Text of several blocks, with a middle dot (C2 B7), tabs and line ends: clean.
+        let clean = "名称\t甲·乙,1\r\n".repeat(20);
+        assert_eq!(detail(clean.clone()), None);
+        // A C1 control (NEL, C2 85) split across two 64-byte blocks, and a NUL far in.
+        let mut split = "a".repeat(63);
+        split.push('\u{85}');
+        assert_eq!(split.as_bytes()[63], 0xC2);
+        assert_eq!(
+            detail(split).as_deref(),
+            Some("control character U+0085 in the text")
+        );
+        let nul = format!("{clean}b\u{0}c");
+        assert_eq!(
+            detail(nul).as_deref(),
+            Some("control character U+0000 in the text")
+        );
+        // The first of several is the one reported, DEL included.
+        let two = format!("{clean}\u{7f}{clean}\u{1}");
+        assert_eq!(
+            detail(two).as_deref(),
+            Some("control character U+007F in the text")
+        );
     }
 
     #[test]
