@@ -64,12 +64,52 @@ pub fn prepare<'a>(
             Crs::parse(c)?;
         }
     }
-    let read = |path: &std::path::Path| {
-        std::fs::read(path).map_err(|e| PipelineError::Config {
-            message: format!("cannot read {}: {e}", path.display()),
-        })
-    };
-    let register_bytes = read(&pipeline.register.path)?;
+    timings.lap("load schemas", &mut clock);
+    // The register and the polygons are read at the same time: each is mostly one thread's work
+    // (the polygons' features are parsed in parallel, the split and the register are not).
+    let (register, polygons) = rayon::join(|| load_register(pipeline), || load_polygons(pipeline));
+    let (register, register_sha256) = register?;
+    let Polygons {
+        villages,
+        unclosed,
+        villages_path,
+        counties,
+    } = polygons?;
+    for v in &villages {
+        if register.get(&v.code).is_none() {
+            return Err(PipelineError::Config {
+                message: format!(
+                    "{villages_path}: village {} ({}) is not in the register",
+                    v.code, v.name
+                ),
+            });
+        }
+    }
+    timings.lap("load register and polygons (in parallel)", &mut clock);
+    let (checked, geometry_findings) =
+        riskcensus_locate::check_villages((villages, unclosed), &counties, &villages_path);
+    let villages = VillageIndex::new(checked);
+    timings.lap("check and index village polygons", &mut clock);
+    Ok(Context {
+        pipeline,
+        schemas,
+        register,
+        register_sha256,
+        villages,
+        geometry_findings,
+        counties,
+    })
+}
+
+fn read_file(path: &std::path::Path) -> Result<Vec<u8>, PipelineError> {
+    std::fs::read(path).map_err(|e| PipelineError::Config {
+        message: format!("cannot read {}: {e}", path.display()),
+    })
+}
+
+/// The division register and the sha256 of its file.
+fn load_register(pipeline: &Pipeline) -> Result<(Register, String), PipelineError> {
+    let register_bytes = read_file(&pipeline.register.path)?;
     use sha2::Digest;
     let register_sha256 = hex::encode(sha2::Sha256::digest(&register_bytes));
     let register_text = String::from_utf8(register_bytes).map_err(|_| PipelineError::Config {
@@ -78,8 +118,21 @@ pub fn prepare<'a>(
             pipeline.register.path.display()
         ),
     })?;
-    let register = Register::from_csv_str(&register_text)?;
-    timings.lap("load schemas and register", &mut clock);
+    Ok((Register::from_csv_str(&register_text)?, register_sha256))
+}
+
+/// The village and county polygons as read, in EPSG:4490.
+struct Polygons {
+    /// Villages in file order, not yet checked or indexed.
+    villages: Vec<riskcensus_locate::Village>,
+    /// Codes of the villages with a ring that was not closed.
+    unclosed: Vec<String>,
+    /// The villages' file as shown in findings.
+    villages_path: String,
+    counties: BTreeMap<String, (String, geo_types::MultiPolygon<f64>)>,
+}
+
+fn load_polygons(pipeline: &Pipeline) -> Result<Polygons, PipelineError> {
     let crs = match &pipeline.geometry.crs {
         Some(c) => Crs::parse(c)?,
         None => Crs::cgcs2000(),
@@ -94,36 +147,18 @@ pub fn prepare<'a>(
     let (villages, unclosed) = if is_shapefile {
         VillageIndex::read_shapefile(&pipeline.geometry.villages, &villages_path, &crs)?
     } else {
-        let text = String::from_utf8(read(&pipeline.geometry.villages)?).map_err(|_| {
+        let text = String::from_utf8(read_file(&pipeline.geometry.villages)?).map_err(|_| {
             PipelineError::Config {
                 message: format!("{villages_path}: not UTF-8"),
             }
         })?;
         VillageIndex::read_geojson(&villages_path, &text, &crs)?
     };
-    for v in &villages {
-        if register.get(&v.code).is_none() {
-            return Err(PipelineError::Config {
-                message: format!(
-                    "{villages_path}: village {} ({}) is not in the register",
-                    v.code, v.name
-                ),
-            });
-        }
-    }
     let counties = read_counties(pipeline, &crs)?;
-    timings.lap("load village and county polygons", &mut clock);
-    let (checked, geometry_findings) =
-        riskcensus_locate::check_villages((villages, unclosed), &counties, &villages_path);
-    let villages = VillageIndex::new(checked);
-    timings.lap("check and index village polygons", &mut clock);
-    Ok(Context {
-        pipeline,
-        schemas,
-        register,
-        register_sha256,
+    Ok(Polygons {
         villages,
-        geometry_findings,
+        unclosed,
+        villages_path,
         counties,
     })
 }
