@@ -8,6 +8,7 @@
 use std::collections::hash_map::Entry;
 
 use foldhash::{HashMap, HashMapExt};
+use rayon::prelude::*;
 
 use riskcensus_core::schema::{normalize_name, Check};
 use riskcensus_core::{Finding, ResolvedClass, Rule};
@@ -15,10 +16,13 @@ use riskcensus_core::{Finding, ResolvedClass, Rule};
 use crate::error::PipelineError;
 use crate::process::Checked;
 
-fn text_column(c: &Checked, field: &str) -> Result<Vec<Option<String>>, PipelineError> {
-    Ok(match c.typed.column(field) {
-        Ok(col) => col.str()?.iter().map(|v| v.map(str::to_string)).collect(),
-        Err(_) => vec![None; c.typed.height()],
+fn text_column<'f>(
+    typed: &'f polars::prelude::DataFrame,
+    field: &str,
+) -> Result<Vec<Option<&'f str>>, PipelineError> {
+    Ok(match typed.column(field) {
+        Ok(col) => col.str()?.iter().collect(),
+        Err(_) => vec![None; typed.height()],
     })
 }
 
@@ -44,8 +48,23 @@ pub(crate) struct CrossFile {
 struct ClassSeen {
     /// The files, as shown.
     files: Vec<String>,
-    /// key → (file, line) of its first occurrence.
-    keys: HashMap<String, (u32, u64)>,
+    /// key ([`row_key`]) → (file, line) of its first occurrence.
+    keys: HashMap<u128, (u32, u64)>,
+}
+
+/// A row's key for `dup.across_files`: the 128-bit XXH3 hash of its kind and text. Hashes, not
+/// the text, are kept from batch to batch: a national class holds over a million keys, and a
+/// table of strings spent most of this check re-hashing them as it grew (perf). Two different
+/// keys share a hash with a probability of about n²/2¹²⁹ (≈ 10⁻²⁷ for a million keys).
+fn row_key(kind: &[u8], parts: &[&str]) -> u128 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(kind);
+    for part in parts {
+        // Each part ends with a byte that UTF-8 text never holds, so parts cannot run together.
+        hasher.update(part.as_bytes());
+        hasher.update(&[0xFF]);
+    }
+    hasher.digest128()
 }
 
 /// The classes whose coverage `ind.missing_input` reports: (class, counted per township).
@@ -109,7 +128,6 @@ impl CrossFile {
     /// `dup.across_files`: a row of a later file of a class with the credit code, or the name
     /// and village, of a row of an earlier file of the same class.
     fn duplicates_across_files(&mut self, files: &mut [Checked]) -> Result<(), PipelineError> {
-        use rayon::prelude::*;
         // Classes are independent: each runs on its own, its files in pipeline order.
         let mut by_class: std::collections::BTreeMap<String, Vec<&mut Checked>> =
             std::collections::BTreeMap::new();
@@ -157,33 +175,51 @@ fn duplicates_in_class(
         if seen.keys.is_empty() && left == 0 {
             continue;
         }
-        let credit = text_column(file, "credit_code")?;
-        let names = text_column(file, "name")?;
+        let credit = text_column(&file.typed, "credit_code")?;
+        let names = text_column(&file.typed, "name")?;
         let file_index = u32::try_from(seen.files.len())
             .map_err(|_| PipelineError::Internal("more than 2³² files in a class".into()))?;
+        // Each row's keys and its first match among the earlier files' keys, rows in parallel
+        // (a batch often holds one class only, so the classes alone do not fill the cores).
+        let keys_of = |i: usize| {
+            let credit = credit[i].map(|c| row_key(b"credit", &[c]));
+            let name = match (names[i], file.codes.get(i)) {
+                (Some(n), Some(code)) => Some(row_key(b"name", &[&normalize_name(n), code])),
+                _ => None,
+            };
+            [credit, name]
+        };
+        let earlier = &seen.keys;
+        // Per row: its keys (credit code, name in village) and where the first was seen before.
+        type RowKeys = ([Option<u128>; 2], Option<(u32, u64)>);
+        let rows: Vec<RowKeys> = (0..file.typed.height())
+            .into_par_iter()
+            .map(|i| {
+                let row_keys = keys_of(i);
+                let first = row_keys
+                    .iter()
+                    .flatten()
+                    .find_map(|k| earlier.get(k))
+                    .copied();
+                (row_keys, first)
+            })
+            .collect();
+        let header = file.raw.header_of("name").unwrap_or("name").to_string();
         let mut new_keys = Vec::new();
-        for i in 0..file.typed.height() {
-            let mut row_keys = Vec::new();
-            if let Some(c) = &credit[i] {
-                row_keys.push(format!("credit:{c}"));
-            }
-            if let (Some(n), Some(code)) = (&names[i], file.codes.get(i)) {
-                row_keys.push(format!("name:{}@{code}", normalize_name(n)));
-            }
+        for (i, (row_keys, first)) in rows.into_iter().enumerate() {
             let line = file.raw.lines[i];
-            if let Some(&(other, other_line)) = row_keys.iter().find_map(|k| seen.keys.get(k)) {
+            if let Some((other, other_line)) = first {
                 let other = seen.files.get(other as usize).map_or("", String::as_str);
-                let header = file.raw.header_of("name").unwrap_or("name").to_string();
                 file.findings.push(
                     Finding::new(&file.shown, &file.class.node.code, Rule::AcrossFiles,
                         format!("与 {other} 第 {other_line} 行为同一对象（信用代码或同村同名相同），重复填报"),
                         format!("the same object as row {other_line} of {other} (same credit code, or same name in the same village)"))
                     .at_row(line)
-                    .in_column(header, names[i].clone()),
+                    .in_column(header.clone(), names[i].map(str::to_string)),
                 );
             }
             if left > 0 {
-                new_keys.extend(row_keys.into_iter().map(|k| (k, line)));
+                new_keys.extend(row_keys.into_iter().flatten().map(|k| (k, line)));
             }
         }
         if left > 0 {
@@ -531,5 +567,24 @@ pub(crate) fn sampled_villages_only(files: &mut [Checked], sampled: Option<&[Str
             }
         }
         file.findings.extend(found);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::row_key;
+
+    #[test]
+    fn row_keys_keep_their_parts_apart() {
+        // The same text split differently, or under another kind, is another key.
+        assert_ne!(
+            row_key(b"name", &["白银一中", "620402"]),
+            row_key(b"name", &["白银一", "中620402"])
+        );
+        assert_ne!(row_key(b"name", &["X"]), row_key(b"credit", &["X"]));
+        assert_eq!(
+            row_key(b"credit", &["91620400MA74XXXX0B"]),
+            row_key(b"credit", &["91620400MA74XXXX0B"])
+        );
     }
 }
