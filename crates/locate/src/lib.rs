@@ -357,12 +357,11 @@ impl VillageIndex {
 
     /// The villages whose polygon contains the point (boundary included), in input order.
     pub fn all_containing(&self, lon: f64, lat: f64) -> Vec<&Village> {
-        let p = Point::new(lon, lat);
         let mut hits: Vec<usize> = self
             .tree
             .locate_in_envelope_intersecting(&AABB::from_point([lon, lat]))
             .map(|e| e.data)
-            .filter(|&i| self.villages[i].geometry.intersects(&p))
+            .filter(|&i| covers(&self.villages[i].geometry, lon, lat))
             .collect();
         hits.sort_unstable();
         hits.into_iter().map(|i| &self.villages[i]).collect()
@@ -370,8 +369,74 @@ impl VillageIndex {
 
     /// The first village containing the point.
     pub fn containing(&self, lon: f64, lat: f64) -> Option<&Village> {
-        self.all_containing(lon, lat).into_iter().next()
+        self.containing_preferred(lon, lat, |_| false)
     }
+
+    /// The first village (in input order) containing the point that `preferred` accepts, else the
+    /// first containing it: the first of [`VillageIndex::all_containing`] that `preferred` accepts,
+    /// or its first, without collecting them. A polygon is tested only when its village could
+    /// still be the answer.
+    ///
+    /// ```
+    /// use geo_types::{polygon, MultiPolygon};
+    /// use riskcensus_locate::{Village, VillageIndex};
+    /// let square = |code: &str, x: f64| Village {
+    ///     code: code.into(),
+    ///     name: code.into(),
+    ///     township: code[..9].into(),
+    ///     county: code[..6].into(),
+    ///     geometry: MultiPolygon(vec![polygon![(x: x, y: 36.0), (x: x + 1.0, y: 36.0),
+    ///         (x: x + 1.0, y: 37.0), (x: x, y: 37.0), (x: x, y: 36.0)]]),
+    /// };
+    /// // Two villages share the border x = 105.
+    /// let index = VillageIndex::new(vec![square("620402001001", 104.0), square("620402001002", 105.0)]);
+    /// let on_border = |preferred: &str| {
+    ///     index.containing_preferred(105.0, 36.5, |v| v.code == preferred).map(|v| v.code.as_str())
+    /// };
+    /// assert_eq!(on_border("620402001002"), Some("620402001002"));
+    /// assert_eq!(on_border("620402001009"), Some("620402001001"));
+    /// assert_eq!(index.containing_preferred(110.0, 36.5, |_| true), None);
+    /// ```
+    pub fn containing_preferred(
+        &self,
+        lon: f64,
+        lat: f64,
+        preferred: impl Fn(&Village) -> bool,
+    ) -> Option<&Village> {
+        let (mut first, mut first_preferred): (Option<usize>, Option<usize>) = (None, None);
+        let earlier = |best: Option<usize>, i: usize| best.is_some_and(|b| b < i);
+        for i in self
+            .tree
+            .locate_in_envelope_intersecting(&AABB::from_point([lon, lat]))
+            .map(|e| e.data)
+        {
+            let village = &self.villages[i];
+            let is_preferred = preferred(village);
+            let could_be_the_answer = if is_preferred {
+                !earlier(first_preferred, i)
+            } else {
+                first_preferred.is_none() && !earlier(first, i)
+            };
+            if !could_be_the_answer || !covers(&village.geometry, lon, lat) {
+                continue;
+            }
+            if is_preferred {
+                first_preferred = Some(i);
+            }
+            if !earlier(first, i) {
+                first = Some(i);
+            }
+        }
+        first_preferred.or(first).map(|i| &self.villages[i])
+    }
+}
+
+/// Whether a village's polygons hold the point, boundary included: `geometry.intersects(point)`
+/// without the bounding box geo computes first by walking every vertex (the R-tree has matched
+/// the box already, and the test itself walks the vertices once more).
+fn covers(geometry: &MultiPolygon<f64>, lon: f64, lat: f64) -> bool {
+    let point = geo_types::Coord { x: lon, y: lat };
+    geometry.iter().any(|polygon| polygon.intersects(&point))
 }
 
 /// A GeoJSON FeatureCollection with each feature's JSON text left unparsed.
@@ -786,7 +851,6 @@ pub fn locate<'v>(
         }
         out.lon[i] = Some(lon);
         out.lat[i] = Some(lat);
-        let containing = index.all_containing(lon, lat);
         let declared = input.codes[i];
         let matches = |v: &Village, d: &str| {
             if input.township_level {
@@ -795,10 +859,7 @@ pub fn locate<'v>(
                 v.code == d
             }
         };
-        let hit = declared
-            .and_then(|d| containing.iter().find(|v| matches(v, d)))
-            .or_else(|| containing.first())
-            .copied();
+        let hit = index.containing_preferred(lon, lat, |v| declared.is_some_and(|d| matches(v, d)));
         out.village[i] = hit.map(|v| v.code.as_str());
         let known = |d: &&str| {
             if input.township_level {
@@ -987,7 +1048,7 @@ fn detect_gcj02(
     let in_declared = |(lon, lat): (f64, f64), code: &str| {
         index
             .get(code)
-            .is_some_and(|v| v.geometry.intersects(&Point::new(lon, lat)))
+            .is_some_and(|v| covers(&v.geometry, lon, lat))
     };
     let correct = |(lon, lat): (f64, f64)| coordtransform::gcj02_to_wgs84(lon, lat);
     let corrected: HashMap<usize, (f64, f64)> = outside
