@@ -27,7 +27,7 @@ use std::collections::{HashMap, HashSet};
 use geo::{BoundingRect, Intersects};
 use geo_types::{MultiPolygon, Point};
 use rayon::prelude::*;
-use riskcensus_core::{Finding, Rule};
+use riskcensus_core::{DivisionCode, Finding, Rule};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 
@@ -165,7 +165,8 @@ pub struct Village {
 pub struct VillageIndex {
     villages: Vec<Village>,
     /// foldhash: looked up per row.
-    by_code: foldhash::HashMap<String, usize>,
+    /// By [`riskcensus_core::DivisionCode::number`].
+    by_code: foldhash::HashMap<u64, usize>,
     unclosed: Vec<String>,
     townships: foldhash::HashSet<String>,
     tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
@@ -191,10 +192,12 @@ impl VillageIndex {
                 RTree::bulk_load(entries)
             },
             || {
+                // Both readers take 12-digit codes only; a village made otherwise with another
+                // code is indexed by its polygon, not by its code.
                 let by_code = villages
                     .iter()
                     .enumerate()
-                    .map(|(i, v)| (v.code.clone(), i))
+                    .filter_map(|(i, v)| Some((DivisionCode::number(&v.code)?, i)))
                     .collect();
                 let townships = villages.iter().map(|v| v.township.clone()).collect();
                 (by_code, townships)
@@ -352,7 +355,8 @@ impl VillageIndex {
 
     /// A village by code.
     pub fn get(&self, code: &str) -> Option<&Village> {
-        self.by_code.get(code).map(|&i| &self.villages[i])
+        let key = DivisionCode::number(code)?;
+        self.by_code.get(&key).map(|&i| &self.villages[i])
     }
 
     /// The villages whose polygon contains the point (boundary included), in input order.
