@@ -130,11 +130,22 @@ pub fn ingest_file(
     if excel::is_spreadsheet(path) {
         return excel::ingest_excel(path, display_name, sheet, class);
     }
-    let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
-        path: display_name.to_string(),
-        source,
-    })?;
-    ingest_bytes(display_name, &bytes, encoding, class)
+    // Each thread reads its files into one buffer it keeps: the text is copied into the table's
+    // columns, so the buffer is free again once a file is ingested, and a fresh allocation per
+    // file had the kernel zero every file's pages first (perf: ≈ 2 % of a national validation).
+    thread_local! {
+        static READ_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    READ_BUFFER.with_borrow_mut(|buffer| {
+        buffer.clear();
+        std::fs::File::open(path)
+            .and_then(|mut file| std::io::Read::read_to_end(&mut file, buffer))
+            .map_err(|source| IngestError::Io {
+                path: display_name.to_string(),
+                source,
+            })?;
+        ingest_bytes(display_name, buffer, encoding, class)
+    })
 }
 
 /// Decode bytes to text, returning the encoding's name.
