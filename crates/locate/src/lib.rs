@@ -164,8 +164,7 @@ pub struct Village {
 #[derive(Debug)]
 pub struct VillageIndex {
     villages: Vec<Village>,
-    /// foldhash: looked up per row.
-    /// By [`riskcensus_core::DivisionCode::number`].
+    /// By [`riskcensus_core::DivisionCode::number`] (foldhash: looked up per row).
     by_code: foldhash::HashMap<u64, usize>,
     unclosed: Vec<String>,
     townships: foldhash::HashSet<String>,
@@ -175,7 +174,7 @@ pub struct VillageIndex {
 impl VillageIndex {
     /// Index villages (built once, reused for every file).
     pub fn new(villages: Vec<Village>) -> Self {
-        // The tree and the code tables are built at the same time (each on one thread).
+        // The tree and the code tables are built at the same time.
         let (tree, (by_code, townships)) = rayon::join(
             || {
                 let entries = villages
