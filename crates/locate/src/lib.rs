@@ -362,27 +362,14 @@ impl VillageIndex {
         self.by_code.get(&key).map(|&i| &self.villages[i])
     }
 
-    /// The villages whose polygon contains the point (boundary included), in input order.
-    pub fn all_containing(&self, lon: f64, lat: f64) -> Vec<&Village> {
-        let mut hits: Vec<usize> = self
-            .tree
-            .locate_in_envelope_intersecting(&AABB::from_point([lon, lat]))
-            .map(|e| e.data)
-            .filter(|&i| covers(&self.villages[i].geometry, lon, lat))
-            .collect();
-        hits.sort_unstable();
-        hits.into_iter().map(|i| &self.villages[i]).collect()
-    }
-
-    /// The first village containing the point.
+    /// The first village (in input order) whose polygon holds the point, boundary included.
     pub fn containing(&self, lon: f64, lat: f64) -> Option<&Village> {
         self.containing_preferred(lon, lat, |_| false)
     }
 
-    /// The first village (in input order) containing the point that `preferred` accepts, else the
-    /// first containing it: the first of [`VillageIndex::all_containing`] that `preferred` accepts,
-    /// or its first, without collecting them. A polygon is tested only when its village could
-    /// still be the answer.
+    /// The first village (in input order) whose polygon holds the point (boundary included) that
+    /// `preferred` accepts, else the first holding it, found without collecting the villages that
+    /// hold it. A polygon is tested only when its village could still be the answer.
     ///
     /// ```
     /// use geo_types::{polygon, MultiPolygon};
