@@ -211,8 +211,8 @@ fn check_text<'b>(
     // vectorises: the exact scan below was 2 % of a national validation), then the exact scan
     // from the first such block on.
     const BLOCK: usize = 64;
-    let may_start =
-        |b: u8| (b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t')) | (b == 0x7F) | (b == 0xC2);
+    let c0_or_del = |b: u8| (b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t')) | (b == 0x7F);
+    let may_start = |b: u8| c0_or_del(b) | (b == 0xC2);
     let Some(block) = bytes
         .chunks(BLOCK)
         .position(|c| c.iter().fold(false, |seen, &b| seen | may_start(b)))
@@ -224,8 +224,7 @@ fn check_text<'b>(
         .enumerate()
         .skip(block * BLOCK)
         .position(|(i, &b)| {
-            (b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t'))
-                || b == 0x7F
+            c0_or_del(b)
                 || (b == 0xC2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n)))
         })
         .map(|i| i + block * BLOCK);
