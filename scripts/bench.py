@@ -51,14 +51,15 @@ def measure(argv, cwd=REPO):
 
 
 def repeat(argv, runs, after=None, fresh=None):
-    """`fresh`: a directory removed before every run (outside the timing), so each run writes a
-    new database instead of also deleting the previous one."""
+    """`argv`: the command, or a function of the run's number that gives it. `fresh`: a directory
+    removed before every run (outside the timing), so each run writes a new database instead of
+    also deleting the previous one."""
     samples = []
     extra = []
-    for _ in range(runs):
+    for i in range(runs):
         if fresh is not None:
             shutil.rmtree(fresh, ignore_errors=True)
-        samples.append(measure(argv))
+        samples.append(measure(argv(i) if callable(argv) else argv))
         if after:
             extra.append(after())
     secs = statistics.median(s for s, _ in samples)
@@ -89,6 +90,10 @@ def main():
     WORK.mkdir(parents=True, exist_ok=True)
     table = []
     stage_tables = []
+    databases = []
+    # Databases an interrupted benchmark left behind.
+    for old in WORK.glob("synth-*/db*"):
+        shutil.rmtree(old, ignore_errors=True)
 
     sample_rows = sum(i["rows_read"] for i in json.loads(
         subprocess.run([str(BIN), "validate", "--pipeline", "pipelines/baiyin-2021.toml", "--format", "json"],
@@ -111,9 +116,15 @@ def main():
         pipeline = census / "pipeline.toml"
         label = f"synthetic census, {rows:,} rows, {villages:,} villages"
         timings_file = census / "timings.json"
+        # Every run writes a database of its own, and they are all removed at the end of the
+        # benchmark: on the reference machine's ext4, which has no journal, creating files
+        # within minutes of deleting a national database (~160,000 files) makes every creation
+        # scan the inodes just freed (the kernel's `recently_deleted`, a quarter of a run's CPU
+        # samples; BENCHMARKS.md). That is a cost of the benchmark's clean-up, not of the run.
         secs, rss, timings = repeat(
-            [BIN, "run", pipeline, "--out", census / "db", "-q", "--timings", timings_file], runs,
-            after=lambda: json.loads(timings_file.read_text()), fresh=census / "db")
+            lambda i: [BIN, "run", pipeline, "--out", census / f"db-{i + 1}", "-q", "--timings", timings_file],
+            runs, after=lambda: json.loads(timings_file.read_text()))
+        databases.extend(census / f"db-{i + 1}" for i in range(runs))
         table.append((label, "riskcensus run", rows, secs, rss))
         stage_tables.append((label, stage_medians(timings)))
         secs, rss, _ = repeat([BIN, "validate", "--pipeline", pipeline, "--format", "json", "-o",
@@ -125,6 +136,9 @@ def main():
         secs, rss, _ = repeat([PY, REPO / "bench/peer/duckdb_floor.py", census, census / "duckdb-out"], runs,
                               fresh=census / "duckdb-out")
         table.append((label, "floor: DuckDB CSV → GeoParquet, no checks", rows, secs, rss))
+
+    for database in databases:
+        shutil.rmtree(database, ignore_errors=True)
 
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")),
                platform.processor())
