@@ -1228,8 +1228,8 @@ mod tests {
         assert!(message.contains("FeatureCollection"), "{message}");
     }
 
-    /// The outline's verdict agrees with intersecting the polygons, for squares all over a
-    /// concave county with a hole and a second part, at the grid's points and between them.
+    /// The outline's verdict agrees with intersecting the polygons, for a grid of small squares
+    /// over a concave county with a hole and a second part with a slanted side.
     #[test]
     fn county_outline_agrees_with_the_intersection() {
         use geo::{Area, BooleanOps};
