@@ -889,7 +889,9 @@ fn split_by_county<'c>(
     frame: &DataFrame,
     counties: &[&'c String],
 ) -> Result<Vec<(&'c String, Vec<IdxSize>)>, PipelineError> {
-    let mut rows: BTreeMap<&str, Vec<IdxSize>> = BTreeMap::new();
+    // Hashed, not ordered: the order comes from `counties` (a BTreeMap here took 0.42 s of a
+    // national run, on one thread).
+    let mut rows: foldhash::HashMap<&str, Vec<IdxSize>> = foldhash::HashMap::default();
     for (i, c) in frame.column("county_code")?.str()?.iter().enumerate() {
         if let Some(c) = c {
             rows.entry(c).or_default().push(i as IdxSize);
