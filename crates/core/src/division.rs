@@ -212,17 +212,20 @@ impl Register {
             .map(|d| {
                 d.parent
                     .as_ref()
-                    .and_then(|p| DivisionCode::number(p.as_str()))
-                    .and_then(|p| register.by_code.get(&p).copied())
+                    .and_then(|p| register.index_of(p.as_str()))
             })
             .collect();
         Ok(register)
     }
 
+    /// The position of a 12-digit code's division.
+    fn index_of(&self, code12: &str) -> Option<usize> {
+        self.by_code.get(&DivisionCode::number(code12)?).copied()
+    }
+
     /// Look a 12-digit code up.
     pub fn get(&self, code12: &str) -> Option<&Division> {
-        let key = DivisionCode::number(code12)?;
-        self.by_code.get(&key).map(|&i| &self.divisions[i])
+        self.index_of(code12).map(|i| &self.divisions[i])
     }
 
     /// All divisions in register order.
@@ -239,7 +242,7 @@ impl Register {
     /// `[白银市, 靖远县, 乌兰镇, 西关社区]`.
     pub fn names_down_to(&self, code12: &str) -> Vec<&Division> {
         let mut chain = Vec::new();
-        let mut cur = DivisionCode::number(code12).and_then(|k| self.by_code.get(&k).copied());
+        let mut cur = self.index_of(code12);
         while let Some(i) = cur {
             chain.push(&self.divisions[i]);
             // A register whose parents form a loop must not hang: stop after 8 levels.

@@ -1160,8 +1160,7 @@ fn detect_gcj02(
         .filter(|&&(_, p, code)| !in_declared(correct(p), code))
         .count();
     let allowed_broken = (inside.len() / 20).max(1);
-    (fixed >= 3 && fixed * 4 >= outside.len() * 3 && broken <= allowed_broken)
-        .then_some(Gcj02Shift { fixed, corrected })
+    (broken <= allowed_broken).then_some(Gcj02Shift { fixed, corrected })
 }
 
 #[cfg(test)]

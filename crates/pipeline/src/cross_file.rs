@@ -179,8 +179,6 @@ fn duplicates_in_class(
         let names = text_column(&file.typed, "name")?;
         let file_index = u32::try_from(seen.files.len())
             .map_err(|_| PipelineError::Internal("more than 2³² files in a class".into()))?;
-        // Each row's keys and its first match among the earlier files' keys, rows in parallel
-        // (a batch often holds one class only, so the classes alone do not fill the cores).
         let keys_of = |i: usize| {
             let credit = credit[i].map(|c| row_key(b"credit", &[c]));
             let name = match (names[i], file.codes.get(i)) {
@@ -190,7 +188,9 @@ fn duplicates_in_class(
             [credit, name]
         };
         let earlier = &seen.keys;
-        // Per row: its keys (credit code, name in village) and where the first was seen before.
+        // Per row: its keys (credit code, name in village) and where the first was seen in an
+        // earlier file; rows in parallel (a batch often holds one class only, so the classes
+        // alone do not fill the cores).
         type RowKeys = ([Option<u128>; 2], Option<(u32, u64)>);
         let rows: Vec<RowKeys> = (0..file.typed.height())
             .into_par_iter()
