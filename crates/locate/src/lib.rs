@@ -566,14 +566,7 @@ impl CountyOutline {
         let ray = AABB::from_corners([p.x, p.y], [east, p.y]);
         let mut inside = false;
         for s in self.segments.locate_in_envelope_intersecting(&ray) {
-            let a = geo_types::Coord {
-                x: s.from[0],
-                y: s.from[1],
-            };
-            let b = geo_types::Coord {
-                x: s.to[0],
-                y: s.to[1],
-            };
+            let (a, b): (geo_types::Coord, geo_types::Coord) = (s.from.into(), s.to.into());
             let crosses = if a.y <= p.y && b.y > p.y {
                 RobustKernel::orient2d(a, b, p) == Orientation::CounterClockwise
             } else if b.y <= p.y && a.y > p.y {
