@@ -56,11 +56,59 @@ pub const ZSTD_MIN_ROWS: usize = 1_024;
 /// PROJJSON of EPSG:4490 (CGCS2000), exported from PROJ 9.5.1's database by pyproj.
 pub const EPSG_4490_PROJJSON: &str = include_str!("epsg4490.projjson");
 
-/// [`EPSG_4490_PROJJSON`] parsed, once (a national run writes ≈ 81,000 layers).
-static EPSG_4490_CRS: std::sync::LazyLock<Result<serde_json::Value, String>> =
+/// [`EPSG_4490_PROJJSON`] checked and made compact (keys sorted), once: each layer's `geo`
+/// metadata copies this text instead of cloning and serialising a JSON tree (a national run
+/// writes ≈ 81,000 layers; building their metadata as JSON values was 1.75 % of a run's CPU).
+static EPSG_4490_CRS: std::sync::LazyLock<Result<Box<serde_json::value::RawValue>, String>> =
     std::sync::LazyLock::new(|| {
-        serde_json::from_str(EPSG_4490_PROJJSON).map_err(|e| format!("EPSG:4490 PROJJSON: {e}"))
+        serde_json::from_str::<serde_json::Value>(EPSG_4490_PROJJSON)
+            .and_then(|crs| serde_json::value::to_raw_value(&crs))
+            .map_err(|e| format!("EPSG:4490 PROJJSON: {e}"))
     });
+
+/// The file metadata under the `geo` key (GeoParquet 1.1), fields in the order `serde_json`
+/// sorts object keys.
+#[derive(serde::Serialize)]
+struct GeoMetadata<'a> {
+    columns: GeoColumns<'a>,
+    primary_column: &'static str,
+    version: &'static str,
+}
+
+/// The one geometry column.
+#[derive(serde::Serialize)]
+struct GeoColumns<'a> {
+    geometry: GeometryColumn<'a>,
+}
+
+/// The `geometry` column's metadata.
+#[derive(serde::Serialize)]
+struct GeometryColumn<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bbox: Option<[f64; 4]>,
+    covering: Covering,
+    crs: &'a serde_json::value::RawValue,
+    edges: &'static str,
+    encoding: &'static str,
+    geometry_types: &'a [&'static str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    orientation: Option<&'static str>,
+}
+
+/// The bbox covering: where each bound of a row's box is.
+#[derive(serde::Serialize)]
+struct Covering {
+    bbox: BboxCovering,
+}
+
+/// Paths of the `bbox` struct's fields.
+#[derive(serde::Serialize)]
+struct BboxCovering {
+    xmax: [&'static str; 2],
+    xmin: [&'static str; 2],
+    ymax: [&'static str; 2],
+    ymin: [&'static str; 2],
+}
 
 /// Errors while publishing.
 #[derive(Debug, thiserror::Error)]
@@ -556,27 +604,33 @@ fn write_columns(
         Arc::new(bbox),
     ));
 
-    let mut column_meta = serde_json::json!({
-        "encoding": "WKB",
-        "geometry_types": if extent.is_some() { vec![geometry_type] } else { vec![] },
-        "crs": EPSG_4490_CRS.as_ref().map_err(|e| pq_err(e))?,
-        "edges": "planar",
-        "covering": {"bbox": {
-            "xmin": ["bbox", "xmin"], "ymin": ["bbox", "ymin"],
-            "xmax": ["bbox", "xmax"], "ymax": ["bbox", "ymax"]
-        }}
-    });
-    if let Some(e) = extent {
-        column_meta["bbox"] = serde_json::json!(e);
-    }
-    if geometry_type == "MultiPolygon" {
-        column_meta["orientation"] = "counterclockwise".into();
-    }
-    let geo = serde_json::json!({
-        "version": "1.1.0",
-        "primary_column": "geometry",
-        "columns": {"geometry": column_meta}
-    });
+    let geo = GeoMetadata {
+        columns: GeoColumns {
+            geometry: GeometryColumn {
+                bbox: extent,
+                covering: Covering {
+                    bbox: BboxCovering {
+                        xmax: ["bbox", "xmax"],
+                        xmin: ["bbox", "xmin"],
+                        ymax: ["bbox", "ymax"],
+                        ymin: ["bbox", "ymin"],
+                    },
+                },
+                crs: EPSG_4490_CRS.as_ref().map_err(|e| pq_err(e))?,
+                edges: "planar",
+                encoding: "WKB",
+                geometry_types: if extent.is_some() {
+                    &[geometry_type]
+                } else {
+                    &[]
+                },
+                orientation: (geometry_type == "MultiPolygon").then_some("counterclockwise"),
+            },
+        },
+        primary_column: "geometry",
+        version: "1.1.0",
+    };
+    let geo = serde_json::to_string(&geo).map_err(|e| pq_err(&e))?;
 
     let (fields, arrays): (Vec<ArrowField>, Vec<ArrayRef>) = columns.into_iter().unzip();
     let schema = Arc::new(Schema::new(fields));
@@ -594,10 +648,7 @@ fn write_columns(
         } else {
             parquet::file::properties::EnabledStatistics::Chunk
         })
-        .set_key_value_metadata(Some(vec![KeyValue::new(
-            "geo".to_string(),
-            geo.to_string(),
-        )]))
+        .set_key_value_metadata(Some(vec![KeyValue::new("geo".to_string(), geo)]))
         .build();
     let mut bytes = Vec::new();
     let mut writer =
