@@ -225,14 +225,26 @@ impl Field {
 
     /// Whether a file's header names this field (by label, census code or English id).
     pub fn matches_header(&self, header: &str) -> bool {
-        let key = normalize_header(header);
-        key == normalize_header(&self.zh)
-            || key == self.id.to_lowercase()
-            || self
-                .code
-                .as_deref()
-                .is_some_and(|c| key == c.to_lowercase())
-            || self.aliases.iter().any(|a| key == normalize_header(a))
+        self.header_keys().contains(&normalize_header(header))
+    }
+
+    /// What a header becomes under [`normalize_header`] when it names this field: the label,
+    /// the English id, the census code, the aliases. A reader matching a whole header row
+    /// computes these once per field instead of once per (header, field) pair.
+    ///
+    /// ```
+    /// use riskcensus_core::schema::normalize_header;
+    /// use riskcensus_core::{Field, FieldType};
+    /// let f = Field { code: Some("A0101".into()), ..Field::new("students", "在校学生数", FieldType::Integer) };
+    /// assert!(f.header_keys().contains(&normalize_header("在校学生数（人）")));
+    /// assert!(f.header_keys().contains(&normalize_header("a0101")));
+    /// ```
+    pub fn header_keys(&self) -> Vec<String> {
+        [normalize_header(&self.zh), self.id.to_lowercase()]
+            .into_iter()
+            .chain(self.code.as_deref().map(str::to_lowercase))
+            .chain(self.aliases.iter().map(|a| normalize_header(a)))
+            .collect()
     }
 
     /// The label with its unit, as a template prints it: `在校学生数（人）`.

@@ -253,7 +253,7 @@ pub fn ingest_excel(
             .collect();
         table.push_row(
             first_row as u64 + i as u64 + 1,
-            cells.iter().map(|c| c.as_deref()).collect(),
+            &cells.iter().map(|c| c.as_deref()).collect::<Vec<_>>(),
         );
     }
     table.finish(sha256, "Excel")
