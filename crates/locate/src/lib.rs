@@ -166,6 +166,8 @@ pub struct VillageIndex {
     villages: Vec<Village>,
     /// By [`riskcensus_core::DivisionCode::number`] (foldhash: looked up per row).
     by_code: foldhash::HashMap<u64, usize>,
+    /// Codes more than one village has (a defect [`check_villages`] reports).
+    shared_codes: foldhash::HashSet<u64>,
     unclosed: Vec<String>,
     townships: foldhash::HashSet<String>,
     tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
@@ -175,7 +177,7 @@ impl VillageIndex {
     /// Index villages (built once, reused for every file).
     pub fn new(villages: Vec<Village>) -> Self {
         // The tree and the code tables are built at the same time.
-        let (tree, (by_code, townships)) = rayon::join(
+        let (tree, (by_code, shared_codes, townships)) = rayon::join(
             || {
                 let entries = villages
                     .par_iter()
@@ -193,16 +195,21 @@ impl VillageIndex {
             || {
                 // Both readers take 12-digit codes only; a village made otherwise with another
                 // code is indexed by its polygon, not by its code.
-                let by_code = villages
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, v)| Some((DivisionCode::number(&v.code)?, i)))
-                    .collect();
+                let mut by_code = foldhash::HashMap::default();
+                let mut shared_codes = foldhash::HashSet::default();
+                for (i, v) in villages.iter().enumerate() {
+                    if let Some(key) = DivisionCode::number(&v.code) {
+                        if by_code.insert(key, i).is_some() {
+                            shared_codes.insert(key);
+                        }
+                    }
+                }
                 let townships = villages.iter().map(|v| v.township.clone()).collect();
-                (by_code, townships)
+                (by_code, shared_codes, townships)
             },
         );
         VillageIndex {
+            shared_codes,
             unclosed: Vec::new(),
             townships,
             villages,
@@ -359,6 +366,33 @@ impl VillageIndex {
     /// A village by code.
     pub fn get(&self, code: &str) -> Option<&Village> {
         let key = DivisionCode::number(code)?;
+        self.by_code.get(&key).map(|&i| &self.villages[i])
+    }
+
+    /// The village with this code, when no other village has it.
+    ///
+    /// ```
+    /// use geo_types::{polygon, MultiPolygon};
+    /// use riskcensus_locate::{Village, VillageIndex};
+    /// let square = |code: &str, x: f64| Village {
+    ///     code: code.into(),
+    ///     name: code.into(),
+    ///     township: code[..9].into(),
+    ///     county: code[..6].into(),
+    ///     geometry: MultiPolygon(vec![polygon![(x: x, y: 36.0), (x: x + 1.0, y: 36.0),
+    ///         (x: x + 1.0, y: 37.0), (x: x, y: 37.0), (x: x, y: 36.0)]]),
+    /// };
+    /// let index = VillageIndex::new(vec![square("620402001001", 104.0),
+    ///     square("620402001002", 105.0), square("620402001002", 106.0)]);
+    /// assert_eq!(index.sole("620402001001").map(|v| v.name.as_str()), Some("620402001001"));
+    /// assert!(index.sole("620402001002").is_none()); // two villages have this code
+    /// assert!(index.sole("620402001009").is_none());
+    /// ```
+    pub fn sole(&self, code: &str) -> Option<&Village> {
+        let key = DivisionCode::number(code)?;
+        if self.shared_codes.contains(&key) {
+            return None;
+        }
         self.by_code.get(&key).map(|&i| &self.villages[i])
     }
 
@@ -942,7 +976,16 @@ pub fn locate<'v>(
                 v.code == d
             }
         };
-        let hit = index.containing_preferred(lon, lat, |v| declared.is_some_and(|d| matches(v, d)));
+        // Most points lie in the village they declare. When that village is the only one with
+        // its code, it is the preferred answer if it holds the point, and the R-tree walk (cache
+        // misses down a tree of 600,000 boxes: a third of locating) is not needed.
+        let sole_declared = declared
+            .filter(|_| !input.township_level)
+            .and_then(|d| index.sole(d))
+            .filter(|v| covers(&v.geometry, lon, lat));
+        let hit = sole_declared.or_else(|| {
+            index.containing_preferred(lon, lat, |v| declared.is_some_and(|d| matches(v, d)))
+        });
         out.village[i] = hit.map(|v| v.code.as_str());
         let known = |d: &&str| {
             if input.township_level {
