@@ -241,20 +241,30 @@ impl Register {
     /// The chain of names from the top of the register down to `code`, e.g.
     /// `[白银市, 靖远县, 乌兰镇, 西关社区]`.
     pub fn names_down_to(&self, code12: &str) -> Vec<&Division> {
-        let mut chain = Vec::new();
-        let mut cur = self.index_of(code12);
-        while let Some(i) = cur {
-            chain.push(&self.divisions[i]);
-            // A register whose parents form a loop must not hang: stop after 8 levels.
-            cur = self
-                .parents
-                .get(i)
-                .copied()
-                .flatten()
-                .filter(|_| chain.len() < 8);
-        }
+        let mut chain: Vec<&Division> = self.names_up_from(code12).collect();
         chain.reverse();
         chain
+    }
+
+    /// [`Register::names_down_to`] from the bottom up, without collecting it (validation walks
+    /// it once per row).
+    ///
+    /// ```
+    /// use riskcensus_core::Register;
+    /// let csv = "code,name,level,parent_code,urban_rural_code,code12,parent_code12,source_year\n\
+    ///            6204,白银市,city,62,,620400000000,620000000000,2023\n\
+    ///            620421,靖远县,county,6204,,620421000000,620400000000,2023\n";
+    /// let register = Register::from_csv_str(csv).unwrap();
+    /// let names: Vec<&str> = register.names_up_from("620421000000").map(|d| d.name.as_str()).collect();
+    /// assert_eq!(names, ["靖远县", "白银市"]);
+    /// ```
+    pub fn names_up_from(&self, code12: &str) -> impl Iterator<Item = &Division> {
+        std::iter::successors(self.index_of(code12), |&i| {
+            self.parents.get(i).copied().flatten()
+        })
+        // A register whose parents form a loop must not hang: stop after 8 levels.
+        .take(8)
+        .map(|i| &self.divisions[i])
     }
 
     /// Number of divisions.

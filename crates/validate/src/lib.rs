@@ -672,13 +672,17 @@ pub fn validate_with(
                     .in_column(header(&cf.id), Some(code.to_string())),
                 ),
                 Some(_) => {
-                    let chain = register.names_down_to(code);
                     for (field, level, given) in &name_columns {
                         let (field, level) = (*field, *level);
                         let Some(given) = given.get(i).copied().flatten() else {
                             continue;
                         };
-                        let Some(registered) = chain.iter().find(|d| d.level == level) else {
+                        // The topmost of the level, as in `names_down_to`.
+                        let Some(registered) = register
+                            .names_up_from(code)
+                            .filter(|d| d.level == level)
+                            .last()
+                        else {
                             continue;
                         };
                         if !names_agree(given, &registered.name) {
