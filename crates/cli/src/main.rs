@@ -69,8 +69,6 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
 
-    /// Option 15 is the purge delay: mimalloc v3 defaults it to 1,000 ms, which no neighbouring
-    /// option has. (Fails if `mimalloc.h` renumbers its options.)
     /// The switch is on once the call returns (fails if the call is dropped or the flag wrong).
     #[cfg(target_os = "linux")]
     #[test]
@@ -82,6 +80,8 @@ mod tests {
         assert_eq!(disabled, 1);
     }
 
+    /// Option 15 is the purge delay: mimalloc v3 defaults it to 1,000 ms, which no neighbouring
+    /// option has. (Fails if `mimalloc.h` renumbers its options.)
     #[test]
     fn option_15_is_mimallocs_purge_delay() {
         if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some()
