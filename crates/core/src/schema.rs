@@ -256,6 +256,43 @@ impl Field {
     }
 }
 
+/// Which field each header of a file names, for readers that match a whole header row: each
+/// field's header forms ([`Field::header_keys`]) are computed once, each header normalised once.
+///
+/// ```
+/// use riskcensus_core::schema::HeaderMatcher;
+/// use riskcensus_core::{Field, FieldType};
+/// let fields = [Field::new("name", "单位名称", FieldType::Text),
+///     Field::new("students", "在校学生数", FieldType::Integer)];
+/// let matcher = HeaderMatcher::new(&fields);
+/// assert_eq!(matcher.field("在校学生数（人）").map(|f| f.id.as_str()), Some("students"));
+/// assert!(matcher.field("备注").is_none());
+/// ```
+pub struct HeaderMatcher<'f> {
+    fields: &'f [Field],
+    keys: Vec<Vec<String>>,
+}
+
+impl<'f> HeaderMatcher<'f> {
+    /// Prepare the fields' header forms.
+    pub fn new(fields: &'f [Field]) -> Self {
+        HeaderMatcher {
+            fields,
+            keys: fields.iter().map(Field::header_keys).collect(),
+        }
+    }
+
+    /// The first field this header names, if any ([`Field::matches_header`] for all fields).
+    pub fn field(&self, header: &str) -> Option<&'f Field> {
+        let key = normalize_header(header);
+        self.fields
+            .iter()
+            .zip(&self.keys)
+            .find(|(_, keys)| keys.contains(&key))
+            .map(|(field, _)| field)
+    }
+}
+
 /// A check across fields of one record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]

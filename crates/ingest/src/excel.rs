@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use calamine::{open_workbook_auto, Data, Reader};
+use riskcensus_core::schema::HeaderMatcher;
 use riskcensus_core::table::RawTable;
 use riskcensus_core::{FieldType, ResolvedClass};
 use sha2::{Digest, Sha256};
@@ -56,10 +57,10 @@ fn excel_serial_date(serial: f64) -> Option<String> {
 }
 
 /// How many cells of a row name a field of the class.
-fn matches(row: &[Option<String>], class: &ResolvedClass) -> usize {
+fn matches(row: &[Option<String>], matcher: &HeaderMatcher<'_>) -> usize {
     row.iter()
         .flatten()
-        .filter(|h| class.fields.iter().any(|f| f.matches_header(h)))
+        .filter(|h| matcher.field(h).is_some())
         .count()
 }
 
@@ -179,9 +180,10 @@ pub fn ingest_excel(
         .map(|r| r.iter().map(|c| cell_text(c, false)).collect())
         .collect();
     // The header: the row among the first 20 that names the most fields.
+    let matcher = HeaderMatcher::new(&class.fields);
     let scan = text_rows.len().min(20);
     let (header_idx, best) = (0..scan)
-        .map(|i| (i, matches(&text_rows[i], class)))
+        .map(|i| (i, matches(&text_rows[i], &matcher)))
         .fold((0, 0), |acc, x| if x.1 > acc.1 { x } else { acc });
     if best == 0 {
         return Err(err(format!("sheet “{chosen}”: no row in the first 20 names a field of {} — is this the right form?", class.node.code)));
@@ -192,11 +194,9 @@ pub fn ingest_excel(
     let mut data_start = header_idx + 1;
     let below = text_rows.get(header_idx + 1);
     if let Some(below) = below {
-        if matches(below, class) > 0 && !is_annotation_row(below, class) {
+        if matches(below, &matcher) > 0 && !is_annotation_row(below, class) {
             for (i, cell) in header.iter_mut().enumerate() {
-                let named = cell
-                    .as_ref()
-                    .is_some_and(|h| class.fields.iter().any(|f| f.matches_header(h)));
+                let named = cell.as_ref().is_some_and(|h| matcher.field(h).is_some());
                 if let (false, Some(Some(sub))) = (named, below.get(i)) {
                     *cell = Some(sub.clone());
                 }
@@ -207,11 +207,9 @@ pub fn ingest_excel(
     if header_idx > 0 {
         let above = &text_rows[header_idx - 1];
         for (i, cell) in header.iter_mut().enumerate() {
-            let named = cell
-                .as_ref()
-                .is_some_and(|h| class.fields.iter().any(|f| f.matches_header(h)));
+            let named = cell.as_ref().is_some_and(|h| matcher.field(h).is_some());
             if let (false, Some(Some(up))) = (named, above.get(i)) {
-                if class.fields.iter().any(|f| f.matches_header(up)) {
+                if matcher.field(up).is_some() {
                     *cell = Some(up.clone());
                 }
             }
@@ -230,10 +228,8 @@ pub fn ingest_excel(
     let is_date: Vec<bool> = header
         .iter()
         .map(|h| {
-            class
-                .fields
-                .iter()
-                .find(|f| f.matches_header(h))
+            matcher
+                .field(h)
                 .is_some_and(|f| f.field_type == FieldType::Date)
         })
         .collect();
