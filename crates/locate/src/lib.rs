@@ -994,7 +994,8 @@ pub fn locate<'v>(
                 index.get(d).is_some()
             }
         };
-        let Some(declared) = declared.filter(known) else {
+        // A declared village found by its code is known without a second look-up.
+        let Some(declared) = declared.filter(|d| sole_declared.is_some() || known(d)) else {
             continue;
         };
         let declared_county = &declared[..6];
