@@ -35,14 +35,23 @@ pub(crate) fn referenced_classes(checks: &[Check]) -> impl Iterator<Item = &str>
     })
 }
 
-/// Plan the run of `ctx`'s returns, reading file sizes from disk (a file that cannot be read
+/// The size of each of the pipeline's returns on disk, in their order (a file that cannot be read
 /// counts as empty here; ingest reports it).
-pub(crate) fn plan(ctx: &Context<'_>) -> Plan {
-    let returns = &ctx.pipeline.returns;
-    let classes: Vec<&str> = returns.iter().map(|r| r.class.as_str()).collect();
-    let sizes: Vec<u64> = returns
+pub(crate) fn file_sizes(ctx: &Context<'_>) -> Vec<u64> {
+    ctx.pipeline
+        .returns
         .iter()
         .map(|r| std::fs::metadata(&r.path).map_or(0, |m| m.len()))
+        .collect()
+}
+
+/// Plan the run of `ctx`'s returns, whose [`file_sizes`] are `sizes`.
+pub(crate) fn plan(ctx: &Context<'_>, sizes: &[u64]) -> Plan {
+    let classes: Vec<&str> = ctx
+        .pipeline
+        .returns
+        .iter()
+        .map(|r| r.class.as_str())
         .collect();
     let references = |class: &str| -> Vec<String> {
         ctx.schemas
@@ -55,7 +64,7 @@ pub(crate) fn plan(ctx: &Context<'_>) -> Plan {
         .batch_mib
         .unwrap_or(BATCH_MIB)
         .saturating_mul(1 << 20);
-    plan_batches(&classes, &sizes, references, budget)
+    plan_batches(&classes, sizes, references, budget)
 }
 
 /// [`plan`] on plain data: each return's class and size, what each class refers to, and the

@@ -282,7 +282,9 @@ pub(crate) fn process_batches(
                 .ok_or_else(|| PipelineError::Internal(format!("class {}", r.class)))
         })
         .collect::<Result<_, _>>()?;
-    let plan = crate::batches::plan(ctx);
+    let sizes = crate::batches::file_sizes(ctx);
+    let plan = crate::batches::plan(ctx, &sizes);
+    let size_of = |index: usize| sizes.get(index).copied().unwrap_or(0);
     timings.batches = plan.batches.len();
     let mut cross_file = crate::cross_file::CrossFile::new(&classes);
     let mut outcomes: Vec<Option<FileOutcome>> = returns.iter().map(|_| None).collect();
@@ -296,27 +298,31 @@ pub(crate) fn process_batches(
     }
     for batch in &plan.batches {
         let mut clock = std::time::Instant::now();
-        let ingested: Vec<Ingested> = batch
-            .par_iter()
-            .map(|&i| ingest(ctx, i).map(advance(progress)))
-            .collect::<Result<_, _>>()?;
+        let ingested: Vec<Ingested> = largest_first(
+            batch.clone(),
+            |&i| size_of(i),
+            |i| ingest(ctx, i).map(advance(progress)),
+        )?;
         timings.lap("ingest (parallel over files)", &mut clock);
-        let validated: Vec<Validated> = ingested
-            .into_par_iter()
-            .map(|i| validate(ctx, i).map(advance(progress)))
-            .collect::<Result<_, _>>()?;
+        let validated: Vec<Validated> = largest_first(
+            ingested,
+            |i| size_of(i.index),
+            |i| validate(ctx, i).map(advance(progress)),
+        )?;
         timings.lap("validate (parallel over files)", &mut clock);
-        let mut checked: Vec<Checked> = validated
-            .into_par_iter()
-            .map(|v| locate(ctx, v).map(advance(progress)))
-            .collect::<Result<_, _>>()?;
+        let mut checked: Vec<Checked> = largest_first(
+            validated,
+            |v| size_of(v.ingested.index),
+            |v| locate(ctx, v).map(advance(progress)),
+        )?;
         timings.lap("locate (parallel over files)", &mut clock);
         cross_file.check_batch(&mut checked, ctx.pipeline.sampled_villages.as_deref())?;
         timings.lap("checks across files", &mut clock);
-        let mut decided: Vec<(usize, FileOutcome)> = checked
-            .into_par_iter()
-            .map(|c| decide(ctx, c, accepted).map(advance(progress)))
-            .collect::<Result<_, _>>()?;
+        let mut decided: Vec<(usize, FileOutcome)> = largest_first(
+            checked,
+            |c| size_of(c.index),
+            |c| decide(ctx, c, accepted).map(advance(progress)),
+        )?;
         timings.lap("accept or reject rows", &mut clock);
         if let Some(sink) = sink.as_mut() {
             sink(&mut decided)?;
@@ -399,6 +405,30 @@ struct Validated<'a> {
     ingested: Ingested<'a>,
     typed: DataFrame,
     findings: Vec<Finding>,
+}
+
+/// `work` on each of `items` on the thread pool, the largest (by `size`, the file's bytes) first,
+/// each thread taking the next largest when it is free; the results in the items' order.
+///
+/// A batch holds a few large files among many small ones. Taken in the batch's order, a stage
+/// could end with one core on a large file while the other waited; largest first, the last
+/// files of a stage are the small ones.
+fn largest_first<T: Send, U: Send>(
+    items: Vec<T>,
+    size: impl Fn(&T) -> u64,
+    work: impl Fn(T) -> Result<U, PipelineError> + Sync + Send,
+) -> Result<Vec<U>, PipelineError> {
+    let mut queue: Vec<(usize, T)> = items.into_iter().enumerate().collect();
+    queue.sort_by_key(|(position, item)| (std::cmp::Reverse(size(item)), *position));
+    // `par_bridge` hands the queue's items out one at a time, in its order, to whichever thread
+    // asks next.
+    let mut done: Vec<(usize, U)> = queue
+        .into_iter()
+        .par_bridge()
+        .map(|(position, item)| work(item).map(|result| (position, result)))
+        .collect::<Result<_, _>>()?;
+    done.sort_unstable_by_key(|(position, _)| *position);
+    Ok(done.into_iter().map(|(_, result)| result).collect())
 }
 
 fn ingest<'a>(ctx: &Context<'a>, index: usize) -> Result<Ingested<'a>, PipelineError> {
@@ -729,4 +759,51 @@ fn accepted_frame(
     let lines: Vec<i64> = lines.iter().map(|&l| l as i64).collect();
     accepted.with_column(Column::new("source_row".into(), lines))?;
     Ok(accepted.drop(LINE_COLUMN)?.filter(keep)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn largest_first_starts_the_largest_and_returns_in_the_items_order() {
+        let sizes = [3u64, 40, 7, 40, 0, 12];
+        let started = std::sync::Mutex::new(Vec::new());
+        // One thread: the items are started strictly in the order they are handed out.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("pool");
+        let results = pool
+            .install(|| {
+                largest_first(
+                    (0..sizes.len()).collect(),
+                    |&i| sizes[i],
+                    |i| {
+                        started.lock().expect("lock").push(i);
+                        Ok(i * 10)
+                    },
+                )
+            })
+            .expect("no error");
+        assert_eq!(results, [0, 10, 20, 30, 40, 50]);
+        // Largest first; equal sizes in the items' order.
+        assert_eq!(*started.lock().expect("lock"), [1, 3, 5, 2, 0, 4]);
+    }
+
+    #[test]
+    fn largest_first_passes_an_error_on() {
+        let result = largest_first(
+            vec![1u64, 2, 3],
+            |&n| n,
+            |n| {
+                if n == 2 {
+                    Err(PipelineError::Internal("two".into()))
+                } else {
+                    Ok(n)
+                }
+            },
+        );
+        assert!(matches!(result, Err(PipelineError::Internal(m)) if m == "two"));
+    }
 }
