@@ -564,9 +564,9 @@ fn write_all(
             .into_column(),
             text(
                 "township_name",
-                villages
-                    .iter()
-                    .map(|v| name_of(&v.township, Level::Township)),
+                once_per_run(villages.iter().map(|v| v.township.as_str()), |code| {
+                    name_of(code, Level::Township)
+                }),
             )
             .into_column(),
             text(
@@ -576,7 +576,9 @@ fn write_all(
             .into_column(),
             text(
                 "county_name",
-                villages.iter().map(|v| name_of(&v.county, Level::County)),
+                once_per_run(villages.iter().map(|v| v.county.as_str()), |code| {
+                    name_of(code, Level::County)
+                }),
             )
             .into_column(),
         ],
@@ -790,6 +792,25 @@ fn write_all(
     Ok(())
 }
 
+/// `lookup` of each of `codes`, called once per run of equal codes: the villages in code order
+/// share their township and county with their neighbours. (A register lookup for each village's
+/// township and county was ≈ 0.12 s of the 0.4 s that the national village table's first
+/// columns took, on one thread.)
+fn once_per_run<'v>(
+    codes: impl Iterator<Item = &'v str>,
+    lookup: impl Fn(&str) -> Option<&'v str>,
+) -> impl Iterator<Item = Option<&'v str>> {
+    let mut last: Option<(&str, Option<&str>)> = None;
+    codes.map(move |code| match last {
+        Some((previous, name)) if previous == code => name,
+        _ => {
+            let name = lookup(code);
+            last = Some((code, name));
+            name
+        }
+    })
+}
+
 /// File names under `rejected/`: the input's stem (`HB-PSF-01_学校.csv`), or, where two inputs
 /// share a stem (one file per province: `returns/62/HB-PSF-01.csv`), its path with `_` for `/`.
 fn rejected_names(outcomes: &[FileOutcome]) -> Vec<String> {
@@ -947,4 +968,38 @@ fn write_rejected(path: &Path, o: &FileOutcome) -> Result<Written, PipelineError
         rows: o.rejected.height(),
         sha256: sha256(&bytes),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn once_per_run_looks_each_run_of_codes_up_once() {
+        let looked_up = std::cell::RefCell::new(Vec::new());
+        let names: Vec<Option<&str>> = once_per_run(
+            ["620402", "620402", "620403", "620403", "620402", "x"].into_iter(),
+            |code| {
+                looked_up.borrow_mut().push(code.to_string());
+                match code {
+                    "620402" => Some("平川区"),
+                    "620403" => Some("靖远县"),
+                    _ => None,
+                }
+            },
+        )
+        .collect();
+        assert_eq!(
+            names,
+            [
+                Some("平川区"),
+                Some("平川区"),
+                Some("靖远县"),
+                Some("靖远县"),
+                Some("平川区"),
+                None
+            ]
+        );
+        assert_eq!(*looked_up.borrow(), ["620402", "620403", "620402", "x"]);
+    }
 }
