@@ -297,8 +297,8 @@ pub fn write_geoparquet(
 }
 
 /// [`write_geoparquet`] for some rows of `attributes`: `rows` picks them and `geometries` holds
-/// their geometries in the same order. The values are copied once, straight into Hilbert order;
-/// a frame of one chunk per column (`DataFrame::rechunk_mut`) finds each row fastest.
+/// their geometries in the same order. The values are copied once, straight into Hilbert order,
+/// whatever the frame's chunks.
 pub fn write_geoparquet_rows(
     path: &Path,
     attributes: &DataFrame,
