@@ -56,6 +56,90 @@ pub fn slug(code: &str) -> String {
 /// Per-village counts and totals, one row per village of `villages` (columns `code`, `name`,
 /// `township_code`, `county_code`, …), sorted by code.
 pub fn by_village(villages: &DataFrame, classes: &[ClassRows<'_>]) -> PolarsResult<DataFrame> {
+    let counts = classes
+        .iter()
+        .map(VillageCounts::of)
+        .collect::<PolarsResult<Vec<_>>>()?;
+    by_village_counts(villages, counts)
+}
+
+/// A village-level class's count and totals per village: what the class adds to a
+/// [`by_village`] table. Made from part of the class's rows at a time ([`VillageCounts::of`])
+/// and added up ([`VillageCounts::add`]), so that the rows need not be kept until the table is
+/// built ([`by_village_counts`]).
+///
+/// ```
+/// use polars::prelude::*;
+/// use riskcensus_aggregate::{by_village, by_village_counts, ClassRows, VillageCounts};
+/// let villages = df!("code" => ["620402001001", "620402001002"]).unwrap();
+/// let totals = vec!["students".to_string()];
+/// let first = df!("division_code" => ["620402001001"], "students" => [10.0]).unwrap();
+/// let later = df!("division_code" => ["620402001001", "620402001002"], "students" => [5.0, 7.0]).unwrap();
+/// let rows = |frame| ClassRows { code: "HB-PSF-01", frame, totals: &totals };
+/// let mut counts = VillageCounts::of(&rows(&first)).unwrap();
+/// counts.add(VillageCounts::of(&rows(&later)).unwrap()).unwrap();
+/// let table = by_village_counts(&villages, vec![counts]).unwrap();
+/// let all = first.vstack(&later).unwrap();
+/// assert!(table.equals_missing(&by_village(&villages, &[rows(&all)]).unwrap()));
+/// assert_eq!(table.column("hb_psf_01_count").unwrap().i64().unwrap().get(0), Some(2));
+/// ```
+#[derive(Debug, Clone)]
+pub struct VillageCounts {
+    /// `__key` (the village code), the count, then one sum per total.
+    frame: DataFrame,
+    /// The count column's name (`<slug>_count`).
+    count: String,
+    /// Whether parts were added, so that a village may have more than one row.
+    added: bool,
+}
+
+impl VillageCounts {
+    /// The count and totals per village of `class`'s rows.
+    pub fn of(class: &ClassRows<'_>) -> PolarsResult<Self> {
+        let (frame, count) = grouped_class(class, "division_code")?;
+        Ok(VillageCounts {
+            frame,
+            count,
+            added: false,
+        })
+    }
+
+    /// Add the counts of more rows of the same class.
+    pub fn add(&mut self, more: VillageCounts) -> PolarsResult<()> {
+        self.frame.vstack_mut(&more.frame)?;
+        self.added = true;
+        Ok(())
+    }
+
+    /// One row per village: a village counted in more than one part gets the sum of its parts.
+    /// (The census's returns split a class by area, so a village's rows are usually in one part;
+    /// then nothing is summed again.)
+    fn settled(self) -> PolarsResult<(DataFrame, String)> {
+        if !self.added || self.frame.column("__key")?.n_unique()? == self.frame.height() {
+            return Ok((self.frame, self.count));
+        }
+        let sums: Vec<Expr> = self
+            .frame
+            .get_column_names()
+            .into_iter()
+            .filter(|name| name.as_str() != "__key")
+            .map(|name| col(name.as_str()).sum())
+            .collect();
+        let frame = self
+            .frame
+            .lazy()
+            .group_by_stable([col("__key")])
+            .agg(sums)
+            .collect()?;
+        Ok((frame, self.count))
+    }
+}
+
+/// [`by_village`] from the classes' [`VillageCounts`], in the order of the table's columns.
+pub fn by_village_counts(
+    villages: &DataFrame,
+    classes: Vec<VillageCounts>,
+) -> PolarsResult<DataFrame> {
     let mut table = villages.sort(["code"], Default::default())?;
     // Each class's groups are placed on the villages' rows by code, column by column: the table
     // is not copied once per class, as a chain of joins would.
@@ -71,7 +155,7 @@ pub fn by_village(villages: &DataFrame, classes: &[ClassRows<'_>]) -> PolarsResu
             .filter_map(|(i, c)| c.map(|c| (c, i))),
     );
     for class in classes {
-        let (grouped, count) = grouped_class(class, "division_code")?;
+        let (grouped, count) = class.settled()?;
         let mut at: Vec<Option<IdxSize>> = vec![None; table.height()];
         for (g, key) in grouped.column("__key")?.str()?.iter().enumerate() {
             if let Some(&row) = key.and_then(|k| row_of.get(k)) {

@@ -7,7 +7,7 @@ use arrow_array::Array;
 
 use polars::prelude::*;
 use rayon::prelude::*;
-use riskcensus_aggregate::{by_county, by_village, capacity, ClassRows};
+use riskcensus_aggregate::{by_county, by_village_counts, capacity, ClassRows};
 use riskcensus_core::Level;
 use riskcensus_publish::{
     findings_frame, qgis, write_geoparquet, write_geoparquet_rows, Geometries, PublishError,
@@ -301,9 +301,12 @@ pub(crate) struct Facilities<'c> {
     file_order: HashMap<String, usize>,
     /// The layers written, by (class, county).
     layers: BTreeMap<(String, String), LayerFile>,
-    /// Per class: the columns the aggregates read, of every accepted row in pipeline order, and
-    /// the class's totals.
+    /// Per class reported by township: the columns the aggregates read, of every accepted row in
+    /// pipeline order, and the class's totals.
     aggregate_rows: BTreeMap<String, (DataFrame, Vec<String>)>,
+    /// Per class reported by village: its count and totals per village, batch by batch (the rows
+    /// themselves are not kept: the household survey alone had 3.5 M at national scale).
+    village_counts: BTreeMap<String, riskcensus_aggregate::VillageCounts>,
     /// The schemas (each outcome's class is one of them).
     schemas: &'c riskcensus_core::SchemaSet,
     /// The household survey's sums per county, one frame per batch.
@@ -327,6 +330,7 @@ impl<'c> Facilities<'c> {
             file_order,
             layers: BTreeMap::new(),
             aggregate_rows: BTreeMap::new(),
+            village_counts: BTreeMap::new(),
             schemas: &ctx.schemas,
             household_sums: Vec::new(),
         })
@@ -380,8 +384,26 @@ impl<'c> Facilities<'c> {
                     used.push(c);
                 }
             }
-            // Kept until the end of the run: copied out of the batch's text, which is then freed.
+            // Copied out of the batch's text, which is then freed. A class reported by township
+            // keeps these rows until the end of the run; a class reported by village keeps only
+            // its count and totals per village, which is all the village table reads.
             let slim = riskcensus_core::table::compact_strings(&frame.select(used)?)?;
+            if !township_level {
+                let counts = riskcensus_aggregate::VillageCounts::of(&ClassRows {
+                    code: &code,
+                    frame: &slim,
+                    totals: &totals,
+                })?;
+                match self.village_counts.entry(code) {
+                    std::collections::btree_map::Entry::Occupied(mut e) => {
+                        e.get_mut().add(counts)?
+                    }
+                    std::collections::btree_map::Entry::Vacant(e) => {
+                        e.insert(counts);
+                    }
+                }
+                continue;
+            }
             match self.aggregate_rows.entry(code) {
                 std::collections::btree_map::Entry::Occupied(mut e) => {
                     e.get_mut().0.vstack_mut(&slim)?;
@@ -509,7 +531,8 @@ fn write_all(
     let Facilities {
         counties,
         layers,
-        aggregate_rows: by_class,
+        aggregate_rows: township_classes,
+        village_counts,
         household_sums,
         ..
     } = facilities;
@@ -584,17 +607,9 @@ fn write_all(
         ],
     )?;
     drop(villages);
-    let township_level = |code: &str| {
-        ctx.schemas
-            .class(code)
-            .is_some_and(|c| c.division_level == riskcensus_core::schema::DivisionLevel::Township)
-    };
-    let (township_classes, village_classes): (BTreeMap<_, _>, BTreeMap<_, _>) = by_class
-        .into_iter()
-        .partition(|(code, _)| township_level(code));
-    let village_table = by_village(&base, &class_rows(&village_classes))?;
-    // The villages' rows and the base are summed into the table: dropped before it is published.
-    drop((base, village_classes));
+    let village_table = by_village_counts(&base, village_counts.into_values().collect())?;
+    // The base is in the table: dropped before it is published.
+    drop(base);
     // Capacity indicators, score and grade across every village of the run (not summed upwards).
     let village_layer =
         capacity::with_capacity(&village_table, capacity::village_indicators(&village_table))?;
