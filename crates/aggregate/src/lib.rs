@@ -94,9 +94,13 @@ pub struct VillageCounts {
 }
 
 impl VillageCounts {
-    /// The count and totals per village of `class`'s rows.
+    /// The count and totals per village of `class`'s rows. The counts own their village codes:
+    /// they hold nothing of the rows' text, which can be freed.
     pub fn of(class: &ClassRows<'_>) -> PolarsResult<Self> {
-        let (frame, count) = grouped_class(class, "division_code")?;
+        let (mut frame, count) = grouped_class(class, "division_code")?;
+        // Group keys share the rows' string buffers; a copy of the (few) keys does not.
+        let keys: StringChunked = frame.column("__key")?.str()?.iter().collect();
+        frame.with_column(keys.with_name("__key".into()).into_column())?;
         Ok(VillageCounts {
             frame,
             count,

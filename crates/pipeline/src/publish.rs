@@ -374,24 +374,24 @@ impl<'c> Facilities<'c> {
             }
             let township_level =
                 class.division_level == riskcensus_core::schema::DivisionLevel::Township;
-            let mut used: Vec<&str> = Vec::new();
+            let mut read: Vec<&str> = Vec::new();
             for c in riskcensus_aggregate::input_columns(township_level)
                 .iter()
                 .copied()
                 .chain(totals.iter().map(String::as_str))
             {
-                if !used.contains(&c) && frame.column(c).is_ok() {
-                    used.push(c);
+                if !read.contains(&c) && frame.column(c).is_ok() {
+                    read.push(c);
                 }
             }
-            // Copied out of the batch's text, which is then freed. A class reported by township
-            // keeps these rows until the end of the run; a class reported by village keeps only
-            // its count and totals per village, which is all the village table reads.
-            let slim = riskcensus_core::table::compact_strings(&frame.select(used)?)?;
+            // A class reported by village keeps only its count and totals per village, which is
+            // all the village table reads; a class reported by township keeps these columns of
+            // its rows until the end of the run, copied out of the batch's text (then freed).
+            let read = frame.select(read)?;
             if !township_level {
                 let counts = riskcensus_aggregate::VillageCounts::of(&ClassRows {
                     code: &code,
-                    frame: &slim,
+                    frame: &read,
                     totals: &totals,
                 })?;
                 match self.village_counts.entry(code) {
@@ -404,6 +404,7 @@ impl<'c> Facilities<'c> {
                 }
                 continue;
             }
+            let slim = riskcensus_core::table::compact_strings(&read)?;
             match self.aggregate_rows.entry(code) {
                 std::collections::btree_map::Entry::Occupied(mut e) => {
                     e.get_mut().0.vstack_mut(&slim)?;
