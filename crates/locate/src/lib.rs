@@ -761,6 +761,43 @@ pub fn check_villages(
     }
     per_feature.sort_by_key(|(k, _)| *k);
     findings.extend(per_feature.into_iter().map(|(_, f)| f));
+    let areas: Vec<f64> = kept
+        .par_iter()
+        .map(|(_, v)| v.geometry.unsigned_area())
+        .collect();
+    // Each county's villages, unioned. The county less that union is its gap; and the villages'
+    // areas less the union's bound every overlap among them: Σ area − area(∪) counts each point
+    // once for every village beyond the first that covers it, so it is at least the area any two
+    // of them share. Where it is below the smallest overlap reported, no two villages of that
+    // county are intersected below (they were 2/3 of a national census's polygon check).
+    let mut members: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (k, (_, v)) in kept.iter().enumerate() {
+        members.entry(v.county.as_str()).or_default().push(k);
+    }
+    let counties: Vec<(&String, &(String, MultiPolygon<f64>))> = counties.iter().collect();
+    // (per county in code order: the union of its villages and their excess area, if it has any)
+    let covers: Vec<Option<(MultiPolygon<f64>, f64)>> = counties
+        .par_iter()
+        .map(|(code, _)| {
+            let members = members.get(code.as_str())?;
+            let covered =
+                geo::unary_union(members.iter().flat_map(|&k| kept[k].1.geometry.0.iter()));
+            let excess = members.iter().map(|&k| areas[k]).sum::<f64>() - covered.unsigned_area();
+            Some((covered, excess))
+        })
+        .collect();
+    // Half the tolerance: the union's area is exact only to the grid i_overlay snaps to.
+    let without_overlaps: HashSet<&str> = counties
+        .iter()
+        .map(|(code, _)| code)
+        .zip(&covers)
+        .filter(|(_, cover)| {
+            cover
+                .as_ref()
+                .is_some_and(|(_, excess)| *excess <= 0.5 * OVERLAP_TOLERANCE)
+        })
+        .map(|(code, _)| code.as_str())
+        .collect();
     // Overlaps between neighbours, found through their bounding boxes.
     let boxes: Vec<GeomWithData<Rectangle<[f64; 2]>, usize>> = kept
         .iter()
@@ -773,20 +810,19 @@ pub fn check_villages(
             ))
         })
         .collect();
-    let areas: Vec<f64> = kept
-        .par_iter()
-        .map(|(_, v)| v.geometry.unsigned_area())
-        .collect();
     let tree = RTree::bulk_load(boxes.clone());
     let overlaps: Vec<Vec<Finding>> = boxes
         .par_iter()
         .map(|b| {
             let j = b.data;
+            let county = kept[j].1.county.as_str();
+            let county_without_overlaps = without_overlaps.contains(county);
             let own = rstar::RTreeObject::envelope(b.geom());
             // Each earlier neighbour, with the area its box shares with this one's.
             let mut others: Vec<(usize, f64)> = tree
                 .locate_in_envelope_intersecting(&own)
                 .filter(|o| o.data < j)
+                .filter(|o| !(county_without_overlaps && kept[o.data].1.county == county))
                 .map(|o| {
                     let other = rstar::RTreeObject::envelope(o.geom());
                     let shared = |axis: usize| {
@@ -835,19 +871,12 @@ pub fn check_villages(
         .collect();
     findings.extend(overlaps.into_iter().flatten());
     // Gaps: the part of each county its villages leave uncovered.
-    let mut members: HashMap<&str, Vec<&geo_types::Polygon<f64>>> = HashMap::new();
-    for (_, v) in &kept {
-        members
-            .entry(v.county.as_str())
-            .or_default()
-            .extend(v.geometry.0.iter());
-    }
     let gaps: Vec<Option<Finding>> = counties
         .par_iter()
-        .map(|(code, (name, county))| {
-            let members = members.get(code.as_str())?;
-            let covered = geo::unary_union(members.iter().copied());
-            let gap = county.difference(&covered).unsigned_area();
+        .zip(covers.par_iter())
+        .map(|((code, (name, county)), cover)| {
+            let (covered, _) = cover.as_ref()?;
+            let gap = county.difference(covered).unsigned_area();
             let tolerance = (1e-3 * county.unsigned_area()).max(1e-6);
             (gap > tolerance).then(|| {
                 Finding::new(
@@ -1320,6 +1349,74 @@ mod tests {
             polygon![(x: 1., y: 1.), (x: 3., y: 1.), (x: 3., y: 3.), (x: 1., y: 3.)],
         ]);
         assert!(CountyOutline::new(&overlapping).is_none());
+    }
+
+    /// Overlaps are found inside a county whose villages overlap, and across counties, while the
+    /// pairs inside a county whose villages' areas add up to their union are not intersected.
+    #[test]
+    fn overlaps_are_found_within_and_across_counties() {
+        use geo_types::polygon;
+        let square = |x0: f64, y0: f64, x1: f64, y1: f64| {
+            MultiPolygon(vec![polygon![
+                (x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1)
+            ]])
+        };
+        // Counties 620401 (x 0–3), 620402 (x 3–6) and 620403 (y 3–6), nine unit villages each.
+        let county_boxes = [
+            ("620401", 0.0, 0.0),
+            ("620402", 3.0, 0.0),
+            ("620403", 0.0, 3.0),
+        ];
+        let counties: std::collections::BTreeMap<String, (String, MultiPolygon<f64>)> =
+            county_boxes
+                .iter()
+                .map(|&(code, x, y)| {
+                    let outline = square(x, y, x + 3.0, y + 3.0);
+                    (code.to_string(), (code.to_string(), outline))
+                })
+                .collect();
+        let mut villages = Vec::new();
+        for &(county, x, y) in &county_boxes {
+            for i in 0..3 {
+                for j in 0..3 {
+                    let (x0, y0) = (x + i as f64, y + j as f64);
+                    let code = format!("{county}100{}{j}{i}", 2 + j);
+                    villages.push(Village {
+                        name: code.clone(),
+                        township: code[..9].to_string(),
+                        county: county.to_string(),
+                        code,
+                        geometry: square(x0, y0, x0 + 1.0, y0 + 1.0),
+                    });
+                }
+            }
+        }
+        let reach = |code: &str, geometry: MultiPolygon<f64>, villages: &mut Vec<Village>| {
+            if let Some(v) = villages.iter_mut().find(|v| v.code == code) {
+                v.geometry = geometry;
+            }
+        };
+        // Across counties: 620402's village at x 3–4 reaches 0.1 into 620401's at x 2–3.
+        reach("620402100200", square(2.9, 0.0, 4.0, 1.0), &mut villages);
+        // Inside 620403: its village at x 0–1 reaches 0.2 into the one at x 1–2 (reported there).
+        reach("620403100200", square(0.0, 3.0, 1.2, 4.0), &mut villages);
+        let (kept, findings) = check_villages((villages, vec![]), &counties, "v.geojson");
+        assert_eq!(kept.len(), 27);
+        let overlaps: Vec<(&str, &str)> = findings
+            .iter()
+            .map(|f| {
+                let code = f.value.as_deref().unwrap_or("");
+                (f.rule.code(), code)
+            })
+            .collect();
+        assert_eq!(
+            overlaps,
+            [
+                ("geom.overlap", "620402100200"),
+                ("geom.overlap", "620403100201")
+            ],
+            "{findings:#?}"
+        );
     }
 
     #[test]
