@@ -105,9 +105,14 @@ impl Outputs {
         } = layer;
         self.record(&path.with_extension("qml"), style);
         self.record(&path, written);
+        self.list(&path, name, group, kind);
+    }
+
+    /// List a layer in the project (its files are recorded apart).
+    fn list(&mut self, path: &Path, name: String, group: &'static str, kind: qgis::LayerKind) {
         let rel = path
             .strip_prefix(&self.root)
-            .unwrap_or(&path)
+            .unwrap_or(path)
             .to_string_lossy()
             .replace('\\', "/");
         self.layers.push(qgis::ProjectLayer {
@@ -118,39 +123,6 @@ impl Outputs {
         });
     }
 
-    /// Write a plain file (report, project) and record it with its row count.
-    fn write(&mut self, path: &Path, bytes: &[u8], rows: usize) -> Result<(), PipelineError> {
-        std::fs::write(path, bytes).map_err(io_err(path))?;
-        self.record(
-            path,
-            Written {
-                rows,
-                sha256: sha256(bytes),
-            },
-        );
-        Ok(())
-    }
-
-    /// [`Outputs::write`] for a file made as it is written (`write` gets a buffered writer that
-    /// hashes what passes), so that it is never held in memory whole.
-    fn write_streamed(
-        &mut self,
-        path: &Path,
-        rows: usize,
-        write: impl FnOnce(&mut HashingWriter) -> std::io::Result<()>,
-    ) -> Result<(), PipelineError> {
-        let file = std::fs::File::create(path).map_err(io_err(path))?;
-        let mut out = HashingWriter {
-            file: std::io::BufWriter::new(file),
-            hasher: sha2::Sha256::default(),
-        };
-        write(&mut out).map_err(io_err(path))?;
-        std::io::Write::flush(&mut out.file).map_err(io_err(path))?;
-        let sha256 = hex::encode(sha2::Digest::finalize(out.hasher));
-        self.record(path, Written { rows, sha256 });
-        Ok(())
-    }
-
     fn record(&mut self, path: &Path, w: Written) {
         let rel = path
             .strip_prefix(&self.root)
@@ -159,6 +131,33 @@ impl Outputs {
             .replace('\\', "/");
         self.written.insert(rel, w);
     }
+}
+
+/// Write a plain file (report, project).
+fn write_file(path: &Path, bytes: &[u8], rows: usize) -> Result<Written, PipelineError> {
+    std::fs::write(path, bytes).map_err(io_err(path))?;
+    Ok(Written {
+        rows,
+        sha256: sha256(bytes),
+    })
+}
+
+/// [`write_file`] for a file made as it is written (`write` gets a buffered writer that hashes
+/// what passes), so that it is never held in memory whole.
+fn write_streamed(
+    path: &Path,
+    rows: usize,
+    write: impl FnOnce(&mut HashingWriter) -> std::io::Result<()>,
+) -> Result<Written, PipelineError> {
+    let file = std::fs::File::create(path).map_err(io_err(path))?;
+    let mut out = HashingWriter {
+        file: std::io::BufWriter::new(file),
+        hasher: sha2::Sha256::default(),
+    };
+    write(&mut out).map_err(io_err(path))?;
+    std::io::Write::flush(&mut out.file).map_err(io_err(path))?;
+    let sha256 = hex::encode(sha2::Digest::finalize(out.hasher));
+    Ok(Written { rows, sha256 })
 }
 
 /// A buffered file that hashes (sha256) what is written to it.
@@ -710,40 +709,64 @@ fn write_all(
         "写出问题清单、退回行与清单 findings, rejected rows, manifest",
         0,
     );
-    // Findings: mappable layer and an Excel-friendly CSV.
+    // Findings: mappable layer, JSON report and an Excel-friendly CSV, written while the QGIS
+    // project over every layer is (the project is listed before: it names the findings layer).
     let findings: Vec<_> = ctx
         .geometry_findings
         .iter()
         .cloned()
         .chain(outcomes.iter().flat_map(|o| o.findings.iter().cloned()))
         .collect();
-    let (frame, points) = findings_frame(&findings)?;
-    let path = root.join("findings.parquet");
-    let w = riskcensus_publish::write_geoparquet_as_is(&path, &frame, points)?;
-    outputs.layer(
-        &path,
-        w,
+    let findings_layer = root.join("findings.parquet");
+    let findings_json = root.join("findings.json");
+    let findings_csv = root.join("findings.csv");
+    let project_path = root.join(format!("{}.qgs", ctx.pipeline.name));
+    outputs.list(
+        &findings_layer,
         "质量问题 findings".into(),
         "质量问题",
         qgis::LayerKind::Findings,
-    )?;
-    // The JSON report (docs/formats.md), every finding listed.
-    let path = root.join("findings.json");
-    let files: Vec<_> = outcomes.iter().map(|o| o.report.clone()).collect();
-    let bytes = riskcensus_report::render(
-        &riskcensus_report::Report {
-            files: &files,
-            findings: &findings,
-        },
-        riskcensus_report::Format::Json,
-        &riskcensus_report::Options::default(),
     );
-    outputs.write(&path, &bytes, findings.len())?;
-    let path = root.join("findings.csv");
-    let bytes = riskcensus_report::findings_csv(&findings);
-    outputs.write(&path, &bytes, findings.len())?;
-
-    timings.lap("publish findings", &mut clock);
+    let layers = std::mem::take(&mut outputs.layers);
+    let write_layer = || -> Result<(Written, Written), PipelineError> {
+        let (frame, points) = findings_frame(&findings)?;
+        let w = riskcensus_publish::write_geoparquet_as_is(&findings_layer, &frame, points)?;
+        Ok((w, write_style(&findings_layer, &qgis::LayerKind::Findings)?))
+    };
+    // The JSON report (docs/formats.md), every finding listed.
+    let write_json = || {
+        let files: Vec<_> = outcomes.iter().map(|o| o.report.clone()).collect();
+        let bytes = riskcensus_report::render(
+            &riskcensus_report::Report {
+                files: &files,
+                findings: &findings,
+            },
+            riskcensus_report::Format::Json,
+            &riskcensus_report::Options::default(),
+        );
+        write_file(&findings_json, &bytes, findings.len())
+    };
+    let write_csv = || {
+        let bytes = riskcensus_report::findings_csv(&findings);
+        write_file(&findings_csv, &bytes, findings.len())
+    };
+    let write_project = || {
+        write_streamed(&project_path, 0, |out| {
+            qgis::write_project(out, &ctx.pipeline.name, &layers)
+        })
+    };
+    let ((layer, json), (csv, project)) = rayon::join(
+        || rayon::join(write_layer, write_json),
+        || rayon::join(write_csv, write_project),
+    );
+    let (layer, style) = layer?;
+    outputs.record(&findings_layer, layer);
+    outputs.record(&findings_layer.with_extension("qml"), style);
+    outputs.record(&findings_json, json?);
+    outputs.record(&findings_csv, csv?);
+    outputs.record(&project_path, project?);
+    drop(layers);
+    timings.lap("publish findings and the QGIS project", &mut clock);
     // Rejected rows, one CSV per input file (header only when nothing was rejected).
     let rejected_dir = root.join("rejected");
     std::fs::create_dir_all(&rejected_dir).map_err(io_err(&rejected_dir))?;
@@ -761,14 +784,6 @@ fn write_all(
     }
 
     timings.lap("write rejected rows", &mut clock);
-    // The QGIS project over every layer.
-    let project_path = root.join(format!("{}.qgs", ctx.pipeline.name));
-    let layers = std::mem::take(&mut outputs.layers);
-    outputs.write_streamed(&project_path, 0, |out| {
-        qgis::write_project(out, &ctx.pipeline.name, &layers)
-    })?;
-    drop(layers);
-
     let manifest = json!({
         "tool": {"name": "riskcensus", "version": env!("CARGO_PKG_VERSION")},
         "pipeline": {"name": ctx.pipeline.name, "reference_date": ctx.pipeline.reference_date},
@@ -803,7 +818,7 @@ fn write_all(
         .map_err(|e| io_err(&path)(std::io::Error::from(e)))?;
     std::io::Write::write_all(&mut out, b"\n").map_err(io_err(&path))?;
     std::io::Write::flush(&mut out).map_err(io_err(&path))?;
-    timings.lap("write project and manifest", &mut clock);
+    timings.lap("write manifest", &mut clock);
     progress.finish();
     Ok(())
 }
