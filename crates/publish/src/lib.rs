@@ -23,8 +23,9 @@
 
 pub mod qgis;
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow_array::builder::BinaryBuilder;
 use arrow_array::{
@@ -34,10 +35,14 @@ use arrow_schema::{DataType as ArrowType, Field as ArrowField, Fields, Schema};
 use geo::orient::{Direction, Orient};
 use geo::BoundingRect;
 use geo_types::{MultiPolygon, Point};
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
+use parquet::arrow::{
+    add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter, ArrowWriter, ARROW_SCHEMA_META_KEY,
+};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::SchemaDescriptor;
 use polars::prelude::{DataFrame, DataType as PlType};
 use riskcensus_core::Finding;
 use sha2::{Digest, Sha256};
@@ -281,10 +286,10 @@ fn to_arrow(
     Ok(out)
 }
 
-/// Write a GeoParquet 1.1 file: the frame's columns, then `geometry` (WKB) and `bbox`.
-/// Write a GeoParquet 1.1 file with its rows in Hilbert order of their bounding-box centres
-/// (nearby rows in the same row groups and pages, so that readers prune by the covering bbox);
-/// rows without geometry last; ties keep their input order.
+/// Write a GeoParquet 1.1 file: the frame's columns, then `geometry` (WKB) and `bbox`, with its
+/// rows in Hilbert order of their bounding-box centres (nearby rows in the same row groups and
+/// pages, so that readers prune by the covering bbox); rows without geometry last; ties keep their
+/// input order.
 pub fn write_geoparquet(
     path: &Path,
     attributes: &DataFrame,
@@ -542,6 +547,47 @@ fn write_rows(
     write_columns(path, to_arrow(attributes, rows)?, geometries)
 }
 
+/// A layer schema's Parquet schema and its `ARROW:schema` key, made once per schema.
+///
+/// The writer derives both from the Arrow schema for every file it opens; a national run writes
+/// ≈ 81,000 layers of a few dozen schemas (one per class, the area layers, the findings).
+struct EncodedSchema {
+    parquet: SchemaDescriptor,
+    arrow_metadata: KeyValue,
+}
+
+/// The [`EncodedSchema`] of `schema`, from a cache shared by the writing threads.
+fn encoded_schema(schema: &Schema) -> Result<Arc<EncodedSchema>, parquet::errors::ParquetError> {
+    static CACHE: std::sync::LazyLock<Mutex<HashMap<Schema, Arc<EncodedSchema>>>> =
+        std::sync::LazyLock::new(Mutex::default);
+    // A poisoned lock only means another thread panicked while holding it; the map is whole.
+    let cache = || {
+        CACHE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some(found) = cache().get(schema) {
+        return Ok(found.clone());
+    }
+    // What `ArrowWriter::try_new` does with default properties, done once.
+    let parquet = ArrowSchemaConverter::new().convert(schema)?;
+    let mut scratch = WriterProperties::builder().build();
+    add_encoded_arrow_schema_to_metadata(schema, &mut scratch);
+    let arrow_metadata = scratch
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|kv| kv.key == ARROW_SCHEMA_META_KEY))
+        .cloned()
+        .ok_or_else(|| {
+            parquet::errors::ParquetError::General("the Arrow schema was not encoded".to_string())
+        })?;
+    let encoded = Arc::new(EncodedSchema {
+        parquet,
+        arrow_metadata,
+    });
+    cache().insert(schema.clone(), encoded.clone());
+    Ok(encoded)
+}
+
 /// Write attribute `columns` (Arrow, all of the same length) with their `geometries`, then
 /// `geometry` and `bbox`, and the GeoParquet metadata.
 fn write_columns(
@@ -668,24 +714,37 @@ fn write_columns(
     let (fields, arrays): (Vec<ArrowField>, Vec<ArrayRef>) = columns.into_iter().unzip();
     let schema = Arc::new(Schema::new(fields));
     let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| pq_err(&e))?;
+    let encoded = encoded_schema(&schema).map_err(|e| pq_err(&e))?;
+    let small = batch.num_rows() < ZSTD_MIN_ROWS;
     let props = WriterProperties::builder()
-        .set_compression(if batch.num_rows() >= ZSTD_MIN_ROWS {
-            Compression::ZSTD(ZstdLevel::try_new(3).map_err(|e| pq_err(&e))?)
-        } else {
+        .set_compression(if small {
             Compression::UNCOMPRESSED
+        } else {
+            Compression::ZSTD(ZstdLevel::try_new(3).map_err(|e| pq_err(&e))?)
         })
         .set_max_row_group_row_count(Some(ROW_GROUP_SIZE))
-        .set_dictionary_enabled(batch.num_rows() >= ZSTD_MIN_ROWS)
-        .set_statistics_enabled(if batch.num_rows() >= ZSTD_MIN_ROWS {
-            parquet::file::properties::EnabledStatistics::Page
-        } else {
+        .set_dictionary_enabled(!small)
+        .set_statistics_enabled(if small {
             parquet::file::properties::EnabledStatistics::Chunk
+        } else {
+            parquet::file::properties::EnabledStatistics::Page
         })
-        .set_key_value_metadata(Some(vec![KeyValue::new("geo".to_string(), geo)]))
+        // A small layer's column chunks are one page each: an offset index would only repeat
+        // where that page starts.
+        .set_offset_index_disabled(small)
+        // `geo`, then `ARROW:schema` as the writer itself would add it.
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new("geo".to_string(), geo),
+            encoded.arrow_metadata.clone(),
+        ]))
         .build();
+    let options = ArrowWriterOptions::new()
+        .with_properties(props)
+        .with_skip_arrow_metadata(true)
+        .with_parquet_schema(encoded.parquet.clone());
     let mut bytes = Vec::new();
     let mut writer =
-        ArrowWriter::try_new(&mut bytes, schema, Some(props)).map_err(|e| pq_err(&e))?;
+        ArrowWriter::try_new_with_options(&mut bytes, schema, options).map_err(|e| pq_err(&e))?;
     writer.write(&batch).map_err(|e| pq_err(&e))?;
     writer.close().map_err(|e| pq_err(&e))?;
     std::fs::write(path, &bytes).map_err(|source| PublishError::Io {
@@ -899,7 +958,52 @@ mod tests {
     }
 
     #[test]
-    fn large_files_are_zstd_compressed_small_ones_not() {
+    fn layers_of_different_schemas_keep_their_own_schema() {
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        use polars::prelude::*;
+        let dir = tempfile::tempdir().unwrap();
+        let schools = df!("name" => ["甲小学"], "students" => [Some(120i64)]).unwrap();
+        let depots = df!("name" => ["乙库"], "area" => [Some(2.5f64)], "open" => [true]).unwrap();
+        // Alternately, so that a schema made for one layer would show up in the next.
+        for (i, frame) in [&schools, &depots, &schools, &depots]
+            .into_iter()
+            .enumerate()
+        {
+            let path = dir.path().join(format!("{i}.parquet"));
+            let points = Geometries::Points(vec![Some((104.1, 36.5))]);
+            write_geoparquet(&path, frame, points).unwrap();
+            let builder =
+                ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap())
+                    .unwrap();
+            let names: Vec<&str> = builder
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect();
+            let mut want: Vec<&str> = frame
+                .get_column_names()
+                .into_iter()
+                .map(|n| n.as_str())
+                .collect();
+            want.extend(["geometry", "bbox"]);
+            assert_eq!(names, want, "layer {i}");
+            let parquet_columns = builder.parquet_schema().num_columns();
+            assert_eq!(parquet_columns, frame.width() + 1 + 4, "layer {i}");
+            let keys: Vec<&str> = builder
+                .metadata()
+                .file_metadata()
+                .key_value_metadata()
+                .unwrap()
+                .iter()
+                .map(|kv| kv.key.as_str())
+                .collect();
+            assert_eq!(keys, ["geo", ARROW_SCHEMA_META_KEY], "layer {i}");
+        }
+    }
+
+    #[test]
+    fn large_files_are_zstd_compressed_and_page_indexed_small_ones_not() {
         use parquet::file::reader::FileReader;
         let dir = tempfile::tempdir().unwrap();
         for rows in [ZSTD_MIN_ROWS - 1, ZSTD_MIN_ROWS] {
@@ -925,6 +1029,12 @@ mod tests {
                 std::mem::discriminant(&want),
                 "{rows} rows"
             );
+            let offset_index = reader
+                .metadata()
+                .row_group(0)
+                .column(0)
+                .offset_index_offset();
+            assert_eq!(offset_index.is_some(), rows >= ZSTD_MIN_ROWS, "{rows} rows");
         }
     }
 

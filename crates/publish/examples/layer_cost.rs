@@ -1,0 +1,78 @@
+//! What one small facility layer costs to write: a 72-row layer of 29 attribute columns (the
+//! shape of a typical per-county layer in a national run) written again and again.
+//!
+//! ```text
+//! cargo run --release -p riskcensus-publish --example layer_cost -- [LAYERS] [DIR]
+//! ```
+//!
+//! Prints the microseconds per layer (wall, one thread). `DIR` defaults to the system's temporary
+//! directory; on tmpfs (`/dev/shm`) the figure is the writer's, not the disk's.
+
+use std::time::Instant;
+
+use polars::prelude::*;
+use riskcensus_publish::{write_geoparquet, Geometries};
+
+/// The allocator of the `riskcensus` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const ROWS: usize = 72;
+
+fn layer() -> PolarsResult<(DataFrame, Vec<Option<(f64, f64)>>)> {
+    let text = |column: usize| -> Column {
+        let values: Vec<Option<String>> = (0..ROWS)
+            .map(|row| (row % 7 != column % 7).then(|| format!("单位{column}-{row}")))
+            .collect();
+        Column::new(format!("text_{column}").into(), values)
+    };
+    let whole = |column: usize| -> Column {
+        let values: Vec<Option<i64>> = (0..ROWS)
+            .map(|row| (row % 5 != 0).then_some((row * column) as i64))
+            .collect();
+        Column::new(format!("whole_{column}").into(), values)
+    };
+    let real = |column: usize| -> Column {
+        let values: Vec<Option<f64>> = (0..ROWS)
+            .map(|row| Some(row as f64 * 0.25 + column as f64))
+            .collect();
+        Column::new(format!("real_{column}").into(), values)
+    };
+    let flag = |column: usize| -> Column {
+        let values: Vec<Option<bool>> = (0..ROWS).map(|row| Some(row % 2 == column % 2)).collect();
+        Column::new(format!("flag_{column}").into(), values)
+    };
+    let mut columns = Vec::new();
+    columns.extend((0..14).map(text));
+    columns.extend((0..7).map(whole));
+    columns.extend((0..5).map(real));
+    columns.extend((0..3).map(flag));
+    let frame = DataFrame::new(ROWS, columns)?;
+    let points = (0..ROWS)
+        .map(|row| Some((104.0 + row as f64 * 0.001, 36.0 + (row % 9) as f64 * 0.002)))
+        .collect();
+    Ok((frame, points))
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let layers: usize = args.next().map_or(Ok(5_000), |n| n.parse())?;
+    let dir = args.next().map_or_else(std::env::temp_dir, Into::into);
+    let dir = dir.join(format!("riskcensus-layer-cost-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let (frame, points) = layer()?;
+    let path = dir.join("layer.parquet");
+    let start = Instant::now();
+    for _ in 0..layers {
+        write_geoparquet(&path, &frame, Geometries::Points(points.clone()))?;
+    }
+    let elapsed = start.elapsed();
+    let bytes = std::fs::metadata(&path)?.len();
+    std::fs::remove_dir_all(&dir)?;
+    println!(
+        "{layers} layers of {ROWS} rows × {} columns, {bytes} bytes each: {:.1} µs per layer",
+        frame.width(),
+        elapsed.as_secs_f64() * 1e6 / layers as f64
+    );
+    Ok(())
+}
