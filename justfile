@@ -17,6 +17,11 @@ ci:
 bench *ARGS:
     scripts/bench.sh {{ARGS}}
 
+# What one small per-county layer costs to write (µs per layer): `just bench-layer [LAYERS] [DIR]`.
+bench-layer *ARGS:
+    cargo build --release --workspace --example layer_cost
+    target/release/examples/layer_cost {{ARGS}}
+
 # A synthetic census at national scale (5.4 M rows, 600 k villages) under target/national.
 synth-national:
     cargo run --release -- synth --villages 600000 --rows 5400000 --seed 1 --out target/national

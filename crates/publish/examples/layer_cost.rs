@@ -2,8 +2,13 @@
 //! shape of a typical per-county layer in a national run) written again and again.
 //!
 //! ```text
-//! cargo run --release -p riskcensus-publish --example layer_cost -- [LAYERS] [DIR]
+//! just bench-layer [LAYERS] [DIR]
+//! # or: cargo build --release --workspace --example layer_cost
+//! #     target/release/examples/layer_cost [LAYERS] [DIR]
 //! ```
+//!
+//! (`--workspace` builds the example with the features the whole workspace uses, so it reuses the
+//! release build of the `riskcensus` binary instead of building polars again.)
 //!
 //! Prints the microseconds per layer (wall, one thread). `DIR` defaults to the system's temporary
 //! directory; on tmpfs (`/dev/shm`) the figure is the writer's, not the disk's.
