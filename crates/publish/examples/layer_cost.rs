@@ -24,7 +24,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const ROWS: usize = 72;
 
-fn layer() -> PolarsResult<(DataFrame, Vec<Option<(f64, f64)>>)> {
+/// The layer's attributes and points.
+fn layer() -> PolarsResult<(DataFrame, Geometries)> {
     let text = |column: usize| -> Column {
         let values: Vec<Option<String>> = (0..ROWS)
             .map(|row| (row % 7 != column % 7).then(|| format!("单位{column}-{row}")))
@@ -56,7 +57,7 @@ fn layer() -> PolarsResult<(DataFrame, Vec<Option<(f64, f64)>>)> {
     let points = (0..ROWS)
         .map(|row| Some((104.0 + row as f64 * 0.001, 36.0 + (row % 9) as f64 * 0.002)))
         .collect();
-    Ok((frame, points))
+    Ok((frame, Geometries::Points(points)))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -69,7 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = dir.join("layer.parquet");
     let start = Instant::now();
     for _ in 0..layers {
-        write_geoparquet(&path, &frame, Geometries::Points(points.clone()))?;
+        write_geoparquet(&path, &frame, points.clone())?;
     }
     let elapsed = start.elapsed();
     let bytes = std::fs::metadata(&path)?.len();
