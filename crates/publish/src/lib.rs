@@ -569,7 +569,8 @@ fn encoded_schema(schema: &Schema) -> Result<Arc<EncodedSchema>, parquet::errors
     if let Some(found) = cache().get(schema) {
         return Ok(found.clone());
     }
-    // What `ArrowWriter::try_new` does with default properties, done once.
+    // What `ArrowWriter::try_new` does for every file (the layers' properties leave
+    // `coerce_types` off, as the converter's default does), done once per schema.
     let parquet = ArrowSchemaConverter::new().convert(schema)?;
     let mut scratch = WriterProperties::builder().build();
     add_encoded_arrow_schema_to_metadata(schema, &mut scratch);
@@ -989,6 +990,7 @@ mod tests {
             want.extend(["geometry", "bbox"]);
             assert_eq!(names, want, "layer {i}");
             let parquet_columns = builder.parquet_schema().num_columns();
+            // The attributes, `geometry`, and the four leaves of `bbox`.
             assert_eq!(parquet_columns, frame.width() + 1 + 4, "layer {i}");
             let keys: Vec<&str> = builder
                 .metadata()
