@@ -66,11 +66,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = args.next().map_or_else(std::env::temp_dir, Into::into);
     let dir = dir.join(format!("riskcensus-layer-cost-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let (frame, points) = layer()?;
+    let (frame, geometries) = layer()?;
     let path = dir.join("layer.parquet");
     let start = Instant::now();
     for _ in 0..layers {
-        write_geoparquet(&path, &frame, points.clone())?;
+        write_geoparquet(&path, &frame, geometries.clone())?;
     }
     let elapsed = start.elapsed();
     let bytes = std::fs::metadata(&path)?.len();
