@@ -153,6 +153,8 @@ pub struct Register {
     by_code: foldhash::HashMap<u64, usize>,
     /// Index of each division's parent (resolved once, so a row's chain needs one look-up).
     parents: Vec<Option<usize>>,
+    /// Indexes of each division's children, in register order.
+    children: Vec<Vec<usize>>,
 }
 
 impl Register {
@@ -215,6 +217,12 @@ impl Register {
                     .and_then(|p| register.index_of(p.as_str()))
             })
             .collect();
+        register.children = vec![Vec::new(); register.divisions.len()];
+        for (child, parent) in register.parents.iter().enumerate() {
+            if let Some(parent) = parent {
+                register.children[*parent].push(child);
+            }
+        }
         Ok(register)
     }
 
@@ -231,6 +239,28 @@ impl Register {
     /// All divisions in register order.
     pub fn divisions(&self) -> &[Division] {
         &self.divisions
+    }
+
+    /// The divisions whose parent is `code12`, in register order (a county's townships, a
+    /// township's villages): a look-up by name among them costs their number, not the
+    /// register's.
+    ///
+    /// ```
+    /// use riskcensus_core::Register;
+    /// let csv = "code,name,level,parent_code,urban_rural_code,code12,parent_code12,source_year\n\
+    ///            620421,靖远县,county,6204,,620421000000,620400000000,2023\n\
+    ///            620421100,乌兰镇,township,620421,,620421100000,620421000000,2023\n";
+    /// let register = Register::from_csv_str(csv).unwrap();
+    /// let names: Vec<&str> = register.children("620421000000").map(|d| d.name.as_str()).collect();
+    /// assert_eq!(names, ["乌兰镇"]);
+    /// assert_eq!(register.children("620421100000").count(), 0);
+    /// ```
+    pub fn children(&self, code12: &str) -> impl Iterator<Item = &Division> {
+        self.index_of(code12)
+            .and_then(|i| self.children.get(i))
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.divisions[i])
     }
 
     /// Divisions of one level.

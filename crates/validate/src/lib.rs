@@ -28,7 +28,9 @@ pub use riskcensus_core::schema::normalize_name;
 use riskcensus_core::schema::Check;
 use riskcensus_core::table::{RawTable, LINE_COLUMN};
 use riskcensus_core::uscc::{self, UsccProblem};
-use riskcensus_core::{Field, FieldType, Finding, Level, Register, ResolvedClass, Rule};
+use riskcensus_core::{
+    DivisionCode, Field, FieldType, Finding, Level, Register, ResolvedClass, Rule,
+};
 
 /// The result of validating one table.
 #[derive(Debug, Clone)]
@@ -67,6 +69,14 @@ fn typed_expr(f: &Field) -> Expr {
         FieldType::Date => col(format!("__t_{}", f.id).as_str()),
         // Normalised beforehand, in `validate_with` (see `normalize_multi`).
         FieldType::MultiEnum => col(format!("__t_{}", f.id).as_str()),
+        // `NaN`, `inf` and numbers beyond a double (`1e400` reads as inf) are no values: they
+        // stay null here and so are type findings, and never reach a sum or an index.
+        t @ (FieldType::Decimal | FieldType::Longitude | FieldType::Latitude) => {
+            let value = c.cast(dtype_of(t));
+            when(value.clone().is_finite())
+                .then(value)
+                .otherwise(lit(NULL).cast(DataType::Float64))
+        }
         t => c.cast(dtype_of(t)),
     }
 }
@@ -750,14 +760,20 @@ pub fn validate_with(
                     );
                 } else if let (Some(segment), Some(code)) = (
                     uscc::region_segment(v),
-                    division_codes.as_ref().and_then(|c| c.get(i)),
+                    // Only a well-formed code says where the record is: any other text in
+                    // 行政区划代码 (`无`, a name …) is its own finding, not a place to compare.
+                    division_codes
+                        .as_ref()
+                        .and_then(|c| c.get(i))
+                        .and_then(DivisionCode::parse),
                 ) {
+                    let code = code.as_str();
                     let here = [
-                        &code[..6.min(code.len())],
-                        &format!("{:0<6}", &code[..4.min(code.len())]),
-                        &format!("{:0<6}", &code[..2.min(code.len())]),
+                        code[..6].to_string(),
+                        format!("{:0<6}", &code[..4]),
+                        format!("{:0<6}", &code[..2]),
                     ];
-                    if code.len() == 12 && !here.contains(&segment) {
+                    if !here.iter().any(|h| h == segment) {
                         findings.push(
                             Finding::new(&raw.file, &raw.class, Rule::UsccRegion,
                                 format!("信用代码登记机关区划 {segment} 与所在区县 {} 不符", &code[..6]),
@@ -848,17 +864,23 @@ pub fn suggest_nbs_code<'r>(
     &'r riskcensus_core::Division,
     Option<&'r riskcensus_core::Division>,
 )> {
-    if code.len() != 12 || register.get(&format!("{}000", &code[..9])).is_some() {
+    // Twelve ASCII digits, so that the prefixes below fall on character boundaries.
+    if DivisionCode::number(code).is_none() || register.get(&format!("{}000", &code[..9])).is_some()
+    {
         return None;
     }
-    let township = register.of_level(Level::Township).find(|t| {
-        t.code.county() == &code[..6] && names_agree(township_name.unwrap_or_default(), &t.name)
-    })?;
+    // Looked up among the county's townships and the township's villages only (a walk over
+    // the whole register per row was quadratic in a national return of such codes).
+    let township = register
+        .children(&format!("{}000000", &code[..6]))
+        .find(|t| {
+            t.level == Level::Township && names_agree(township_name.unwrap_or_default(), &t.name)
+        })?;
     let village = village_name
         .and_then(|vn| {
             register
-                .of_level(Level::Village)
-                .find(|v| v.code.township() == township.code.township() && names_agree(vn, &v.name))
+                .children(township.code.as_str())
+                .find(|v| v.level == Level::Village && names_agree(vn, &v.name))
         })
         .or_else(|| register.get(&format!("{}{}", township.code.township(), &code[9..])));
     Some((township, village))
