@@ -148,29 +148,52 @@ impl Pipeline {
                 })
             }
         };
+        // An input file that is a folder is named here, not found unreadable midway.
+        let file = |what: &str, path: &Path| -> Result<(), PipelineError> {
+            missing(what, path)?;
+            if path.is_dir() {
+                return Err(PipelineError::Config {
+                    message: format!(
+                        "{}: {what} {} is a folder, not a file",
+                        self.file.display(),
+                        path.display()
+                    ),
+                });
+            }
+            Ok(())
+        };
         missing("schema directory", &self.schemas)?;
-        missing("register", &self.register.path)?;
-        missing("village polygons", &self.geometry.villages)?;
-        missing("county polygons", &self.geometry.counties)?;
+        file("register", &self.register.path)?;
+        file("village polygons", &self.geometry.villages)?;
+        file("county polygons", &self.geometry.counties)?;
         for r in &self.returns {
-            missing(&format!("{} return", r.class), &r.path)?;
+            file(&format!("{} return", r.class), &r.path)?;
         }
+        // A real calendar day (`2021-02-30` is none): the date checks measure from it.
         let date_ok = self.reference_date.len() == 10
-            && self.reference_date.bytes().enumerate().all(|(i, b)| {
-                if i == 4 || i == 7 {
-                    b == b'-'
-                } else {
-                    b.is_ascii_digit()
-                }
-            });
+            && chrono::NaiveDate::parse_from_str(&self.reference_date, "%Y-%m-%d").is_ok();
         if !date_ok {
             return Err(PipelineError::Config {
                 message: format!(
-                    "{}: reference_date `{}` is not YYYY-MM-DD",
+                    "{}: reference_date `{}` is not a date of the form YYYY-MM-DD",
                     self.file.display(),
                     self.reference_date
                 ),
             });
+        }
+        if let Some(hazard) = &self.hazard {
+            if let Some((county, value)) = hazard
+                .counties
+                .iter()
+                .find(|(_, v)| !v.is_finite() || **v < 0.0)
+            {
+                return Err(PipelineError::Config {
+                    message: format!(
+                        "{}: [hazard] {county} = {value}: a hazard value must be a finite number ≥ 0",
+                        self.file.display()
+                    ),
+                });
+            }
         }
         for (code, level) in &self.rules {
             if Rule::from_code(code).is_none() {
@@ -233,6 +256,43 @@ impl Pipeline {
             .collect::<Result<_, _>>()?;
         p.base = std::env::current_dir().unwrap_or_default();
         Ok(p)
+    }
+
+    /// Every file the pipeline reads: the pipeline file, register, polygons and returns (the
+    /// schema folder is [`Pipeline::schemas`]).
+    pub fn input_files(&self) -> impl Iterator<Item = &Path> {
+        [
+            &self.file,
+            &self.register.path,
+            &self.geometry.villages,
+            &self.geometry.counties,
+        ]
+        .into_iter()
+        .chain(self.returns.iter().map(|r| &r.path))
+        .map(PathBuf::as_path)
+    }
+
+    /// Refuse `path` as a file to write when it is one of the pipeline's inputs or lies in its
+    /// schema folder (a report written over a return would destroy it): exit 2.
+    pub fn check_writable(&self, path: &Path, what: &str) -> Result<(), PipelineError> {
+        let Ok(target) = std::fs::canonicalize(path) else {
+            return Ok(()); // not there yet: it is no input
+        };
+        let is_input = self
+            .input_files()
+            .filter_map(|p| std::fs::canonicalize(p).ok())
+            .any(|p| p == target);
+        let in_schemas =
+            std::fs::canonicalize(&self.schemas).is_ok_and(|schemas| target.starts_with(schemas));
+        if is_input || in_schemas {
+            return Err(PipelineError::Config {
+                message: format!(
+                    "refusing to write the {what} to {}: it is an input of the pipeline",
+                    path.display()
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// The severity of a rule in this pipeline: `None` when the pipeline turns it off.

@@ -13,11 +13,13 @@ mod batches;
 pub mod config;
 mod cross_file;
 pub mod error;
+pub mod output;
 mod process;
 mod publish;
 
 pub use config::Pipeline;
 pub use error::PipelineError;
+pub use output::OutputDir;
 pub use process::{prepare, process_all, Context, FileOutcome};
 pub use publish::publish;
 
@@ -108,6 +110,9 @@ pub trait Progress: Sync {
     fn advance(&self);
     /// The current stage is done.
     fn finish(&self);
+    /// Something the user should know that is no finding on the data (e.g. what was recovered
+    /// from a run that was stopped). Ignored unless overridden.
+    fn note(&self, _message: &str) {}
 }
 
 /// Reports nothing.
@@ -170,13 +175,20 @@ pub fn run_with(
     out: Option<&std::path::Path>,
     progress: &dyn Progress,
 ) -> Result<RunReport, PipelineError> {
+    // The output folder is checked before any work: a folder that is not ours stops the run.
+    let out_dir = OutputDir::claim(out.unwrap_or(&pipeline.output), pipeline)?;
+    for note in &out_dir.recovered {
+        progress.note(note);
+    }
     let mut timings = Timings::default();
     let ctx = load(pipeline, &mut timings, progress)?;
-    let out_dir = out
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_else(|| pipeline.output.clone());
     let outcomes = in_pool(|| publish::check_and_publish(&ctx, &out_dir, &mut timings, progress))?;
-    Ok(report(&ctx, &outcomes, Some(out_dir), timings))
+    Ok(report(
+        &ctx,
+        &outcomes,
+        Some(out_dir.path().to_path_buf()),
+        timings,
+    ))
 }
 
 /// Validate and locate every return of a pipeline without writing anything.

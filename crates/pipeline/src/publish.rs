@@ -16,6 +16,7 @@ use riskcensus_publish::{
 use serde_json::json;
 
 use crate::error::PipelineError;
+use crate::output::OutputDir;
 use crate::process::{Context, FileOutcome};
 
 struct Outputs {
@@ -195,7 +196,7 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> PipelineError + '_ {
 pub fn publish(
     ctx: &Context<'_>,
     outcomes: &mut [FileOutcome],
-    out: &Path,
+    out: &OutputDir,
     timings: &mut crate::Timings,
     progress: &dyn crate::Progress,
 ) -> Result<(), PipelineError> {
@@ -213,7 +214,7 @@ pub fn publish(
 /// memory follows the batch and not the census. Returns the outcomes (accepted frames empty).
 pub(crate) fn check_and_publish(
     ctx: &Context<'_>,
-    out: &Path,
+    out: &OutputDir,
     timings: &mut crate::Timings,
     progress: &dyn crate::Progress,
 ) -> Result<Vec<FileOutcome>, PipelineError> {
@@ -235,40 +236,22 @@ pub(crate) fn check_and_publish(
 
 /// Run `write` on a fresh staging directory beside `out`, then put it in place of `out` (the
 /// previous database is removed only then); on an error the staging directory is removed and
-/// `out` left as it was.
+/// `out` left as it was. [`OutputDir`] says how a killed run is recovered.
 fn in_staging<T>(
-    out: &Path,
+    out: &OutputDir,
     timings: &mut crate::Timings,
     progress: &dyn crate::Progress,
     write: impl FnOnce(&Path, &mut crate::Timings) -> Result<T, PipelineError>,
 ) -> Result<T, PipelineError> {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(io_err(parent))?;
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "out".into());
-    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
-    }
-    std::fs::create_dir_all(&staging).map_err(io_err(&staging))?;
+    let staging = out.stage()?;
     let value = match write(&staging, timings) {
         Ok(value) => value,
         Err(e) => {
-            let _ = std::fs::remove_dir_all(&staging);
+            out.discard(&staging);
             return Err(e);
         }
     };
-    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-    if out.exists() {
-        std::fs::rename(out, &old).map_err(io_err(out))?;
-    }
-    std::fs::rename(&staging, out).map_err(io_err(out))?;
-    if old.exists() {
+    if let Some(old) = out.swap_in(&staging)? {
         // The previous database: its county directories in parallel (a national one holds
         // ~190,000 files), then the rest.
         let mut clock = std::time::Instant::now();
@@ -770,7 +753,8 @@ fn write_all(
     // Rejected rows, one CSV per input file (header only when nothing was rejected).
     let rejected_dir = root.join("rejected");
     std::fs::create_dir_all(&rejected_dir).map_err(io_err(&rejected_dir))?;
-    let names = rejected_names(outcomes);
+    let files: Vec<&str> = outcomes.iter().map(|o| o.report.file.as_str()).collect();
+    let names = rejected_names(&files);
     let written: Vec<(PathBuf, Written)> = outcomes
         .par_iter()
         .zip(names)
@@ -844,34 +828,52 @@ fn once_per_run<'v>(
 
 /// File names under `rejected/`: the input's stem (`HB-PSF-01_学校.csv`), or, where two inputs
 /// share a stem (one file per province: `returns/62/HB-PSF-01.csv`), its path with `_` for `/`.
-fn rejected_names(outcomes: &[FileOutcome]) -> Vec<String> {
-    let stem = |o: &FileOutcome| {
-        Path::new(&o.report.file)
+/// Names never collide (compared case-blind, as Windows and macOS compare them): a name already
+/// taken (`X.csv` beside `X.xlsx`, one file listed twice) gets the input's extension, then a
+/// number (`X.xlsx.csv`, `X-2.csv`).
+fn rejected_names(files: &[&str]) -> Vec<String> {
+    let stem = |file: &str| {
+        Path::new(file)
             .file_stem()
             .map(|s| s.to_string_lossy().to_string())
             .unwrap_or_else(|| "return".into())
     };
+    let flat = |path: &Path| {
+        path.components()
+            .filter_map(|c| match c {
+                std::path::Component::Normal(s) => Some(s.to_string_lossy().to_string()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("_")
+    };
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for o in outcomes {
-        *seen.entry(stem(o)).or_default() += 1;
+    for file in files {
+        *seen.entry(stem(file)).or_default() += 1;
     }
-    outcomes
+    let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
+    files
         .iter()
-        .map(|o| {
-            let stem = stem(o);
-            if seen[&stem] == 1 {
-                format!("{stem}.csv")
+        .map(|file| {
+            let stem = stem(file);
+            let path = Path::new(file);
+            let base = if seen[&stem] == 1 {
+                stem
             } else {
-                let path = Path::new(&o.report.file).with_extension("");
-                let flat: Vec<String> = path
-                    .components()
-                    .filter_map(|c| match c {
-                        std::path::Component::Normal(s) => Some(s.to_string_lossy().to_string()),
-                        _ => None,
-                    })
-                    .collect();
-                format!("{}.csv", flat.join("_"))
+                flat(&path.with_extension(""))
+            };
+            let candidates = [base.clone(), flat(path)]
+                .into_iter()
+                .chain((2..).map(|n| format!("{base}-{n}")));
+            let mut chosen = String::new();
+            for candidate in candidates {
+                let name = format!("{candidate}.csv");
+                if taken.insert(name.to_lowercase()) {
+                    chosen = name;
+                    break;
+                }
             }
+            chosen
         })
         .collect()
 }
@@ -1004,6 +1006,36 @@ fn write_rejected(path: &Path, o: &FileOutcome) -> Result<Written, PipelineError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rejected_file_names_never_collide() {
+        let names = rejected_names(&[
+            "returns/X.csv",
+            "returns/X.xlsx",
+            "returns/X.csv",
+            "a/b_c/d.csv",
+            "a_b/c/d.csv",
+            "returns/y.csv",
+            "returns/Y.CSV",
+            "HB-PSF-01_学校.csv",
+        ]);
+        assert_eq!(
+            names,
+            [
+                "returns_X.csv",
+                "returns_X.xlsx.csv",
+                "returns_X.csv.csv",
+                "a_b_c_d.csv",
+                "a_b_c_d.csv.csv",
+                "y.csv",
+                "returns_Y.CSV.csv",
+                "HB-PSF-01_学校.csv",
+            ]
+        );
+        // Still distinct when even the extension is taken: a number follows.
+        let names = rejected_names(&["X.csv", "X.csv", "X.csv"]);
+        assert_eq!(names, ["X.csv", "X.csv.csv", "X-2.csv"]);
+    }
 
     #[test]
     fn once_per_run_looks_each_run_of_codes_up_once() {

@@ -61,4 +61,9 @@ impl Progress for Bars {
             }
         }
     }
+
+    fn note(&self, message: &str) {
+        // Printed even with --quiet: it says what happened to the user's folders.
+        eprintln!("riskcensus: {message}");
+    }
 }

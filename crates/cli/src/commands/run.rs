@@ -20,6 +20,9 @@ pub fn run(
     if batch_mib.is_some() {
         p.batch_mib = batch_mib;
     }
+    if let Some(path) = timings {
+        p.check_writable(path, "timings")?;
+    }
     let report = riskcensus_pipeline::run_with(&p, out, &super::progress::Bars::new(quiet))?;
     super::write_timings(timings, &report.timings, started.elapsed())?;
     let options = Options {

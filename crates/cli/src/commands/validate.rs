@@ -30,6 +30,11 @@ pub fn validate(req: Request) -> Result<u8, PipelineError> {
     if !req.files.is_empty() {
         p = p.with_files(&req.files, req.class.as_deref())?;
     }
+    for (path, what) in [(&req.output, "report"), (&req.timings, "timings")] {
+        if let Some(path) = path {
+            p.check_writable(path, what)?;
+        }
+    }
     let report = riskcensus_pipeline::validate_only_with(&p, &super::progress::Bars::new(false))?;
     let to_terminal = req.output.is_none() && std::io::stdout().is_terminal();
     let options = Options {
