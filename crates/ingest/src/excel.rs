@@ -146,6 +146,7 @@ pub fn ingest_excel(
         source,
     })?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
+    crate::limits::check_zip_inflation(&bytes).map_err(err)?;
     let mut book =
         open_workbook_auto(path).map_err(|e| err(format!("not a readable spreadsheet: {e}")))?;
     let sheets = book.sheet_names();

@@ -26,6 +26,7 @@ use std::path::Path;
 use polars::prelude::*;
 mod builder;
 pub mod excel;
+pub mod limits;
 
 pub use builder::halfwidth;
 
@@ -267,6 +268,8 @@ pub fn ingest_bytes(
             })
         }
     };
+    let limits = limits::Limits::new(name);
+    limits.check_columns(1, header.len())?;
     // Columns sized once for the file's lines: growing them row by row copied every column
     // several times over and faulted in fresh memory each time (perf).
     let rows_hint = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
@@ -281,8 +284,11 @@ pub fn ingest_bytes(
     // One vector of a record's fields, reused (collecting a new one per row, grown as it went,
     // was 3 % of a validation's CPU).
     let mut spare_fields: Vec<Option<&'static str>> = Vec::new();
+    let mut last_record_start = 0;
     while reader.read_byte_record(&mut record).map_err(csv_err)? {
-        let line = counter.line_at(record.position().map_or(0, |p| p.byte() as usize));
+        last_record_start = record.position().map_or(0, |p| p.byte() as usize);
+        let line = counter.line_at(last_record_start);
+        limits.check_record(line, &record)?;
         // The whole text is UTF-8 and CSV splits at ASCII bytes, so every field is too.
         let mut fields = recycle(std::mem::take(&mut spare_fields));
         let all_valid = simdutf8::basic::from_utf8(record.as_slice()).is_ok_and(|all| {
@@ -301,6 +307,19 @@ pub fn ingest_bytes(
         }
         table.push_row(line, &fields);
         spare_fields = recycle(fields);
+    }
+    // A quote never closed swallows the rest of the file into one cell, silently: the csv
+    // reader takes the end of the file as the field's end.
+    let last_record = text.as_bytes().get(last_record_start..).unwrap_or_default();
+    if limits::ends_inside_quotes(last_record) {
+        let mut counter = LineCounter::new(&text);
+        return Err(IngestError::Csv {
+            path: name.to_string(),
+            line: counter.line_at(last_record_start),
+            message: "a quote (\") opened in this record is never closed: every line after it \
+                      would become one cell. Close the quote, or double a quote inside a cell (\"\")"
+                .into(),
+        });
     }
     table.finish(sha256, encoding_found)
 }
