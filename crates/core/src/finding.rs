@@ -161,6 +161,9 @@ rules! {
     DuplicateName = "dup.name_in_village", Error, "同村重名记录", "Duplicate name in village", "删除重复记录或区分名称", "Delete the duplicate or tell the two apart";
     /// Two points less than 50 m apart with similar names.
     NearDuplicate = "dup.near_point", Warning, "疑似重复（近距离同名）", "Likely duplicate (close, similar name)", "核对是否为同一对象", "Check whether they are the same object";
+    /// A check compared a row with at most a fixed number of others (a cluster of many rows at
+    /// one place or under one key): what it did not compare is said, not silently skipped.
+    CheckCapped = "check.capped", Info, "核对已限量", "Check capped", "核对该处密集的记录是否重复", "Check the dense cluster of rows for duplicates";
     /// The same object filed in two files of one class.
     AcrossFiles = "dup.across_files", Error, "跨文件重复填报", "Filed in two files", "只在一个文件中保留该对象", "Keep the object in one file only";
 }

@@ -620,6 +620,39 @@ pub const GEOMETRY_CLASS: &str = "geometry";
 /// latitude) and more than 0.1 % of the smaller village — slivers from digitising are not news.
 pub const OVERLAP_TOLERANCE: f64 = 1e-7;
 
+/// The most vertices a village polygon keeps: the validity checks and repairs grow faster than
+/// the vertex count, and no village outline needs more at the census's scale. A polygon with
+/// more is simplified (Ramer–Douglas–Peucker, the smallest tolerance from 0.1 m up that brings
+/// it under the limit) and says so in a `geom.repaired` finding.
+pub const MAX_VILLAGE_VERTICES: usize = 20_000;
+
+fn vertex_count(geometry: &MultiPolygon<f64>) -> usize {
+    geometry
+        .0
+        .iter()
+        .map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
+        .sum()
+}
+
+/// Simplify `geometry` to at most [`MAX_VILLAGE_VERTICES`] vertices; the count before, if it
+/// had to.
+fn simplify_to_limit(geometry: &mut MultiPolygon<f64>) -> Option<usize> {
+    use geo::Simplify;
+    let before = vertex_count(geometry);
+    if before <= MAX_VILLAGE_VERTICES {
+        return None;
+    }
+    let mut tolerance = 1e-6; // degrees: about 0.1 m
+    loop {
+        let simpler = geometry.simplify(tolerance);
+        if vertex_count(&simpler) <= MAX_VILLAGE_VERTICES || tolerance > 1.0 {
+            *geometry = simpler;
+            return Some(before);
+        }
+        tolerance *= 4.0;
+    }
+}
+
 /// Check village polygons against each other and their counties; repair what can be repaired.
 /// Returns the villages to use and the findings (row = the feature's 1-based position).
 pub fn check_villages(
@@ -680,6 +713,21 @@ pub fn check_villages(
         .into_par_iter()
         .map(|(i, mut v)| {
             let mut found = Vec::new();
+            if let Some(before) = simplify_to_limit(&mut v.geometry) {
+                found.push(finding(
+                    Rule::GeomRepaired,
+                    i,
+                    &v.code,
+                    format!(
+                        "{}（{}）的面有 {before} 个顶点，超过上限 {MAX_VILLAGE_VERTICES}，已简化为 {} 个",
+                        v.name, v.code, vertex_count(&v.geometry)
+                    ),
+                    format!(
+                        "the polygon of {} ({}) had {before} vertices, over the limit of {MAX_VILLAGE_VERTICES}; simplified to {}",
+                        v.name, v.code, vertex_count(&v.geometry)
+                    ),
+                ));
+            }
             if unclosed.contains(v.code.as_str()) {
                 found.push(finding(
                     Rule::GeomRepaired,
@@ -981,7 +1029,22 @@ pub fn locate<'v>(
             ));
             continue;
         }
-        let (lon, lat) = crs.to_cgcs2000(x, y)?;
+        // A coordinate the CRS cannot take (far outside its zone, non-finite) is this row's
+        // finding, not the run's end.
+        let Ok((lon, lat)) = crs.to_cgcs2000(x, y) else {
+            out.findings.push(finding(
+                Rule::OutsideChina,
+                format!(
+                    "坐标 ({x}, {y}) 无法从 EPSG:{} 换算为经纬度，不在中国范围内",
+                    crs.epsg()
+                ),
+                format!(
+                    "point ({x}, {y}) cannot be reprojected from EPSG:{}: it is nowhere in China",
+                    crs.epsg()
+                ),
+            ));
+            continue;
+        };
         if !in_china(lon, lat) {
             if in_china(lat, lon) {
                 out.findings.push(finding(Rule::Swapped,
@@ -1107,14 +1170,16 @@ pub fn locate<'v>(
 /// Points closer than this, with similar names, are likely the same object.
 pub const NEAR_DUPLICATE_METRES: f64 = 50.0;
 
+/// The most earlier points within reach that one point is compared with: a cluster of
+/// thousands of rows at one spot (a placeholder coordinate) stays linear, and a
+/// `check.capped` finding says how many points had more.
+pub const NEAR_DUPLICATE_CANDIDATES: usize = 64;
+
 /// Pairs of rows closer than [`NEAR_DUPLICATE_METRES`] with similar (not identical-in-the-same-
-/// village, which `dup.name_in_village` reports) names; the later row gets the finding.
+/// village, which `dup.name_in_village` reports) names; the later row gets the finding, naming
+/// the earliest such row among the candidates it was compared with.
 fn near_duplicates(input: &PointInput<'_>, located: &Located) -> Vec<Finding> {
     use geo::{Distance, Haversine};
-    let entries: Vec<GeomWithData<[f64; 2], usize>> = (0..input.lines.len())
-        .filter_map(|i| Some(GeomWithData::new([located.lon[i]?, located.lat[i]?], i)))
-        .collect();
-    let tree = RTree::bulk_load(entries);
     let names: Vec<Option<String>> = input
         .names
         .iter()
@@ -1122,18 +1187,28 @@ fn near_duplicates(input: &PointInput<'_>, located: &Located) -> Vec<Finding> {
         .collect();
     let mut findings = Vec::new();
     let pad = 0.001; // degrees: > 50 m in both directions at China's latitudes
+                     // The tree holds the earlier rows only: each row is looked for, then added, so that a
+                     // query never walks the rows after it (all rows at one spot made this quadratic).
+    let mut earlier_rows: RTree<GeomWithData<[f64; 2], usize>> = RTree::new();
+    let mut capped = 0usize;
     for j in 0..input.lines.len() {
+        // A row without a name or a point is compared with nothing, and nothing with it.
         let (Some(lon), Some(lat), Some(name_j)) =
             (located.lon[j], located.lat[j], names[j].as_deref())
         else {
             continue;
         };
         let envelope = AABB::from_corners([lon - pad, lat - pad], [lon + pad, lat + pad]);
-        let mut earlier: Vec<usize> = tree
+        let mut earlier: Vec<usize> = earlier_rows
             .locate_in_envelope(&envelope)
             .map(|e| e.data)
-            .filter(|&i| i < j)
+            .take(NEAR_DUPLICATE_CANDIDATES + 1)
             .collect();
+        earlier_rows.insert(GeomWithData::new([lon, lat], j));
+        if earlier.len() > NEAR_DUPLICATE_CANDIDATES {
+            earlier.truncate(NEAR_DUPLICATE_CANDIDATES);
+            capped += 1;
+        }
         earlier.sort_unstable();
         for i in earlier {
             let Some(name_i) = names[i].as_deref() else {
@@ -1164,6 +1239,11 @@ fn near_duplicates(input: &PointInput<'_>, located: &Located) -> Vec<Finding> {
                 break;
             }
         }
+    }
+    if capped > 0 {
+        findings.push(Finding::new(input.file, input.class, Rule::CheckCapped,
+            format!("{capped} 个点在 {NEAR_DUPLICATE_METRES} 米范围内有超过 {NEAR_DUPLICATE_CANDIDATES} 个更早的点，疑似重复检查只比较了其中 {NEAR_DUPLICATE_CANDIDATES} 个"),
+            format!("{capped} points had more than {NEAR_DUPLICATE_CANDIDATES} earlier points within reach: the near-duplicate check compared each with {NEAR_DUPLICATE_CANDIDATES} of them")));
     }
     findings
 }

@@ -154,7 +154,24 @@ fn load_polygons(pipeline: &Pipeline) -> Result<Polygons, PipelineError> {
         })?;
         VillageIndex::read_geojson(&villages_path, &text, &crs)?
     };
+    // Without villages nothing can be located: every location check would quietly stop.
+    if villages.is_empty() {
+        return Err(PipelineError::Config {
+            message: format!(
+                "{villages_path}: the village layer holds no polygons; riskcensus locates every \
+                 return in the villages of the register"
+            ),
+        });
+    }
     let counties = read_counties(pipeline, &crs)?;
+    if counties.is_empty() {
+        return Err(PipelineError::Config {
+            message: format!(
+                "{}: the county layer holds no county polygons",
+                pipeline.display_path(&pipeline.geometry.counties)
+            ),
+        });
+    }
     Ok(Polygons {
         villages,
         unclosed,
