@@ -357,18 +357,27 @@ pub fn county_risk(
     let e_max = exposed.iter().fold(0.0f64, |a, &b| a.max(b));
     let capacity: std::collections::BTreeMap<String, f64> =
         if townships.column("capacity_score").is_ok() {
-            let t = townships
-                .clone()
-                .lazy()
-                .filter(col("capacity_score").is_not_null())
-                .group_by([col("county_code")])
-                .agg([col("capacity_score").mean()])
-                .collect()?;
-            t.column("county_code")?
+            // The mean of each county's scores summed in sorted order: the same bits whatever
+            // order the townships come in (a hash group-by's mean differed in the last digits
+            // between reruns of one census).
+            let mut scores: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+            for (c, v) in townships
+                .column("county_code")?
                 .str()?
                 .iter()
-                .zip(t.column("capacity_score")?.f64()?.iter())
-                .filter_map(|(c, v)| Some((c?.to_string(), v?)))
+                .zip(townships.column("capacity_score")?.f64()?.iter())
+            {
+                if let (Some(c), Some(v)) = (c, v) {
+                    scores.entry(c.to_string()).or_default().push(v);
+                }
+            }
+            scores
+                .into_iter()
+                .map(|(c, mut v)| {
+                    v.sort_by(f64::total_cmp);
+                    let mean = v.iter().sum::<f64>() / v.len() as f64;
+                    (c, mean)
+                })
                 .collect()
         } else {
             Default::default()
