@@ -8,8 +8,8 @@
 //! - a run that fails (exit ≥ 2) leaves the earlier database byte-identical;
 //! - nothing outside the output folder is written, changed or removed.
 //!
-//! The counts (cases, exits by code, the slowest case, the peak memory where `/usr/bin/time`
-//! (`/proc`) tells it) are printed at the end: `cargo test --test catalogue -- --nocapture`.
+//! The counts (cases, exits by code, the slowest case, the peak memory where `/proc` tells it)
+//! are printed at the end: `cargo test --test catalogue -- --nocapture`.
 
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};

@@ -37,7 +37,7 @@ pub struct OutputDir {
     parent: PathBuf,
     /// Its name.
     name: String,
-    /// What the recovery of earlier runs did, for the user (already printed to no one).
+    /// What recovering killed runs did, for the caller to tell the user.
     pub recovered: Vec<String>,
 }
 
