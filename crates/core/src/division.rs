@@ -308,6 +308,91 @@ impl Register {
     }
 }
 
+/// Province-level divisions by their two-digit code (GB/T 2260).
+const PROVINCES: [(&str, &str); 34] = [
+    ("11", "北京市"),
+    ("12", "天津市"),
+    ("13", "河北省"),
+    ("14", "山西省"),
+    ("15", "内蒙古自治区"),
+    ("21", "辽宁省"),
+    ("22", "吉林省"),
+    ("23", "黑龙江省"),
+    ("31", "上海市"),
+    ("32", "江苏省"),
+    ("33", "浙江省"),
+    ("34", "安徽省"),
+    ("35", "福建省"),
+    ("36", "江西省"),
+    ("37", "山东省"),
+    ("41", "河南省"),
+    ("42", "湖北省"),
+    ("43", "湖南省"),
+    ("44", "广东省"),
+    ("45", "广西壮族自治区"),
+    ("46", "海南省"),
+    ("50", "重庆市"),
+    ("51", "四川省"),
+    ("52", "贵州省"),
+    ("53", "云南省"),
+    ("54", "西藏自治区"),
+    ("61", "陕西省"),
+    ("62", "甘肃省"),
+    ("63", "青海省"),
+    ("64", "宁夏回族自治区"),
+    ("65", "新疆维吾尔自治区"),
+    ("71", "台湾省"),
+    ("81", "香港特别行政区"),
+    ("82", "澳门特别行政区"),
+];
+
+/// The name of the province a code lies in, from its first two digits (GB/T 2260): for
+/// registers that start below the province (a city's register has no province row).
+///
+/// ```
+/// assert_eq!(riskcensus_core::division::province_name("620421103201"), Some("甘肃省"));
+/// assert_eq!(riskcensus_core::division::province_name("990000000000"), None);
+/// assert_eq!(riskcensus_core::division::province_name("无"), None);
+/// ```
+pub fn province_name(code: &str) -> Option<&'static str> {
+    let prefix = code.get(..2)?;
+    PROVINCES
+        .iter()
+        .find(|(p, _)| *p == prefix)
+        .map(|(_, name)| *name)
+}
+
+impl Register {
+    /// The name at `level` of the chain above a 12-digit code (the code's own when it is of that
+    /// level): `None` when the register does not reach it (a province falls back to
+    /// [`province_name`]).
+    ///
+    /// ```
+    /// use riskcensus_core::{Level, Register};
+    /// let csv = "code,name,level,parent_code,urban_rural_code,code12,parent_code12,source_year\n\
+    ///            6204,白银市,city,62,,620400000000,620000000000,2023\n\
+    ///            620421,靖远县,county,6204,,620421000000,620400000000,2023\n";
+    /// let register = Register::from_csv_str(csv).unwrap();
+    /// assert_eq!(register.name_at("620421000000", Level::City), Some("白银市"));
+    /// assert_eq!(register.name_at("620421000000", Level::Province), Some("甘肃省"));
+    /// assert_eq!(register.name_at("620421000000", Level::Township), None);
+    /// assert_eq!(register.name_at("620499000000", Level::Province), None, "not registered");
+    /// ```
+    pub fn name_at(&self, code12: &str, level: Level) -> Option<&str> {
+        // The topmost of the level, as `names_down_to` lists them.
+        let registered = self
+            .names_up_from(code12)
+            .filter(|d| d.level == level)
+            .last()
+            .map(|d| d.name.as_str());
+        match (registered, level) {
+            (Some(name), _) => Some(name),
+            (None, Level::Province) => self.get(code12).and_then(|_| province_name(code12)),
+            (None, _) => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,6 +79,11 @@ rules! {
     DuplicateColumn = "struct.duplicate_column", Error, "重复列", "Duplicate column", "删除重复的列", "Delete one of the two columns";
     /// A row with more or fewer values than the header has columns.
     RaggedRow = "struct.ragged_row", Error, "行列数与表头不符", "Ragged row", "检查该行是否有多余的逗号或缺少的单元格", "Look for a stray comma or a missing cell in the row";
+    /// A column the census fills from other data of the row (省/市/县/乡镇/村 from the division
+    /// code, 代码类型 from the credit code) is missing: derived, each value in `changes.csv`.
+    DerivedColumn = "struct.derived_column", Info, "缺少可推导的列，已推导", "Derivable column missing: derived", "无需处理；推导值见 changes.csv", "Nothing to do; the derived values are in changes.csv";
+    /// An empty cell whose value follows from other data of the row: derived.
+    DerivedValue = "cell.derived", Info, "空值已推导", "Empty value derived", "无需处理；推导值见 changes.csv", "Nothing to do; the derived value is in changes.csv";
     /// A blank line between rows (skipped).
     BlankRow = "struct.blank_row", Info, "空行", "Blank row", "删除空行（已跳过）", "Delete the blank line (it was skipped)";
     /// A required value is empty.
@@ -193,6 +198,9 @@ pub struct Finding {
     pub column: Option<String>,
     /// The offending value as written.
     pub value: Option<String>,
+    /// The value the finding suggests instead, when one entry of the register or code list
+    /// fits (how sure: in the message).
+    pub suggestion: Option<String>,
     /// The rule.
     pub rule: Rule,
     /// The severity (the rule's default unless the pipeline overrides it).
@@ -222,6 +230,7 @@ impl Finding {
             row: None,
             column: None,
             value: None,
+            suggestion: None,
             rule,
             severity: rule.default_severity(),
             message_zh: message_zh.into(),
@@ -241,6 +250,12 @@ impl Finding {
     pub fn in_column(mut self, column: impl Into<String>, value: Option<String>) -> Self {
         self.column = Some(column.into());
         self.value = value;
+        self
+    }
+
+    /// Set the suggested value.
+    pub fn suggesting(mut self, value: Option<String>) -> Self {
+        self.suggestion = value;
         self
     }
 

@@ -12,6 +12,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod change;
 pub mod division;
 pub mod error;
 pub mod finding;
@@ -20,6 +21,7 @@ pub mod summary;
 pub mod table;
 pub mod uscc;
 
+pub use change::{Change, Confidence};
 pub use division::{Division, DivisionCode, Level, Register};
 pub use error::{Error, Result};
 pub use finding::{Finding, Rule, Severity};

@@ -126,9 +126,102 @@ pub struct Field {
     /// For dates: must not be after the pipeline's reference date (2020-12-31).
     #[serde(default)]
     pub not_after_reference: bool,
+    /// Part of the object's own place (address, coordinates): required only where the class
+    /// locates its rows by point ([`LocationKind::Point`]); elsewhere optional and checked only
+    /// when given.
+    #[serde(default)]
+    pub place: bool,
+    /// How a missing or empty value follows from other data of the row (see [`Derive`]).
+    #[serde(default)]
+    pub derive: Option<Derive>,
     /// Sourced or reconstructed.
     #[serde(default)]
     pub source: Source,
+}
+
+/// A value that follows from other data of the same row: derived, and recorded, rather than
+/// rejected when the column is missing or the cell empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Derive {
+    /// The province's name, from the division code via the register.
+    Province,
+    /// The prefecture's name, likewise.
+    City,
+    /// The county's name, likewise.
+    County,
+    /// The township's name, likewise.
+    Township,
+    /// The village's (community's) name, likewise.
+    Village,
+    /// 代码类型 from the credit code's shape: a valid 18-character USCC is
+    /// 统一社会信用代码.
+    CodeType,
+}
+
+impl Derive {
+    /// The register level whose name this derivation takes, for the name derivations.
+    pub fn level(self) -> Option<crate::division::Level> {
+        use crate::division::Level;
+        match self {
+            Derive::Province => Some(Level::Province),
+            Derive::City => Some(Level::City),
+            Derive::County => Some(Level::County),
+            Derive::Township => Some(Level::Township),
+            Derive::Village => Some(Level::Village),
+            Derive::CodeType => None,
+        }
+    }
+
+    /// The value as the schema writes it (`province`, `code_type` …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Derive::Province => "province",
+            Derive::City => "city",
+            Derive::County => "county",
+            Derive::Township => "township",
+            Derive::Village => "village",
+            Derive::CodeType => "code_type",
+        }
+    }
+}
+
+/// The 代码类型 value of a unified social credit code.
+pub const CODE_TYPE_USCC: &str = "统一社会信用代码";
+
+/// Where a class's rows are: at their own point, or in their division's polygon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationKind {
+    /// A facility at its own point: coordinates (and address) required.
+    #[default]
+    Point,
+    /// The village (community) itself (DR-GRS-02): its place is the village polygon.
+    Village,
+    /// The township itself (DR-GRS-01): its place is the township; the code is a township code.
+    Township,
+    /// A sampled household (DR-HH-01): placed by its village.
+    Household,
+}
+
+impl LocationKind {
+    /// `point`, `village`, `township` or `household`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LocationKind::Point => "point",
+            LocationKind::Village => "village",
+            LocationKind::Township => "township",
+            LocationKind::Household => "household",
+        }
+    }
+
+    /// The level of the division code rows of this kind carry.
+    pub fn division_level(self) -> DivisionLevel {
+        match self {
+            LocationKind::Township => DivisionLevel::Township,
+            _ => DivisionLevel::Village,
+        }
+    }
 }
 
 /// Turn a header as technicians type it into a comparable key: no spaces, half-width
@@ -219,6 +312,8 @@ impl Field {
             aliases: vec![],
             check_unit_slip: false,
             not_after_reference: false,
+            place: false,
+            derive: None,
             source: Source::R,
         }
     }
@@ -372,9 +467,11 @@ pub struct ClassSchema {
     /// Fields whose per-village sum is published on the village layer.
     #[serde(default)]
     pub totals: Vec<String>,
-    /// The level of the division code: `village` (default) or `township` (乡镇 returns).
+    /// Where the rows are: `point` (default: facilities), `village`, `township` or
+    /// `household` (placed by their division; coordinates optional). A `township` class
+    /// carries township codes.
     #[serde(default)]
-    pub division_level: DivisionLevel,
+    pub location: LocationKind,
 }
 
 /// The level a class's division code must have.
@@ -493,7 +590,9 @@ pub struct ResolvedClass {
     pub checks: Vec<Check>,
     /// Fields summed per village.
     pub totals: Vec<String>,
-    /// The level of the division code.
+    /// Where the rows are.
+    pub location: LocationKind,
+    /// The level of the division code (follows from `location`).
     pub division_level: DivisionLevel,
 }
 
@@ -515,6 +614,7 @@ impl ResolvedClass {
             fields,
             checks,
             totals: vec![],
+            location: LocationKind::Point,
             division_level: DivisionLevel::Village,
         }
     }
@@ -576,6 +676,13 @@ impl SchemaSet {
                 Vec::new()
             };
             fields.extend(schema.fields.iter().cloned());
+            // Address and coordinates are the object's own place: a class placed by its
+            // division has them optional (checked when given).
+            if schema.location != LocationKind::Point {
+                for f in fields.iter_mut().filter(|f| f.place) {
+                    f.required = false;
+                }
+            }
             let mut checks = if schema.common_header {
                 common.checks.clone()
             } else {
@@ -588,7 +695,8 @@ impl SchemaSet {
                 fields,
                 checks,
                 totals: schema.totals.clone(),
-                division_level: schema.division_level,
+                location: schema.location,
+                division_level: schema.location.division_level(),
             };
             check_class(&resolved, &path)?;
             classes.insert(schema.code.clone(), resolved);
@@ -669,7 +777,35 @@ fn check_class(class: &ResolvedClass, path: &Path) -> Result<()> {
             "class needs one longitude and one latitude field, or neither",
         ));
     }
+    if class.location == LocationKind::Point && count(FieldType::Longitude) == 0 {
+        return Err(Error::schema(
+            path,
+            "a class located by point (location = \"point\", the default) needs longitude and latitude fields",
+        ));
+    }
     for f in &class.fields {
+        match f.derive {
+            Some(Derive::CodeType)
+                if f.field_type != FieldType::Enum
+                    || !f.codes.iter().any(|c| c == CODE_TYPE_USCC) =>
+            {
+                return Err(Error::schema(
+                    path,
+                    format!("field `{}`: derive = \"code_type\" needs an enum field listing “{CODE_TYPE_USCC}”", f.id),
+                ));
+            }
+            Some(d) if d.level().is_some() && f.field_type != FieldType::Text => {
+                return Err(Error::schema(
+                    path,
+                    format!(
+                        "field `{}`: derive = \"{}\" needs a text field",
+                        f.id,
+                        d.as_str()
+                    ),
+                ));
+            }
+            _ => {}
+        }
         if f.field_type == FieldType::MultiEnum && f.codes.is_empty() {
             return Err(Error::schema(
                 path,

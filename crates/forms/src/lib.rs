@@ -20,7 +20,7 @@
 
 use std::path::Path;
 
-use riskcensus_core::schema::{ResolvedClass, Source, Taxonomy};
+use riskcensus_core::schema::{LocationKind, ResolvedClass, Source, Taxonomy};
 use riskcensus_core::{Field, FieldType};
 use rust_xlsxwriter::{DataValidation, Format, FormatAlign, Formula, Workbook, XlsxError};
 use serde_json::{json, Map, Value};
@@ -301,6 +301,7 @@ fn build(
         ),
     )?;
     help.write_string(3, 0, "带 * 的列为必填；从第4行起填写，一行一个对象；代码类字段请保持文本格式；坐标为 CGCS2000 经纬度（十进制度）。")?;
+    help.write_string(4, 0, location_note(class))?;
     let cols = [
         "列名",
         "普查字段代码",
@@ -333,10 +334,10 @@ fn build(
             f.id.clone(),
             type_zh(f).to_string(),
             f.unit.clone().unwrap_or_default(),
-            if f.required {
-                "是".into()
-            } else {
-                String::new()
+            match (f.required, f.derive) {
+                (true, Some(_)) => "是（可由本行推导，可不填）".into(),
+                (true, None) => "是".into(),
+                (false, _) => String::new(),
             },
             allowed,
             source_tag(f.source).to_string(),
@@ -348,6 +349,20 @@ fn build(
     help.set_column_width(0, 36)?;
     help.set_column_width(6, 60)?;
     Ok(wb)
+}
+
+/// Where the class's rows are, as the help sheet says it (docs/rules.md).
+fn location_note(class: &ResolvedClass) -> &'static str {
+    match class.location {
+        LocationKind::Point => "定位方式：按坐标（点）定位，详细地址与经纬度必填。",
+        LocationKind::Village => {
+            "定位方式：本表描述社区（行政村）本身，按行政区划代码落到村界；详细地址、经纬度可不填，填写时核对。"
+        }
+        LocationKind::Township => {
+            "定位方式：本表描述乡镇（街道）本身，行政区划代码填乡镇级代码；详细地址、经纬度可不填，填写时核对。"
+        }
+        LocationKind::Household => "定位方式：按抽样村（社区）的行政区划代码定位。",
+    }
 }
 
 fn column_letter(mut col: u16) -> String {

@@ -102,7 +102,9 @@ impl<'a> TableBuilder<'a> {
             .fields
             .iter()
             .filter(|f| {
+                // A derivable column (省/市/县 … from the division code) is derived, not missed.
                 f.required
+                    && f.derive.is_none()
                     && !columns
                         .iter()
                         .any(|c| c.field.as_deref() == Some(f.id.as_str()))

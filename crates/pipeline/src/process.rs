@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use polars::prelude::*;
 use rayon::prelude::*;
+use riskcensus_core::schema::LocationKind;
 use riskcensus_core::table::LINE_COLUMN;
 use riskcensus_core::{FieldType, Finding, Register, ResolvedClass, Rule, SchemaSet, Severity};
 use riskcensus_ingest::Encoding;
@@ -245,6 +246,8 @@ pub struct FileOutcome {
     pub rejected_headers: Vec<String>,
     /// Findings, by row.
     pub findings: Vec<Finding>,
+    /// Values derived or corrected, by row (`changes.csv`).
+    pub changes: Vec<riskcensus_core::Change>,
 }
 
 /// Process every return: check each file (in parallel), then the checks across files, then
@@ -406,6 +409,8 @@ pub(crate) struct Checked {
     /// strings keep such short text inline (16 bytes a row, no allocation per row).
     pub codes: StringChunked,
     pub findings: Vec<Finding>,
+    /// Values derived in validation.
+    pub changes: Vec<riskcensus_core::Change>,
 }
 
 /// A return as read.
@@ -422,6 +427,7 @@ struct Validated<'a> {
     ingested: Ingested<'a>,
     typed: DataFrame,
     findings: Vec<Finding>,
+    changes: Vec<riskcensus_core::Change>,
 }
 
 /// `work` on each of `items` on the thread pool, the largest (by `size`, the file's bytes) first,
@@ -496,6 +502,7 @@ fn validate<'a>(ctx: &Context<'_>, ingested: Ingested<'a>) -> Result<Validated<'
         ingested,
         typed: validated.typed,
         findings: validated.findings,
+        changes: validated.changes,
     })
 }
 
@@ -511,6 +518,7 @@ fn locate(ctx: &Context<'_>, validated: Validated<'_>) -> Result<Checked, Pipeli
             },
         typed,
         findings,
+        changes,
     } = validated;
     let field_of = |t: FieldType| {
         class
@@ -575,10 +583,21 @@ fn locate(ctx: &Context<'_>, validated: Validated<'_>) -> Result<Checked, Pipeli
                 &ctx.villages,
                 &county_names,
             )?;
-            let village: StringChunked = located.village.into_iter().collect();
+            // A village's own return without a point is where its code says.
+            let by_code = class.location == LocationKind::Village;
+            let village: StringChunked = located
+                .village
+                .into_iter()
+                .zip(code_refs.iter())
+                .zip(&located.lon)
+                .map(|((hit, code), lon)| match (hit, lon) {
+                    (None, None) if by_code => *code,
+                    (hit, _) => hit,
+                })
+                .collect();
             (located.lon, located.lat, village, located.findings)
         }
-        // A class without points (the household survey): placed by its village code only.
+        // A class without coordinate fields (the household survey): placed by its village code.
         _ => {
             let n = typed.height();
             (vec![None; n], vec![None; n], codes.clone(), Vec::new())
@@ -599,6 +618,7 @@ fn locate(ctx: &Context<'_>, validated: Validated<'_>) -> Result<Checked, Pipeli
         lat_id,
         codes,
         findings,
+        changes,
     })
 }
 
@@ -620,6 +640,7 @@ fn decide(
         lat_id,
         codes,
         mut findings,
+        changes,
     } = checked;
     let typed = &typed;
     // The pipeline's severity overrides; rules turned off drop their findings.
@@ -737,6 +758,7 @@ fn decide(
             rejected,
             rejected_headers,
             findings,
+            changes,
         },
     ))
 }

@@ -729,9 +729,19 @@ fn write_all(
         );
         write_file(&findings_json, &bytes, findings.len())
     };
-    let write_csv = || {
+    let changes_csv = root.join("changes.csv");
+    let write_csv = || -> Result<(Written, Written), PipelineError> {
         let bytes = riskcensus_report::findings_csv(&findings);
-        write_file(&findings_csv, &bytes, findings.len())
+        let findings_written = write_file(&findings_csv, &bytes, findings.len())?;
+        let changes: Vec<_> = outcomes
+            .iter()
+            .flat_map(|o| o.changes.iter().cloned())
+            .collect();
+        let bytes = riskcensus_report::changes_csv(&changes);
+        Ok((
+            findings_written,
+            write_file(&changes_csv, &bytes, changes.len())?,
+        ))
     };
     let write_project = || {
         write_streamed(&project_path, 0, |out| {
@@ -746,7 +756,9 @@ fn write_all(
     outputs.record(&findings_layer, layer);
     outputs.record(&findings_layer.with_extension("qml"), style);
     outputs.record(&findings_json, json?);
-    outputs.record(&findings_csv, csv?);
+    let (findings_written, changes_written) = csv?;
+    outputs.record(&findings_csv, findings_written);
+    outputs.record(&changes_csv, changes_written);
     outputs.record(&project_path, project?);
     drop(layers);
     timings.lap("publish findings and the QGIS project", &mut clock);

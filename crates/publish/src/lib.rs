@@ -778,6 +778,7 @@ pub fn findings_frame(
             ),
             Column::new("column".into(), s(&|f| f.column.clone())),
             Column::new("value".into(), s(&|f| f.value.clone())),
+            Column::new("suggestion".into(), s(&|f| f.suggestion.clone())),
             Column::new("rule".into(), s(&|f| Some(f.rule.code().to_string()))),
             Column::new(
                 "severity".into(),

@@ -289,12 +289,13 @@ pub fn excel_safe(value: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// The columns of `findings.csv`, in order.
-pub const FINDING_COLUMNS: [&str; 11] = [
+pub const FINDING_COLUMNS: [&str; 12] = [
     "file",
     "class",
     "row",
     "column",
     "value",
+    "suggestion",
     "rule",
     "severity",
     "message_zh",
@@ -315,12 +316,51 @@ pub fn findings_csv(findings: &[Finding]) -> Vec<u8> {
             &f.row.map(|r| r.to_string()).unwrap_or_default(),
             excel_safe(f.column.as_deref().unwrap_or("")).as_ref(),
             excel_safe(f.value.as_deref().unwrap_or("")).as_ref(),
+            excel_safe(f.suggestion.as_deref().unwrap_or("")).as_ref(),
             f.rule.code(),
             f.severity.as_str(),
             excel_safe(&f.message_zh).as_ref(),
             excel_safe(&f.message_en).as_ref(),
             &opt(f.lon),
             &opt(f.lat),
+        ]);
+    }
+    w.into_inner().unwrap_or_default()
+}
+
+/// The columns of `changes.csv`, in order.
+pub const CHANGE_COLUMNS: [&str; 8] = [
+    "file",
+    "class",
+    "row",
+    "column",
+    "old",
+    "new",
+    "rule",
+    "confidence",
+];
+
+/// Values derived or corrected, as CSV: UTF-8 with BOM, Excel-safe cells, one row per change.
+///
+/// ```
+/// use riskcensus_core::{Change, Confidence, Rule};
+/// let c = Change::new("a.csv", "HB-PSF-01", 2, "省", None, "甘肃省", Rule::DerivedColumn, Confidence::Derived);
+/// let text = String::from_utf8(riskcensus_report::changes_csv(&[c])).unwrap();
+/// assert_eq!(text.lines().nth(1), Some("a.csv,HB-PSF-01,2,省,,甘肃省,struct.derived_column,derived"));
+/// ```
+pub fn changes_csv(changes: &[riskcensus_core::Change]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let _ = w.write_record(CHANGE_COLUMNS);
+    for c in changes {
+        let _ = w.write_record([
+            excel_safe(&c.file).as_ref(),
+            &c.class,
+            &c.row.to_string(),
+            excel_safe(&c.column).as_ref(),
+            excel_safe(c.old.as_deref().unwrap_or("")).as_ref(),
+            excel_safe(&c.new).as_ref(),
+            c.rule.code(),
+            c.confidence.as_str(),
         ]);
     }
     w.into_inner().unwrap_or_default()

@@ -21,6 +21,9 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod derive;
+pub mod suggest;
+
 use foldhash::{HashMap, HashMapExt};
 
 use polars::prelude::*;
@@ -40,6 +43,8 @@ pub struct Validated {
     pub typed: DataFrame,
     /// Every finding, structure findings from ingest first.
     pub findings: Vec<Finding>,
+    /// Every value derived ([`derive`]).
+    pub changes: Vec<riskcensus_core::Change>,
 }
 
 /// The polars type a field's values are held in.
@@ -154,10 +159,16 @@ pub fn validate_with(
     register: &Register,
     options: &Options,
 ) -> PolarsResult<Validated> {
+    // Derivable columns filled first: the rules then judge what could not be derived.
+    let derive::Derived {
+        frame: base,
+        findings: derived_findings,
+        changes,
+    } = derive::derive(raw, class, register)?;
     let present: Vec<&Field> = class
         .fields
         .iter()
-        .filter(|f| raw.frame.column(f.id.as_str()).is_ok())
+        .filter(|f| base.column(f.id.as_str()).is_ok())
         .collect();
     let mut masks: Vec<Mask> = Vec::new();
     let mut exprs: Vec<Expr> = Vec::new();
@@ -177,7 +188,10 @@ pub fn validate_with(
         let raw_col = col(f.id.as_str());
         let typed = col(format!("__t_{}", f.id).as_str());
         let label = f.label_with_unit();
-        if f.required {
+        // A derivable column the file lacks is not the technician's to fill: where it could not
+        // be derived, the division code's own finding says why.
+        let derived_column = f.derive.is_some() && raw.frame.column(f.id.as_str()).is_err();
+        if f.required && !derived_column {
             add(
                 &mut exprs,
                 raw_col.clone().is_null(),
@@ -355,15 +369,14 @@ pub fn validate_with(
     for check in &class.checks {
         match check {
             Check::PartLeTotal { parts, total } => {
-                let (Some(tf), true) =
-                    (class.field(total), raw.frame.column(total.as_str()).is_ok())
+                let (Some(tf), true) = (class.field(total), base.column(total.as_str()).is_ok())
                 else {
                     continue;
                 };
                 let part_fields: Vec<&Field> = parts
                     .iter()
                     .filter_map(|p| class.field(p))
-                    .filter(|p| raw.frame.column(p.id.as_str()).is_ok())
+                    .filter(|p| base.column(p.id.as_str()).is_ok())
                     .collect();
                 if part_fields.is_empty() {
                     continue;
@@ -398,7 +411,7 @@ pub fn validate_with(
                 let (Some(ff), Some(tf)) = (class.field(field), class.field(trigger)) else {
                     continue;
                 };
-                if raw.frame.column(trigger.as_str()).is_err() {
+                if base.column(trigger.as_str()).is_err() {
                     continue;
                 }
                 let cond = match equals {
@@ -413,7 +426,12 @@ pub fn validate_with(
                     Some(v) => col(trigger.as_str()).eq(lit(v.as_str())),
                     None => col(trigger.as_str()).is_not_null(),
                 };
-                let target_null = if raw.frame.column(field.as_str()).is_ok() {
+                // A derivable column the file lacks: where it could not be derived, the source
+                // value's own finding (a malformed credit code) says why.
+                if ff.derive.is_some() && raw.frame.column(field.as_str()).is_err() {
+                    continue;
+                }
+                let target_null = if base.column(field.as_str()).is_ok() {
                     col(field.as_str()).is_null()
                 } else {
                     lit(true)
@@ -431,9 +449,7 @@ pub fn validate_with(
                 let (Some(cf), Some(af)) = (class.field(count), class.field(amount)) else {
                     continue;
                 };
-                if raw.frame.column(count.as_str()).is_err()
-                    || raw.frame.column(amount.as_str()).is_err()
-                {
+                if base.column(count.as_str()).is_err() || base.column(amount.as_str()).is_err() {
                     continue;
                 }
                 let c = col(format!("__t_{count}").as_str()).cast(DataType::Float64);
@@ -466,7 +482,7 @@ pub fn validate_with(
         .iter()
         .map(|f| typed_expr(f).alias(format!("__t_{}", f.id).as_str()))
         .collect();
-    let mut frame = raw.frame.clone();
+    let mut frame = base.clone();
     for f in present.iter().filter(|f| f.field_type == FieldType::Date) {
         let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
         let days: Int32Chunked = frame
@@ -517,10 +533,14 @@ pub fn validate_with(
 
     let lines = evaluated.column(LINE_COLUMN)?.u64()?.clone();
     let mut findings = raw.findings.clone();
+    findings.extend(derived_findings);
+    // The header as written, or the form's label for a derived column the file lacks.
     let header = |field: &str| {
-        raw.header_of(field)
-            .map(str::to_string)
-            .unwrap_or_else(|| field.to_string())
+        raw.header_of(field).map(str::to_string).unwrap_or_else(|| {
+            class
+                .field(field)
+                .map_or_else(|| field.to_string(), Field::label_with_unit)
+        })
     };
     let raw_value = |field: &str, i: usize| -> Option<String> {
         evaluated
@@ -538,11 +558,14 @@ pub fn validate_with(
                 continue;
             }
             let line = lines.get(i).unwrap_or(0);
-            findings.push(
+            let value = raw_value(&m.field, i);
+            let mut finding =
                 Finding::new(&raw.file, &raw.class, m.rule, m.zh.clone(), m.en.clone())
-                    .at_row(line)
-                    .in_column(header(&m.field), raw_value(&m.field, i)),
-            );
+                    .at_row(line);
+            if let (Rule::CodeList, Some(f), Some(v)) = (m.rule, class.field(&m.field), &value) {
+                finding = with_nearest_codes(finding, v, &f.codes);
+            }
+            findings.push(finding.in_column(header(&m.field), value));
         }
     }
 
@@ -581,6 +604,10 @@ pub fn validate_with(
                     .at_row(lines.get(i).unwrap_or(0))
                     .in_column(header(&f.id), Some(v.to_string())),
                 );
+                // The nearest entries are named; the suggestion would be for the whole cell.
+                if let ([item], Some(last)) = (bad.as_slice(), findings.pop()) {
+                    findings.push(with_nearest_codes(last, item, &f.codes).suggesting(None));
+                }
             }
         }
     }
@@ -642,14 +669,27 @@ pub fn validate_with(
                                     township.name, township.code.township(), &code[..9]),
                                 format!("code {code} is not an NBS statistical code: the NBS code of {} is {} ({} looks like the civil-affairs number){village_en}",
                                     township.name, township.code.township(), &code[..9]))
+                                .suggesting(village.map(|v| v.code.to_string()))
                         }
-                        None => Finding::new(
-                            &raw.file,
-                            &raw.class,
-                            Rule::DivisionUnknown,
-                            format!("行政区划代码 {code} 不在区划库中"),
-                            format!("division code {code} is not in the register"),
-                        ),
+                        None => {
+                            let by_name = lookup_by_names(
+                                register,
+                                wanted_level,
+                                code,
+                                name_at("township"),
+                                name_at("village"),
+                            )
+                            .and_then(|l| suggest::describe(&l, code));
+                            let (zh, en, suggestion) = by_name.unwrap_or_default();
+                            Finding::new(
+                                &raw.file,
+                                &raw.class,
+                                Rule::DivisionUnknown,
+                                format!("行政区划代码 {code} 不在区划库中{zh}"),
+                                format!("division code {code} is not in the register{en}"),
+                            )
+                            .suggesting(suggestion)
+                        }
                     };
                     findings.push(
                         finding
@@ -682,25 +722,48 @@ pub fn validate_with(
                     .in_column(header(&cf.id), Some(code.to_string())),
                 ),
                 Some(_) => {
+                    let name_in = |field: &str| {
+                        name_columns
+                            .iter()
+                            .find(|(f, _, _)| *f == field)
+                            .and_then(|(_, _, given)| given.get(i).copied().flatten())
+                    };
+                    let mut disagreeing = Vec::new();
                     for (field, level, given) in &name_columns {
-                        let (field, level) = (*field, *level);
                         let Some(given) = given.get(i).copied().flatten() else {
                             continue;
                         };
                         // The topmost of the level, as in `names_down_to`.
                         let Some(registered) = register
                             .names_up_from(code)
-                            .filter(|d| d.level == level)
+                            .filter(|d| d.level == *level)
                             .last()
                         else {
                             continue;
                         };
                         if !names_agree(given, &registered.name) {
-                            findings.push(Finding::new(&raw.file, &raw.class, Rule::DivisionName,
-                                    format!("地址“{given}”与区划代码 {code} 的“{}”不符", registered.name),
-                                    format!("address name “{given}” disagrees with “{}” of division code {code}", registered.name))
-                                .at_row(line).in_column(header(field), Some(given.to_string())));
+                            disagreeing.push((*field, given, registered.name.as_str()));
                         }
+                    }
+                    if disagreeing.is_empty() {
+                        continue;
+                    }
+                    // The names may be right and the code another village's: look them up.
+                    let by_name = lookup_by_names(
+                        register,
+                        wanted_level,
+                        code,
+                        name_in("township"),
+                        name_in("village"),
+                    )
+                    .and_then(|l| suggest::describe(&l, code));
+                    let (zh, en, suggestion) = by_name.unwrap_or_default();
+                    for (field, given, registered) in disagreeing {
+                        findings.push(Finding::new(&raw.file, &raw.class, Rule::DivisionName,
+                                format!("地址“{given}”与区划代码 {code} 的“{registered}”不符{zh}"),
+                                format!("address name “{given}” disagrees with “{registered}” of division code {code}{en}"))
+                            .at_row(line).in_column(header(field), Some(given.to_string()))
+                            .suggesting(suggestion.clone()));
                     }
                 }
             }
@@ -848,7 +911,11 @@ pub fn validate_with(
     out.push(evaluated.column(LINE_COLUMN)?.clone());
     let typed = DataFrame::new(height, out)?;
     findings.sort_by(|a, b| a.row.cmp(&b.row).then(a.rule.cmp(&b.rule)));
-    Ok(Validated { typed, findings })
+    Ok(Validated {
+        typed,
+        findings,
+        changes,
+    })
 }
 
 /// For a code that is not in the register: when its township part is unknown too but the row's
@@ -884,6 +951,41 @@ pub fn suggest_nbs_code<'r>(
         })
         .or_else(|| register.get(&format!("{}{}", township.code.township(), &code[9..])));
     Some((township, village))
+}
+
+/// A code-list finding with the entries nearest to the value named (a unique one suggested).
+fn with_nearest_codes(mut finding: Finding, value: &str, codes: &[String]) -> Finding {
+    let near = suggest::nearest_codes(value, codes);
+    if near.is_empty() {
+        return finding;
+    }
+    finding.message_zh = format!("{}；最接近的是：{}", finding.message_zh, near.join("、"));
+    finding.message_en = format!("{}; nearest: {}", finding.message_en, near.join(", "));
+    let unique = match near.as_slice() {
+        [one] => Some(one.to_string()),
+        _ => None,
+    };
+    finding.suggesting(unique)
+}
+
+/// The division a row's names point to within the county of `code`: the village by township
+/// and village names (the township by its name for township-level classes); `None` when the
+/// row gives no name to look up.
+fn lookup_by_names<'r>(
+    register: &'r Register,
+    wanted: Level,
+    code: &str,
+    township: Option<&str>,
+    village: Option<&str>,
+) -> Option<suggest::Lookup<'r>> {
+    let county = code.get(..6)?;
+    match (wanted, village) {
+        (Level::Township, _) => Some(suggest::township_by_name(register, county, township?)),
+        (_, Some(village)) => Some(suggest::village_by_names(
+            register, county, township, village,
+        )),
+        (_, None) => None,
+    }
 }
 
 /// A multi-select cell with its items joined by `;` whatever the separator typed (`；、,，`),

@@ -1,0 +1,329 @@
+//! Returns laid out as county offices send them (issue 20): derivable columns missing, area-level
+//! classes without coordinates, codes that name another village, code-list near misses. Each is
+//! built here by hand or cut from a sample file, and run through the real schemas, the real
+//! Baiyin register and polygons.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use common::{repo, riskcensus};
+
+type Row = BTreeMap<String, String>;
+
+/// The rows of a CSV written by riskcensus (BOM skipped), as header → cell.
+fn read_csv(path: &Path) -> Vec<Row> {
+    let text = std::fs::read_to_string(path).expect("read csv");
+    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let headers = reader.headers().expect("headers").clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("record");
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, c)| (h.to_string(), c.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// The sample pipeline with `returns` (class, absolute path) as its only returns.
+fn pipeline_with(dir: &Path, returns: &[(&str, &Path)]) -> PathBuf {
+    let text =
+        std::fs::read_to_string(repo().join("pipelines/baiyin-2021.toml")).expect("pipeline");
+    let head = text.split("[[returns]]").next().expect("head");
+    let mut text = head.replace("\"../", &format!("\"{}/", repo().display()));
+    for (class, path) in returns {
+        text.push_str(&format!(
+            "[[returns]]\nclass = \"{class}\"\npath = \"{}\"\n\n",
+            path.display()
+        ));
+    }
+    std::fs::create_dir_all(dir).expect("dir");
+    let path = dir.join("p.toml");
+    std::fs::write(&path, text).expect("write pipeline");
+    path
+}
+
+/// Run the pipeline into `dir/db`; the findings, the changes and the manifest's inputs.
+fn run(dir: &Path, returns: &[(&str, &Path)]) -> (Vec<Row>, Vec<Row>, serde_json::Value) {
+    let pipeline = pipeline_with(dir, returns);
+    let out = dir.join("db");
+    let output = riskcensus(&[
+        "run",
+        pipeline.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "run failed: {stderr}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).expect("m"))
+            .expect("json");
+    (
+        read_csv(&out.join("findings.csv")),
+        read_csv(&out.join("changes.csv")),
+        manifest["inputs"].clone(),
+    )
+}
+
+/// `text` (a CSV without quoted commas) without the columns whose header is in `drop`.
+fn without_columns(text: &str, drop: &[&str]) -> String {
+    let header: Vec<&str> = text.lines().next().expect("header").split(',').collect();
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&i| !drop.contains(&header[i]))
+        .collect();
+    assert_eq!(
+        keep.len() + drop.len(),
+        header.len(),
+        "all dropped columns exist"
+    );
+    text.lines()
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            keep.iter().map(|&i| cells[i]).collect::<Vec<_>>().join(",") + "\n"
+        })
+        .collect()
+}
+
+fn key(f: &Row) -> (String, String, String) {
+    (f["row"].clone(), f["rule"].clone(), f["column"].clone())
+}
+
+/// The sample schools return, and the same without 省/市/县/乡镇/村/代码类型: the findings are
+/// those of the original less the ones about the dropped columns, plus one
+/// `struct.derived_column` per column; no row is rejected for them; every derived value is
+/// recorded and equals what the original file had where the original agreed with the register.
+#[test]
+fn a_return_without_derivable_columns_is_derived_not_rejected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sample = repo().join("sample_data/returns/HB-PSF-01_学校.csv");
+    let original = std::fs::read_to_string(&sample).expect("sample");
+    let dropped = ["代码类型", "省", "市", "县", "乡镇", "村"];
+    let stripped_path = dir.path().join("schools.csv");
+    std::fs::write(&stripped_path, without_columns(&original, &dropped)).expect("write");
+
+    let (before, _, before_inputs) = run(&dir.path().join("a"), &[("HB-PSF-01", &sample)]);
+    let (after, changes, after_inputs) =
+        run(&dir.path().join("b"), &[("HB-PSF-01", &stripped_path)]);
+
+    let expected: BTreeSet<_> = before
+        .iter()
+        .filter(|f| !dropped.contains(&f["column"].as_str()))
+        .map(key)
+        // Telling the civil-affairs numbering needs the 乡镇 name, which the file no longer has.
+        .map(|(row, rule, column)| match rule.as_str() {
+            "id.division_mca" => (row, "id.division_unknown".to_string(), column),
+            _ => (row, rule, column),
+        })
+        .chain(dropped.iter().map(|c| {
+            let label = c.to_string();
+            (String::new(), "struct.derived_column".to_string(), label)
+        }))
+        .collect();
+    let found: BTreeSet<_> = after.iter().map(key).collect();
+    assert_eq!(
+        found.symmetric_difference(&expected).collect::<Vec<_>>(),
+        Vec::<&(String, String, String)>::new()
+    );
+    assert!(after.iter().all(|f| f["rule"] != "struct.missing_column"));
+    // Rows rejected before only for the dropped columns are accepted now; nothing else moves.
+    let rejected_for_dropped = before
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| f["row"].clone())
+        .collect::<BTreeSet<_>>()
+        .iter()
+        .filter(|row| {
+            before
+                .iter()
+                .filter(|f| &&f["row"] == row && f["severity"] == "error")
+                .all(|f| dropped.contains(&f["column"].as_str()))
+        })
+        .count() as u64;
+    let accepted = |inputs: &serde_json::Value| inputs[0]["accepted"].as_u64().expect("n");
+    assert_eq!(
+        accepted(&after_inputs),
+        accepted(&before_inputs) + rejected_for_dropped
+    );
+    assert_eq!(after_inputs[0]["rows_read"], before_inputs[0]["rows_read"]);
+
+    // Every derived value is recorded, once, and matches the original cell where the original
+    // raised no name finding there.
+    let lines: Vec<Vec<&str>> = original.lines().map(|l| l.split(',').collect()).collect();
+    let header = &lines[0];
+    let flagged: BTreeSet<(String, String)> = before
+        .iter()
+        .map(|f| (f["row"].clone(), f["column"].clone()))
+        .collect();
+    let mut compared = 0;
+    for c in &changes {
+        assert_eq!(
+            (
+                c["rule"].as_str(),
+                c["confidence"].as_str(),
+                c["old"].as_str()
+            ),
+            ("struct.derived_column", "derived", "")
+        );
+        let row: usize = c["row"].parse().expect("row");
+        let col = header
+            .iter()
+            .position(|h| *h == c["column"])
+            .expect("a dropped column");
+        if flagged.contains(&(c["row"].clone(), c["column"].clone())) {
+            continue;
+        }
+        let was = lines[row - 1][col];
+        if !was.is_empty() {
+            assert_eq!(c["new"], was, "row {row} {}", c["column"]);
+            compared += 1;
+        }
+    }
+    assert!(compared > 500, "only {compared} derived values compared");
+    let unique: BTreeSet<_> = changes.iter().map(|c| (&c["row"], &c["column"])).collect();
+    assert_eq!(unique.len(), changes.len(), "each value recorded once");
+}
+
+/// Village (DR-GRS-02) and township (DR-GRS-01) returns laid out as the census import takes
+/// them: code, name and figures, no address, no coordinates, no 省/市/县/乡镇 — every row
+/// accepted, and a village without a point is counted in its village.
+#[test]
+fn area_returns_without_address_or_coordinates_are_accepted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let villages = dir.path().join("villages.csv");
+    std::fs::write(
+        &villages,
+        "单位名称,行政区划代码,总户数（户）,常住人口数量（人）\n\
+         中心街社区居民委员会,620402001001,3995,10388\n\
+         五星街社区居民委员会,620402001002,2100,6021\n\
+         金山村村民委员会,620421101200,512,1877\n",
+    )
+    .expect("write");
+    let townships = dir.path().join("townships.csv");
+    std::fs::write(
+        &townships,
+        "单位名称,行政区划代码,常住人口数量（人）\n\
+         人民路街道,620402001000,41000\n\
+         北湾镇,620421101000,30500\n",
+    )
+    .expect("write");
+    let (findings, changes, inputs) = run(
+        dir.path(),
+        &[("DR-GRS-02", &villages), ("DR-GRS-01", &townships)],
+    );
+    for input in inputs.as_array().expect("inputs") {
+        assert_eq!(input["accepted"], input["rows_read"], "{input}");
+    }
+    let errors: Vec<_> = findings
+        .iter()
+        .filter(|f| f["severity"] != "info")
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    // 省/市/县/乡镇(/村) derived for each row: the villages' five, the townships' four.
+    assert_eq!(changes.len(), 3 * 5 + 2 * 4);
+    let township_of = |row: &str| {
+        changes
+            .iter()
+            .find(|c| {
+                c["file"].ends_with("villages.csv") && c["row"] == row && c["column"] == "乡镇"
+            })
+            .map(|c| c["new"].clone())
+    };
+    assert_eq!(township_of("4").as_deref(), Some("北湾镇"));
+    assert_eq!(township_of("2").as_deref(), Some("人民路街道"));
+    let province: BTreeSet<_> = changes
+        .iter()
+        .filter(|c| c["column"] == "省")
+        .map(|c| c["new"].as_str())
+        .collect();
+    assert_eq!(province, BTreeSet::from(["甘肃省"]));
+}
+
+/// Codes that name another village or none, and code-list near misses: the findings name the
+/// code (or value) the row's own names point to, and how sure that is; ambiguity is said, never
+/// resolved.
+#[test]
+fn findings_suggest_the_code_and_the_value_the_row_names() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let villages = dir.path().join("villages.csv");
+    std::fs::write(
+        &villages,
+        "单位名称,行政区划代码,乡镇,村,总户数（户）,常住人口数量（人）\n\
+         西关社区,620421101203,乌兰镇,西关社区,800,2500\n\
+         西关社区居委会,620421103099,乌兰镇,西关社区居民委员会,800,2500\n\
+         魏家地,620403109999,,魏家地,300,900\n",
+    )
+    .expect("write");
+    let (findings, _, _) = run(dir.path(), &[("DR-GRS-02", &villages)]);
+    let at = |row: &str, rule: &str| -> Vec<&Row> {
+        findings
+            .iter()
+            .filter(|f| f["row"] == row && f["rule"] == rule)
+            .collect()
+    };
+    // Row 2: 620421101203 is 古城村 of 北湾镇; the names are 乌兰镇's 西关社区.
+    let names = at("2", "id.division_name");
+    assert_eq!(names.len(), 2, "{names:?}");
+    for f in names {
+        assert_eq!(f["suggestion"], "620421103009");
+        assert!(
+            f["message_zh"].contains("名称规范化后一致，唯一匹配"),
+            "{f:?}"
+        );
+    }
+    // Row 3: an unknown code; the names match exactly.
+    let unknown = at("3", "id.division_unknown");
+    assert_eq!(unknown.len(), 1);
+    assert_eq!(unknown[0]["suggestion"], "620421103009");
+    assert!(unknown[0]["message_zh"].contains("名称完全一致，唯一匹配"));
+    // Row 4: 平川区 has a 魏家地社区 and a 魏家地村 (two townships): two candidates, no suggestion.
+    let ambiguous = at("4", "id.division_unknown");
+    assert_eq!(ambiguous.len(), 1);
+    assert_eq!(ambiguous[0]["suggestion"], "");
+    for code in ["620403001003", "620403105201"] {
+        assert!(
+            ambiguous[0]["message_zh"].contains(code),
+            "{:?}",
+            ambiguous[0]
+        );
+    }
+
+    let hospitals = dir.path().join("hospitals.csv");
+    // The sample is GBK: its header and first row, read through encoding_rs.
+    let bytes = std::fs::read(repo().join("sample_data/returns/HB-PSF-02_医疗卫生机构_GBK.csv"))
+        .expect("sample");
+    let (text, _, _) = encoding_rs::GBK.decode(&bytes);
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let grade = header
+        .iter()
+        .position(|h| h.starts_with("医院等级"))
+        .expect("医院等级");
+    let first: Vec<&str> = lines.next().expect("row").split(',').collect();
+    let mut csv = header.join(",") + "\n";
+    for value in ["一级", "三级甲"] {
+        let mut row = first.clone();
+        row[grade] = value;
+        csv += &(row.join(",") + "\n");
+    }
+    std::fs::write(&hospitals, csv).expect("write");
+    let (findings, _, _) = run(&dir.path().join("h"), &[("HB-PSF-02", &hospitals)]);
+    let code_list: Vec<&Row> = findings
+        .iter()
+        .filter(|f| f["rule"] == "cell.code_list")
+        .collect();
+    assert_eq!(code_list.len(), 2, "{code_list:?}");
+    assert!(code_list[0]["message_zh"].contains("最接近的是：一级甲等、一级乙等、一级丙等"));
+    assert_eq!(
+        code_list[0]["suggestion"], "",
+        "three candidates: none chosen"
+    );
+    assert_eq!(code_list[1]["suggestion"], "三级甲等");
+}
