@@ -46,6 +46,8 @@ def test_frictionless_finds_the_planted_cell_defects(table_schemas, monkeypatch)
         code = path.name[:9]
         if code in ("HB-PSF-01", "HB-PSF-02", "DR-GOV-10", "DR-GRS-02"):
             continue  # hand-written samples: headers with aliases, encodings, GCJ-02
+        if "其他区县" in path.name:
+            continue  # the census import layout: derivable columns left out (Table Schema cannot derive)
         schema = frictionless.Schema.from_descriptor(table_schemas[code])
         report = frictionless.validate(frictionless.Resource(path=path.name, schema=schema))
         rows = {e.row_number for t in report.tasks for e in t.errors if hasattr(e, "row_number")}

@@ -130,6 +130,33 @@ fn nothing_is_lost_and_the_summary_says_so() {
     );
 }
 
+/// The README shows the sample run's summary as the run prints it: the table's header, its
+/// first line and the balance line, word for word.
+#[test]
+fn the_readme_shows_what_the_sample_run_prints() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run_sample(&dir.path().join("db"));
+    let printed = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    let readme = std::fs::read_to_string(repo().join("README.md")).expect("readme");
+    let block = readme
+        .split("The sample run exits **1**")
+        .nth(1)
+        .and_then(|rest| rest.split("```").nth(1))
+        .expect("the sample summary block");
+    let shown: Vec<&str> = block
+        .lines()
+        .filter(|l| !l.trim().is_empty() && l.trim() != "...")
+        .collect();
+    assert!(shown.len() >= 3, "{block}");
+    for line in shown {
+        assert!(
+            printed.lines().any(|p| p == line),
+            "README line not printed by the sample run: {line}\n{printed}"
+        );
+    }
+}
+
 #[test]
 fn reruns_are_byte_identical() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -380,7 +407,13 @@ fn validate_reports_json_without_writing() {
         doc["files"].as_array().map(Vec::len),
         Some(sample_returns())
     );
-    let expected = triples(&repo().join("sample_data/expected_findings.csv")).len();
+    // Rows, not distinct (file, row, rule) triples: a file has one derived-column finding per
+    // column, all on row 0.
+    let expected = std::fs::read_to_string(repo().join("sample_data/expected_findings.csv"))
+        .expect("expected findings")
+        .lines()
+        .count()
+        - 1;
     assert_eq!(doc["findings"].as_array().map(Vec::len), Some(expected));
 }
 

@@ -61,6 +61,7 @@ fn main() -> Result<()> {
     returns.shelters_gcj02(&world, &mut rng)?;
     let schemas = riskcensus_core::SchemaSet::load(&out.join("../schemas"))?;
     returns.every_other_class(&world, &schemas, &mut rng)?;
+    returns.capacity_elsewhere(&world, &schemas)?;
     returns.write(&out)?;
     eprintln!(
         "wrote {} villages and {} returns files",
@@ -882,8 +883,8 @@ impl Returns {
         f.plant(
             52,
             &[("代码类型", "")],
-            &["xf.conditional_required"],
-            "credit code given without its code type",
+            &["cell.derived"],
+            "credit code given without its code type (derived from the valid code, not rejected)",
         );
         // Coordinates rounded to 2 decimals (≈1 km) that still fall in the declared village.
         let coarse = (60..f.rows.len())
@@ -1140,7 +1141,11 @@ impl Returns {
             &["plaus.unit_slip"],
             "funding of 3.5 万元 entered in 元 (35000)",
         );
-        f.expected.push((0, "ind.missing_input", "the sample covers 白银区 only: the other counties' villages have null capacity indicators"));
+        f.expected.push((
+            0,
+            "ind.missing_input",
+            "the villages whose only return is rejected here have null capacity indicators",
+        ));
         f.trailing_blank = true;
         let last = ReturnFile::line(f.rows.len());
         f.expected.push((
@@ -1358,7 +1363,6 @@ impl Returns {
                     "xt.rollup",
                     "township residents half of its villages' residents",
                 ));
-                f.expected.push((0, "ind.missing_input", "township returns for 白银区 only: other townships have null capacity indicators"));
             }
             if code == "DR-HH-01" {
                 // One household from a village outside the sample.
@@ -1422,6 +1426,134 @@ impl Returns {
             }
             f.header = Vec::new();
             f.csv_header = header;
+            self.files.push(f);
+        }
+        Ok(())
+    }
+
+    /// The capacity returns (DR-GRS-02, DR-GRS-01) of every village and township outside
+    /// 白银区, laid out as the census import takes them: code, name and figures — no address,
+    /// coordinates, 省/市/县/乡镇/村 or 代码类型, which riskcensus places or derives. All clean;
+    /// with them the city-wide database has every capacity grade. Drawn from a generator of
+    /// their own, so that the other returns stay as they were.
+    fn capacity_elsewhere(
+        &mut self,
+        world: &World,
+        schemas: &riskcensus_core::SchemaSet,
+    ) -> Result<()> {
+        let mut rng = ChaCha8Rng::seed_from_u64(SEED + 20);
+        let elsewhere: Vec<&Village> = world
+            .villages
+            .iter()
+            .filter(|v| !v.code.starts_with("620402"))
+            .collect();
+        let villages_class = schemas.class("DR-GRS-02").context("DR-GRS-02")?;
+        let mut villages = rows_at(world, villages_class, &elsewhere, &mut rng)?;
+        let field = |class: &riskcensus_core::ResolvedClass, id: &str| {
+            class
+                .fields
+                .iter()
+                .position(|f| f.id == id)
+                .context(id.to_string())
+        };
+        // Village figures of a village's size (the generic ones are a township's).
+        let (residents, households) = (
+            field(villages_class, "residents")?,
+            field(villages_class, "households")?,
+        );
+        let mut by_township: BTreeMap<String, u64> = BTreeMap::new();
+        // A village with a shelter has people enough for it (plaus.capacity_vs_population).
+        let mut sheltered: BTreeMap<String, u64> = BTreeMap::new();
+        if let Some(shelters) = self.files.iter().find(|f| f.name.starts_with("DR-GOV-10")) {
+            let (code, capacity) = (
+                shelters.col("行政区划代码"),
+                shelters.col("可容纳人数（人）"),
+            );
+            for r in &shelters.rows {
+                if let Ok(n) = r[capacity].parse::<u64>() {
+                    let most = sheltered.entry(r[code].clone()).or_default();
+                    *most = (*most).max(n);
+                }
+            }
+        }
+        for (row, v) in villages.iter_mut().zip(&elsewhere) {
+            let floor = sheltered.get(&v.code).map_or(0, |n| n / 8);
+            let people: u64 = rng.random_range(600..3500u64).max(floor);
+            row[residents] = people.to_string();
+            row[households] = (people * 10 / rng.random_range(26..34)).to_string();
+            *by_township.entry(v.township.clone()).or_default() += people;
+        }
+        for row in &mut villages {
+            apply_checks(villages_class, row);
+        }
+        let mut firsts = BTreeMap::new();
+        for v in &elsewhere {
+            firsts.entry(v.township.clone()).or_insert(*v);
+        }
+        let townships: Vec<&Village> = firsts.into_values().collect();
+        let townships_class = schemas.class("DR-GRS-01").context("DR-GRS-01")?;
+        let mut township_rows = rows_at(world, townships_class, &townships, &mut rng)?;
+        let (residents, households) = (
+            field(townships_class, "residents")?,
+            field(townships_class, "households")?,
+        );
+        for (row, t) in township_rows.iter_mut().zip(&townships) {
+            let villages = by_township.get(&t.township).copied().unwrap_or(0);
+            let people = villages + villages / 10 + rng.random_range(0..500);
+            row[residents] = people.to_string();
+            row[households] = (people * 10 / rng.random_range(26..34)).to_string();
+        }
+        for (class, rows, name) in [
+            (
+                villages_class,
+                villages,
+                "DR-GRS-02_社区行政村_其他区县.csv",
+            ),
+            (
+                townships_class,
+                township_rows,
+                "DR-GRS-01_乡镇街道_其他区县.csv",
+            ),
+        ] {
+            // The columns the census import needs: no place, nothing derivable.
+            let kept: Vec<usize> = (0..class.fields.len())
+                .filter(|&i| {
+                    let f = &class.fields[i];
+                    !f.place
+                        && f.derive.is_none()
+                        && !matches!(f.id.as_str(), "credit_code" | "street")
+                })
+                .collect();
+            let mut f = ReturnFile::new(name, vec![], "UTF-8");
+            f.csv_header = kept
+                .iter()
+                .map(|&i| class.fields[i].label_with_unit())
+                .collect();
+            f.rows = rows
+                .iter()
+                .map(|r| kept.iter().map(|&i| r[i].clone()).collect())
+                .collect();
+            // One finding per name column derived from the code (a township code names no
+            // village; 代码类型 needs the credit code these rows lack).
+            let township_level = class.location == riskcensus_core::schema::LocationKind::Township;
+            if class.location == riskcensus_core::schema::LocationKind::Township {
+                f.expected.push((0, "ind.missing_input", "the township whose only return is rejected (白银区's xlsx) has null capacity indicators"));
+            }
+            f.expected.extend(
+                class
+                    .fields
+                    .iter()
+                    .filter_map(|fl| fl.derive)
+                    .filter(|d| d.level().is_some())
+                    .filter(|d| !(township_level && *d == riskcensus_core::schema::Derive::Village))
+                    .map(|_| {
+                        (
+                            0,
+                            "struct.derived_column",
+                            "省/市/县/乡镇(/村) left out, as the census import allows: derived",
+                        )
+                    }),
+            );
             self.files.push(f);
         }
         Ok(())
@@ -1664,8 +1796,7 @@ fn generic_rows(
     class: &riskcensus_core::ResolvedClass,
     rng: &mut ChaCha8Rng,
 ) -> Result<Vec<Vec<String>>> {
-    use riskcensus_core::schema::{Check, DivisionLevel};
-    use riskcensus_core::FieldType;
+    use riskcensus_core::schema::DivisionLevel;
     let code = class.node.code.as_str();
     let household = code == "DR-HH-01";
     let township = class.division_level == DivisionLevel::Township;
@@ -1703,6 +1834,20 @@ fn generic_rows(
             })
             .collect()
     };
+    rows_at(world, class, &places, rng)
+}
+
+/// One plausible row of `class` per place (a village; its township for township classes).
+fn rows_at(
+    world: &World,
+    class: &riskcensus_core::ResolvedClass,
+    places: &[&Village],
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<Vec<String>>> {
+    use riskcensus_core::schema::DivisionLevel;
+    use riskcensus_core::FieldType;
+    let code = class.node.code.as_str();
+    let township = class.division_level == DivisionLevel::Township;
     let mut rows = Vec::new();
     for (i, v) in places.iter().enumerate() {
         let [p, c, x, t, vil] = world.names(&v.code);
@@ -1761,56 +1906,64 @@ fn generic_rows(
             };
             row.push(value);
         }
-        // The schema's checks: parts within totals, zero counts with zero amounts, notes.
-        let idx = |id: &str| class.fields.iter().position(|f| f.id == id);
-        for check in &class.checks {
-            match check {
-                Check::PartLeTotal { parts, total } => {
-                    let Some(t) = idx(total) else { continue };
-                    let total: f64 = row[t].parse().unwrap_or(0.0);
-                    for p in parts.iter().filter_map(|p| idx(p)) {
-                        let share = (total / (2.0 * parts.len() as f64)).floor();
-                        row[p] = if row[p].contains('.') {
-                            format!("{share:.1}")
-                        } else {
-                            format!("{}", share as i64)
-                        };
-                    }
-                }
-                Check::ZeroImpliesZero { count, amount } => {
-                    if let (Some(c), Some(a)) = (idx(count), idx(amount)) {
-                        if row[c] == "0" {
-                            row[a] = "0".into();
-                        }
-                    }
-                }
-                Check::RequiredIf {
-                    field,
-                    when,
-                    equals,
-                } => {
-                    if let (Some(fi), Some(wi)) = (idx(field), idx(when)) {
-                        let triggered = match equals {
-                            Some(e) => row[wi].split(';').any(|x| x == e),
-                            None => !row[wi].is_empty(),
-                        };
-                        if triggered && row[fi].is_empty() {
-                            row[fi] = if class.fields[fi].field_type == FieldType::Enum {
-                                class.fields[fi].codes[0].clone()
-                            } else {
-                                "12.5".into()
-                            };
-                        }
-                    }
-                }
-                Check::MaxPerResident { .. }
-                | Check::VillagesWithinTownship { .. }
-                | Check::SampledVillagesOnly => {}
-            }
-        }
+        apply_checks(class, &mut row);
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// Make a generated row respect the schema's checks: parts within totals, zero counts with
+/// zero amounts, notes where required.
+fn apply_checks(class: &riskcensus_core::ResolvedClass, row: &mut [String]) {
+    use riskcensus_core::schema::Check;
+    use riskcensus_core::FieldType;
+    // The schema's checks: parts within totals, zero counts with zero amounts, notes.
+    let idx = |id: &str| class.fields.iter().position(|f| f.id == id);
+    for check in &class.checks {
+        match check {
+            Check::PartLeTotal { parts, total } => {
+                let Some(t) = idx(total) else { continue };
+                let total: f64 = row[t].parse().unwrap_or(0.0);
+                for p in parts.iter().filter_map(|p| idx(p)) {
+                    let share = (total / (2.0 * parts.len() as f64)).floor();
+                    row[p] = if row[p].contains('.') {
+                        format!("{share:.1}")
+                    } else {
+                        format!("{}", share as i64)
+                    };
+                }
+            }
+            Check::ZeroImpliesZero { count, amount } => {
+                if let (Some(c), Some(a)) = (idx(count), idx(amount)) {
+                    if row[c] == "0" {
+                        row[a] = "0".into();
+                    }
+                }
+            }
+            Check::RequiredIf {
+                field,
+                when,
+                equals,
+            } => {
+                if let (Some(fi), Some(wi)) = (idx(field), idx(when)) {
+                    let triggered = match equals {
+                        Some(e) => row[wi].split(';').any(|x| x == e),
+                        None => !row[wi].is_empty(),
+                    };
+                    if triggered && row[fi].is_empty() {
+                        row[fi] = if class.fields[fi].field_type == FieldType::Enum {
+                            class.fields[fi].codes[0].clone()
+                        } else {
+                            "12.5".into()
+                        };
+                    }
+                }
+            }
+            Check::MaxPerResident { .. }
+            | Check::VillagesWithinTownship { .. }
+            | Check::SampledVillagesOnly => {}
+        }
+    }
 }
 
 #[cfg(test)]
