@@ -71,6 +71,23 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         batch_mib: Option<u64>,
     },
+    /// Write corrected copies of returns (CSV, UTF-8 with BOM) and changes.csv: derived columns
+    /// filled, full-width digits made half-width, swapped coordinates swapped back, GCJ-02 files
+    /// converted, sure code suggestions applied. Ambiguous values stay as written.
+    Fix {
+        /// Return files to fix.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The pipeline file (TOML): register, polygons, schemas.
+        #[arg(long)]
+        pipeline: PathBuf,
+        /// Class of the files (default: from the pipeline or the file name).
+        #[arg(long)]
+        class: Option<String>,
+        /// Folder for the corrected files and changes.csv (never an input's own folder).
+        #[arg(long = "out", short = 'o', value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Write Excel templates for technicians: one .xlsx per class.
     Template {
         /// Class codes (e.g. HB-PSF-01 DR-GOV-10).

@@ -327,3 +327,169 @@ fn findings_suggest_the_code_and_the_value_the_row_names() {
     );
     assert_eq!(code_list[1]["suggestion"], "三级甲等");
 }
+
+/// (file name, row, rule) of every finding `validate` reports for `files`.
+fn findings_of(files: &[&Path]) -> BTreeSet<(String, String, String)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = dir.path().join("findings.csv");
+    let mut args = vec![
+        "validate",
+        "--pipeline",
+        "pipelines/baiyin-2021.toml",
+        "--format",
+        "csv",
+        "-o",
+        report.to_str().expect("utf-8"),
+    ];
+    args.extend(files.iter().map(|f| f.to_str().expect("utf-8")));
+    let output = riskcensus(&args);
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    read_csv(&report)
+        .iter()
+        .map(|f| {
+            let name = f["file"].rsplit('/').next().unwrap_or_default().to_string();
+            (name, f["row"].clone(), f["rule"].clone())
+        })
+        .collect()
+}
+
+/// `riskcensus fix` on returns with derivable columns missing, full-width digits, a swapped
+/// point, a code with a sure suggestion, a civil-affairs code, a GBK file and a GCJ-02 file:
+/// validating the fixed files raises none of the fixed findings and every other finding as
+/// before; each change is in changes.csv; a fuzzy suggestion is left alone.
+#[test]
+fn fix_round_trips_and_changes_only_what_is_sure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let returns = repo().join("sample_data/returns");
+    // The schools sample without 省/市/县/乡镇/村, with full-width digits in one student count.
+    let schools = std::fs::read_to_string(returns.join("HB-PSF-01_学校.csv")).expect("sample");
+    let stripped = without_columns(&schools, &["省", "市", "县", "乡镇", "村"]);
+    let students = stripped
+        .lines()
+        .next()
+        .and_then(|h| h.split(',').position(|c| c.starts_with("在校")))
+        .expect("students column");
+    let stripped: String = stripped
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut cells: Vec<String> = l.split(',').map(str::to_string).collect();
+            if i == 2 {
+                cells[students] = "４２０".into();
+            }
+            cells.join(",") + "\n"
+        })
+        .collect();
+    let inputs_dir = dir.path().join("in");
+    std::fs::create_dir_all(&inputs_dir).expect("dir");
+    let stripped_path = inputs_dir.join("HB-PSF-01_学校_无地址列.csv");
+    std::fs::write(&stripped_path, stripped).expect("write");
+    let inputs = [
+        returns.join("HB-PSF-01_学校.csv"),
+        returns.join("HB-PSF-02_医疗卫生机构_GBK.csv"),
+        returns.join("DR-GOV-10_应急避难场所_高德坐标.csv"),
+        stripped_path,
+    ];
+    let out = dir.path().join("fixed");
+    let mut args = vec![
+        "fix",
+        "--pipeline",
+        "pipelines/baiyin-2021.toml",
+        "-o",
+        out.to_str().expect("utf-8"),
+    ];
+    args.extend(inputs.iter().map(|p| p.to_str().expect("utf-8")));
+    let output = riskcensus(&args);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let changes = read_csv(&out.join("changes.csv"));
+    let fixed: Vec<PathBuf> = inputs
+        .iter()
+        .map(|p| out.join(p.file_name().expect("name")))
+        .collect();
+
+    let before = findings_of(&inputs.iter().map(PathBuf::as_path).collect::<Vec<_>>());
+    let after = findings_of(&fixed.iter().map(PathBuf::as_path).collect::<Vec<_>>());
+    assert!(
+        after.is_subset(&before),
+        "new findings after fixing: {:?}",
+        after.difference(&before).collect::<Vec<_>>()
+    );
+    let changed: BTreeSet<(String, String)> = changes
+        .iter()
+        .map(|c| {
+            let name = c["file"].rsplit('/').next().unwrap_or_default().to_string();
+            (name, c["row"].clone())
+        })
+        .collect();
+    for (file, row, rule) in before.difference(&after) {
+        let file_level =
+            row.is_empty() && ["geo.gcj02_shift", "struct.derived_column"].contains(&rule.as_str());
+        assert!(
+            file_level || changed.contains(&(file.clone(), row.clone())),
+            "{file} row {row}: {rule} is gone but nothing was changed there"
+        );
+    }
+    for c in &changes {
+        let name = c["file"].rsplit('/').next().unwrap_or_default().to_string();
+        let gone = !after.contains(&(name.clone(), c["row"].clone(), c["rule"].clone()));
+        assert!(
+            gone,
+            "{name} row {}: {} still found after its fix",
+            c["row"], c["rule"]
+        );
+    }
+    let change = |file: &str, row: &str, column: &str| {
+        changes
+            .iter()
+            .find(|c| c["file"].ends_with(file) && c["row"] == row && c["column"] == column)
+            .map(|c| (c["old"].clone(), c["new"].clone(), c["rule"].clone()))
+    };
+    // A sure code suggestion, a civil-affairs code by name, a swapped point, full-width digits.
+    assert_eq!(
+        change("HB-PSF-01_学校.csv", "14", "行政区划代码"),
+        Some((
+            "620423104999".into(),
+            "620423104216".into(),
+            "id.division_unknown".into()
+        ))
+    );
+    assert_eq!(
+        change("HB-PSF-01_学校.csv", "72", "行政区划代码").map(|c| c.2),
+        Some("id.division_mca".into())
+    );
+    assert_eq!(
+        change("HB-PSF-01_学校.csv", "20", "经度").map(|c| c.2),
+        Some("geo.swapped".into())
+    );
+    assert_eq!(
+        change("HB-PSF-01_学校_无地址列.csv", "3", "在校（园）学生数（人）"),
+        Some(("４２０".into(), "420".into(), "cell.full_width".into()))
+    );
+    // Every point of the GCJ-02 file converted; the 三甲 guess (fuzzy) left for a person.
+    let gcj: Vec<_> = changes
+        .iter()
+        .filter(|c| c["rule"] == "geo.gcj02_shift")
+        .collect();
+    assert!(gcj.len() >= 2 * 5, "{gcj:?}");
+    assert!(after.contains(&(
+        "HB-PSF-02_医疗卫生机构_GBK.csv".into(),
+        "19".into(),
+        "cell.code_list".into()
+    )));
+    // The derived columns are in the fixed file, and its rows are the original's.
+    let fixed_text = std::fs::read_to_string(&fixed[3]).expect("fixed");
+    let header = fixed_text.lines().next().expect("header");
+    for column in ["省", "市", "县", "乡镇", "村"] {
+        assert!(header.split(',').any(|h| h == column), "{header}");
+    }
+    assert_eq!(fixed_text.lines().count(), schools.lines().count());
+}

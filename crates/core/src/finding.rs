@@ -84,6 +84,9 @@ rules! {
     DerivedColumn = "struct.derived_column", Info, "缺少可推导的列，已推导", "Derivable column missing: derived", "无需处理；推导值见 changes.csv", "Nothing to do; the derived values are in changes.csv";
     /// An empty cell whose value follows from other data of the row: derived.
     DerivedValue = "cell.derived", Info, "空值已推导", "Empty value derived", "无需处理；推导值见 changes.csv", "Nothing to do; the derived value is in changes.csv";
+    /// Full-width digits in a number, code or date: read as half-width (no finding); the rule
+    /// of `riskcensus fix`'s change that rewrites them.
+    FullWidth = "cell.full_width", Info, "全角数字已转半角", "Full-width digits made half-width", "无需处理", "Nothing to do";
     /// A blank line between rows (skipped).
     BlankRow = "struct.blank_row", Info, "空行", "Blank row", "删除空行（已跳过）", "Delete the blank line (it was skipped)";
     /// A required value is empty.
@@ -201,6 +204,9 @@ pub struct Finding {
     /// The value the finding suggests instead, when one entry of the register or code list
     /// fits (how sure: in the message).
     pub suggestion: Option<String>,
+    /// How sure the suggestion is (`exact`, `normalized`, `fuzzy`): `riskcensus fix` applies
+    /// exact and normalised ones only.
+    pub confidence: Option<crate::change::Confidence>,
     /// The rule.
     pub rule: Rule,
     /// The severity (the rule's default unless the pipeline overrides it).
@@ -231,6 +237,7 @@ impl Finding {
             column: None,
             value: None,
             suggestion: None,
+            confidence: None,
             rule,
             severity: rule.default_severity(),
             message_zh: message_zh.into(),
@@ -253,9 +260,10 @@ impl Finding {
         self
     }
 
-    /// Set the suggested value.
-    pub fn suggesting(mut self, value: Option<String>) -> Self {
-        self.suggestion = value;
+    /// Set the suggested value and how sure it is (no value: neither).
+    pub fn suggesting(mut self, suggested: Option<(String, crate::change::Confidence)>) -> Self {
+        self.confidence = suggested.as_ref().map(|(_, c)| *c);
+        self.suggestion = suggested.map(|(value, _)| value);
         self
     }
 

@@ -168,24 +168,26 @@ fn decode_borrowed<'b>(
         path: name.to_string(),
         detail: detail.to_string(),
     };
-    if encoding == Encoding::Auto || encoding == Encoding::Utf8 {
-        if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
-            let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom_len..]);
-            if had_errors {
-                return Err(unknown(&format!(
-                    "invalid {} after its byte-order mark",
-                    enc.name()
-                )));
-            }
-            return Ok((
-                text,
-                if enc == encoding_rs::UTF_8 {
-                    "UTF-8 (BOM)"
-                } else {
-                    enc.name()
-                },
-            ));
+    // A byte-order mark says what the file is, whatever was declared (a GBK return corrected by
+    // `riskcensus fix` is UTF-8 with a BOM under the same name).
+    if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
+        let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom_len..]);
+        if had_errors {
+            return Err(unknown(&format!(
+                "invalid {} after its byte-order mark",
+                enc.name()
+            )));
         }
+        return Ok((
+            text,
+            if enc == encoding_rs::UTF_8 {
+                "UTF-8 (BOM)"
+            } else {
+                enc.name()
+            },
+        ));
+    }
+    if encoding == Encoding::Auto || encoding == Encoding::Utf8 {
         if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
             return check_text(name, text.into(), "UTF-8");
         }

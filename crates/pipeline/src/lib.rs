@@ -132,6 +132,8 @@ pub struct RunReport {
     pub files: Vec<FileReport>,
     /// Every finding, file by file, row by row.
     pub findings: Vec<Finding>,
+    /// Every value derived, file by file, row by row.
+    pub changes: Vec<riskcensus_core::Change>,
     /// Output directory (when published).
     pub output: Option<std::path::PathBuf>,
     /// Time per stage.
@@ -233,6 +235,10 @@ fn report(
             .iter()
             .cloned()
             .chain(outcomes.iter().flat_map(|o| o.findings.iter().cloned()))
+            .collect(),
+        changes: outcomes
+            .iter()
+            .flat_map(|o| o.changes.iter().cloned())
             .collect(),
         output,
         timings,

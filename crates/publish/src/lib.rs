@@ -779,6 +779,10 @@ pub fn findings_frame(
             Column::new("column".into(), s(&|f| f.column.clone())),
             Column::new("value".into(), s(&|f| f.value.clone())),
             Column::new("suggestion".into(), s(&|f| f.suggestion.clone())),
+            Column::new(
+                "confidence".into(),
+                s(&|f| f.confidence.map(|c| c.as_str().to_string())),
+            ),
             Column::new("rule".into(), s(&|f| Some(f.rule.code().to_string()))),
             Column::new(
                 "severity".into(),

@@ -289,13 +289,14 @@ pub fn excel_safe(value: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// The columns of `findings.csv`, in order.
-pub const FINDING_COLUMNS: [&str; 12] = [
+pub const FINDING_COLUMNS: [&str; 13] = [
     "file",
     "class",
     "row",
     "column",
     "value",
     "suggestion",
+    "confidence",
     "rule",
     "severity",
     "message_zh",
@@ -317,6 +318,7 @@ pub fn findings_csv(findings: &[Finding]) -> Vec<u8> {
             excel_safe(f.column.as_deref().unwrap_or("")).as_ref(),
             excel_safe(f.value.as_deref().unwrap_or("")).as_ref(),
             excel_safe(f.suggestion.as_deref().unwrap_or("")).as_ref(),
+            f.confidence.map_or("", |c| c.as_str()),
             f.rule.code(),
             f.severity.as_str(),
             excel_safe(&f.message_zh).as_ref(),

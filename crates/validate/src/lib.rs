@@ -32,7 +32,7 @@ use riskcensus_core::schema::Check;
 use riskcensus_core::table::{RawTable, LINE_COLUMN};
 use riskcensus_core::uscc::{self, UsccProblem};
 use riskcensus_core::{
-    DivisionCode, Field, FieldType, Finding, Level, Register, ResolvedClass, Rule,
+    Confidence, DivisionCode, Field, FieldType, Finding, Level, Register, ResolvedClass, Rule,
 };
 
 /// The result of validating one table.
@@ -188,10 +188,10 @@ pub fn validate_with(
         let raw_col = col(f.id.as_str());
         let typed = col(format!("__t_{}", f.id).as_str());
         let label = f.label_with_unit();
-        // A derivable column the file lacks is not the technician's to fill: where it could not
-        // be derived, the division code's own finding says why.
-        let derived_column = f.derive.is_some() && raw.frame.column(f.id.as_str()).is_err();
-        if f.required && !derived_column {
+        // A derivable value is not the technician's to fill: it is derived where its source (the
+        // division code, the credit code) is sound, and where not, the source's own finding says
+        // why. A present value is still checked against the source (`id.division_name`).
+        if f.required && f.derive.is_none() {
             add(
                 &mut exprs,
                 raw_col.clone().is_null(),
@@ -426,9 +426,9 @@ pub fn validate_with(
                     Some(v) => col(trigger.as_str()).eq(lit(v.as_str())),
                     None => col(trigger.as_str()).is_not_null(),
                 };
-                // A derivable column the file lacks: where it could not be derived, the source
-                // value's own finding (a malformed credit code) says why.
-                if ff.derive.is_some() && raw.frame.column(field.as_str()).is_err() {
+                // A derivable value: where it could not be derived, the source value's own
+                // finding (a malformed credit code) says why.
+                if ff.derive.is_some() {
                     continue;
                 }
                 let target_null = if base.column(field.as_str()).is_ok() {
@@ -655,7 +655,7 @@ pub fn validate_with(
                         name_at("township"),
                         name_at("village"),
                     ) {
-                        Some((township, village)) => {
+                        Some((township, village, v_sure)) => {
                             let village_zh = village
                                 .map(|v| format!("，建议村代码 {}（{}）", v.code, v.name))
                                 .unwrap_or_default();
@@ -669,7 +669,7 @@ pub fn validate_with(
                                     township.name, township.code.township(), &code[..9]),
                                 format!("code {code} is not an NBS statistical code: the NBS code of {} is {} ({} looks like the civil-affairs number){village_en}",
                                     township.name, township.code.township(), &code[..9]))
-                                .suggesting(village.map(|v| v.code.to_string()))
+                                .suggesting(village.map(|v| (v.code.to_string(), v_sure)))
                         }
                         None => {
                             let by_name = lookup_by_names(
@@ -680,7 +680,8 @@ pub fn validate_with(
                                 name_at("village"),
                             )
                             .and_then(|l| suggest::describe(&l, code));
-                            let (zh, en, suggestion) = by_name.unwrap_or_default();
+                            let suggest::Described { zh, en, suggestion } =
+                                by_name.unwrap_or_default();
                             Finding::new(
                                 &raw.file,
                                 &raw.class,
@@ -757,7 +758,7 @@ pub fn validate_with(
                         name_in("village"),
                     )
                     .and_then(|l| suggest::describe(&l, code));
-                    let (zh, en, suggestion) = by_name.unwrap_or_default();
+                    let suggest::Described { zh, en, suggestion } = by_name.unwrap_or_default();
                     for (field, given, registered) in disagreeing {
                         findings.push(Finding::new(&raw.file, &raw.class, Rule::DivisionName,
                                 format!("地址“{given}”与区划代码 {code} 的“{registered}”不符{zh}"),
@@ -920,7 +921,7 @@ pub fn validate_with(
 
 /// For a code that is not in the register: when its township part is unknown too but the row's
 /// township name is a registered township of the same county, the NBS township (and, by the
-/// village name or the same village digits, the village) to suggest. Typically the civil-affairs
+/// village name or the same village digits, the village) to suggest, and how sure the village is. Typically the civil-affairs
 /// (民政) numbering was used instead of the NBS statistical one.
 pub fn suggest_nbs_code<'r>(
     register: &'r Register,
@@ -930,6 +931,7 @@ pub fn suggest_nbs_code<'r>(
 ) -> Option<(
     &'r riskcensus_core::Division,
     Option<&'r riskcensus_core::Division>,
+    Confidence,
 )> {
     // Twelve ASCII digits, so that the prefixes below fall on character boundaries.
     if DivisionCode::number(code).is_none() || register.get(&format!("{}000", &code[..9])).is_some()
@@ -943,14 +945,20 @@ pub fn suggest_nbs_code<'r>(
         .find(|t| {
             t.level == Level::Township && names_agree(township_name.unwrap_or_default(), &t.name)
         })?;
-    let village = village_name
-        .and_then(|vn| {
-            register
-                .children(township.code.as_str())
-                .find(|v| v.level == Level::Village && names_agree(vn, &v.name))
-        })
-        .or_else(|| register.get(&format!("{}{}", township.code.township(), &code[9..])));
-    Some((township, village))
+    // By the village name (a normalised match), else by the same village digits (a guess).
+    let by_name = village_name.and_then(|vn| {
+        register
+            .children(township.code.as_str())
+            .find(|v| v.level == Level::Village && names_agree(vn, &v.name))
+    });
+    let (village, sure) = match by_name {
+        Some(v) => (Some(v), Confidence::Normalized),
+        None => (
+            register.get(&format!("{}{}", township.code.township(), &code[9..])),
+            Confidence::Fuzzy,
+        ),
+    };
+    Some((township, village, sure))
 }
 
 /// A code-list finding with the entries nearest to the value named (a unique one suggested).
@@ -961,8 +969,13 @@ fn with_nearest_codes(mut finding: Finding, value: &str, codes: &[String]) -> Fi
     }
     finding.message_zh = format!("{}；最接近的是：{}", finding.message_zh, near.join("、"));
     finding.message_en = format!("{}; nearest: {}", finding.message_en, near.join(", "));
+    // Only a value equal to an entry once width and spaces are normalised is sure; one entry
+    // containing the value (`三级甲` → 三级甲等) is a suggestion to check.
     let unique = match near.as_slice() {
-        [one] => Some(one.to_string()),
+        [one] if normalize_name(one) == normalize_name(value) => {
+            Some((one.to_string(), Confidence::Normalized))
+        }
+        [one] => Some((one.to_string(), Confidence::Fuzzy)),
         _ => None,
     };
     finding.suggesting(unique)

@@ -235,37 +235,47 @@ pub fn nearest_codes<'c>(value: &str, codes: &'c [String]) -> Vec<&'c str> {
         .collect()
 }
 
-/// What a finding adds for a look-up: the Chinese and English tail of its message, and the
-/// suggested code when one entry fits. `None` when nothing was found, or when the one entry
-/// found is `current` (no news).
-pub fn describe(lookup: &Lookup<'_>, current: &str) -> Option<(String, String, Option<String>)> {
+/// What a finding adds for a look-up.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Described {
+    /// The Chinese tail of the message.
+    pub zh: String,
+    /// The English tail of the message.
+    pub en: String,
+    /// The suggested code and how sure it is, when one entry fits.
+    pub suggestion: Option<(String, Confidence)>,
+}
+
+/// What a finding adds for a look-up; `None` when nothing was found, or when the one entry found
+/// is `current` (no news).
+pub fn describe(lookup: &Lookup<'_>, current: &str) -> Option<Described> {
     match lookup {
         Lookup::Unique(d, _) if d.code.as_str() == current => None,
-        Lookup::Unique(d, sure) => Some((
-            format!(
+        Lookup::Unique(d, sure) => Some(Described {
+            zh: format!(
                 "；按名称建议代码 {}（{}，{}）",
                 d.code,
                 d.name,
                 sure.as_zh()
             ),
-            format!(
+            en: format!(
                 "; by name, suggested code {} ({}, {})",
                 d.code,
                 d.name,
                 sure.as_en()
             ),
-            Some(d.code.to_string()),
-        )),
+            suggestion: Some((d.code.to_string(), *sure)),
+        }),
         Lookup::Candidates(many) => {
             let list = many
                 .iter()
                 .map(|d| format!("{}（{}）", d.code, d.name))
                 .collect::<Vec<_>>();
-            Some((
-                format!("；按名称有多个可能的代码：{}", list.join("、")),
-                format!("; by name, several codes are possible: {}", list.join(", ")),
-                None,
-            ))
+            Some(Described {
+                zh: format!("；按名称有多个可能的代码：{}", list.join("、")),
+                en: format!("; by name, several codes are possible: {}", list.join(", ")),
+                suggestion: None,
+            })
         }
         Lookup::NotFound => None,
     }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use crate::args::{Args, Command};
 
+mod fix;
 mod progress;
 mod run;
 mod schema;
@@ -72,6 +73,12 @@ pub fn dispatch(args: Args) -> ExitCode {
             &schemas,
             &out,
         ),
+        Command::Fix {
+            files,
+            pipeline,
+            class,
+            out,
+        } => fix::fix(&files, &pipeline, class.as_deref(), &out),
         Command::Schema { schemas, action } => schema::schema(&schemas, action),
         Command::Template {
             codes,

@@ -1,0 +1,51 @@
+//! Fix: a corrected copy of a return, and every change made to it.
+//!
+//! What validation derived or found for sure is written back into the technician's own file:
+//! derived columns (省/市/县/乡镇/村, 代码类型) filled or added, full-width digits in numbers and
+//! codes made half-width, swapped longitude/latitude swapped back, every point of a file that
+//! `geo.gcj02_shift` found shifted converted from GCJ-02 to CGCS2000, and the division codes and
+//! code-list values a finding suggests with `exact` or `normalized` confidence. Nothing else:
+//! what is ambiguous stays as written, and stays a finding.
+//!
+//! [`plan`] turns a file's findings and derived values into a [`Plan`]; [`csv_file::fix_csv`]
+//! applies it to a CSV and writes UTF-8 with a BOM.
+//!
+//! ```
+//! use riskcensus_core::{Change, Confidence, Field, FieldType, Finding, ResolvedClass, Rule};
+//! let class = ResolvedClass::bare("HB-PSF-01", vec![
+//!     Field::new("division_code", "行政区划代码", FieldType::DivisionCode),
+//!     Field::new("county", "县", FieldType::Text),
+//! ], vec![]);
+//! let findings = [Finding::new("a.csv", "HB-PSF-01", Rule::DivisionUnknown, "", "")
+//!     .at_row(2)
+//!     .in_column("行政区划代码", Some("620421103099".into()))
+//!     .suggesting(Some(("620421103009".into(), Confidence::Exact)))];
+//! let derived = [Change::new("a.csv", "HB-PSF-01", 2, "县", None, "靖远县", Rule::DerivedColumn, Confidence::Derived)];
+//! let plan = riskcensus_fix::plan(&class, &findings, &derived);
+//! let (bytes, changes) = riskcensus_fix::csv_file::fix_csv(
+//!     "a.csv", "行政区划代码\n620421103099\n".as_bytes(), Default::default(), &class, &plan).unwrap();
+//! assert_eq!(String::from_utf8(bytes).unwrap(), "\u{feff}行政区划代码,县\n620421103009,靖远县\n");
+//! assert_eq!(changes.len(), 2);
+//! ```
+#![deny(missing_docs)]
+
+pub mod csv_file;
+mod plan;
+
+pub use plan::{plan, Column, Plan};
+
+/// Why a file could not be fixed.
+#[derive(Debug, thiserror::Error)]
+pub enum FixError {
+    /// The file could not be decoded.
+    #[error(transparent)]
+    Ingest(#[from] riskcensus_ingest::IngestError),
+    /// The CSV could not be read or written.
+    #[error("{path}: {message}")]
+    Csv {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
