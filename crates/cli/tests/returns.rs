@@ -493,3 +493,122 @@ fn fix_round_trips_and_changes_only_what_is_sure() {
     }
     assert_eq!(fixed_text.lines().count(), schools.lines().count());
 }
+
+/// A census Excel form (written by riskcensus-forms, numbers stored as numbers) with a code
+/// that has a sure suggestion, a swapped point, a civil-affairs code and full-width digits:
+/// `fix` rewrites those cells only — the form keeps its help sheet, dropdowns and hidden
+/// census-code row — and validating it raises none of the fixed findings.
+#[test]
+fn fix_rewrites_a_census_form_in_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schemas = riskcensus_core::SchemaSet::load(&repo().join("schemas")).expect("schemas");
+    let class = schemas.class("HB-PSF-01").expect("schools");
+    let sample = std::fs::read_to_string(repo().join("sample_data/returns/HB-PSF-01_学校.csv"))
+        .expect("sample");
+    let lines: Vec<Vec<&str>> = sample.lines().map(|l| l.split(',').collect()).collect();
+    let matcher = riskcensus_core::schema::HeaderMatcher::new(&class.fields);
+    let position: Vec<Option<usize>> = class
+        .fields
+        .iter()
+        .map(|f| {
+            lines[0]
+                .iter()
+                .position(|h| matcher.field(h).is_some_and(|m| m.id == f.id))
+        })
+        .collect();
+    // Lines 2 and 3 are clean; 14, 20 and 72 carry the planted defects `fix` can mend.
+    let rows: Vec<Vec<String>> = [2usize, 3, 14, 20, 72]
+        .iter()
+        .map(|&line| {
+            position
+                .iter()
+                .zip(&class.fields)
+                .map(|(p, f)| {
+                    let cell = p.map_or("", |p| lines[line - 1][p]);
+                    if line == 3 && f.id == "students" {
+                        "４２０".to_string()
+                    } else {
+                        cell.to_string()
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let form = dir.path().join("HB-PSF-01_学校表.xlsx");
+    riskcensus_forms::write_filled(class, &schemas.taxonomy, &rows, true, &form).expect("form");
+    let out = dir.path().join("fixed");
+    let output = riskcensus(&[
+        "fix",
+        "--pipeline",
+        "pipelines/baiyin-2021.toml",
+        "-o",
+        out.to_str().expect("utf-8"),
+        form.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let fixed = out.join("HB-PSF-01_学校表.xlsx");
+    let before = findings_of(&[&form]);
+    let after = findings_of(&[&fixed]);
+    let rules = |set: &BTreeSet<(String, String, String)>| -> BTreeSet<String> {
+        set.iter().map(|(_, _, r)| r.clone()).collect()
+    };
+    for rule in ["id.division_unknown", "id.division_mca", "geo.swapped"] {
+        assert!(rules(&before).contains(rule), "{rule} planted: {before:?}");
+        assert!(
+            !rules(&after).contains(rule),
+            "{rule} still found: {after:?}"
+        );
+    }
+    assert!(after.is_subset(&before), "{after:?} ⊄ {before:?}");
+    let changes = read_csv(&out.join("changes.csv"));
+    let rules_changed: BTreeSet<&str> = changes.iter().map(|c| c["rule"].as_str()).collect();
+    assert_eq!(
+        rules_changed,
+        BTreeSet::from([
+            "cell.full_width",
+            "geo.swapped",
+            "id.division_mca",
+            "id.division_unknown"
+        ])
+    );
+    // The layout survives: the help sheet, the dropdowns, the hidden census-code row.
+    let names = |path: &Path| -> BTreeSet<String> {
+        let archive = zip::ZipArchive::new(std::fs::File::open(path).expect("xlsx")).expect("zip");
+        archive
+            .file_names()
+            .filter_map(Result::ok)
+            .map(|n| n.to_string())
+            .collect()
+    };
+    let sheet = |path: &Path| {
+        let mut archive =
+            zip::ZipArchive::new(std::fs::File::open(path).expect("xlsx")).expect("zip");
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut archive.by_name("xl/worksheets/sheet1.xml").expect("sheet1"),
+            &mut text,
+        )
+        .expect("xml");
+        text
+    };
+    assert!(
+        names(&fixed)
+            .iter()
+            .any(|n| n.starts_with("xl/worksheets/sheet3")),
+        "{:?}",
+        names(&fixed)
+    );
+    let (original, rewritten) = (sheet(&form), sheet(&fixed));
+    for marker in ["<dataValidation ", "hidden=\"1\"", "<pane "] {
+        assert_eq!(
+            original.matches(marker).count(),
+            rewritten.matches(marker).count(),
+            "{marker}"
+        );
+    }
+}

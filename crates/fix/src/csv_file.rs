@@ -19,7 +19,7 @@ pub fn fix_csv(
     class: &ResolvedClass,
     plan: &Plan,
 ) -> Result<(Vec<u8>, Vec<Change>), FixError> {
-    let csv_err = |e: &dyn std::fmt::Display| FixError::Csv {
+    let csv_err = |e: &dyn std::fmt::Display| FixError::File {
         path: name.to_string(),
         message: e.to_string(),
     };
@@ -157,7 +157,7 @@ fn added_columns(
 
 /// A number, code or date cell with full-width digits, made half-width (as ingest reads it);
 /// `None` when there is nothing to change.
-fn halfwidth(field: &Field, cell: &str) -> Option<String> {
+pub(crate) fn halfwidth(field: &Field, cell: &str) -> Option<String> {
     let numeric = field.field_type.is_numeric()
         || matches!(
             field.field_type,
@@ -167,12 +167,16 @@ fn halfwidth(field: &Field, cell: &str) -> Option<String> {
         return None;
     }
     let half = riskcensus_ingest::halfwidth(cell).trim().to_string();
-    (half != cell).then_some(half)
+    // Only values: a form's units row (`（人）`) under a number column is no number.
+    let value = half
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '/' | ':' | '+'));
+    (value && half != cell).then_some(half)
 }
 
 /// A point written in GCJ-02 as CGCS2000 (WGS 84 within centimetres), 6 decimals; `None` for
 /// cells that are no point in China (they keep their own findings).
-fn from_gcj02(x: &str, y: &str) -> Option<(String, String)> {
+pub(crate) fn from_gcj02(x: &str, y: &str) -> Option<(String, String)> {
     let (lon, lat) = (x.trim().parse::<f64>().ok()?, y.trim().parse::<f64>().ok()?);
     if !((73.0..=136.0).contains(&lon) && (3.0..=54.0).contains(&lat)) {
         return None;

@@ -8,7 +8,8 @@
 //! what is ambiguous stays as written, and stays a finding.
 //!
 //! [`plan`] turns a file's findings and derived values into a [`Plan`]; [`csv_file::fix_csv`]
-//! applies it to a CSV and writes UTF-8 with a BOM.
+//! applies it to a CSV and writes UTF-8 with a BOM, [`xlsx_file::fix_xlsx`] to a census Excel
+//! form, keeping its layout.
 //!
 //! ```
 //! use riskcensus_core::{Change, Confidence, Field, FieldType, Finding, ResolvedClass, Rule};
@@ -31,6 +32,7 @@
 
 pub mod csv_file;
 mod plan;
+pub mod xlsx_file;
 
 pub use plan::{plan, Column, Plan};
 
@@ -40,9 +42,9 @@ pub enum FixError {
     /// The file could not be decoded.
     #[error(transparent)]
     Ingest(#[from] riskcensus_ingest::IngestError),
-    /// The CSV could not be read or written.
+    /// The CSV or workbook could not be read or written.
     #[error("{path}: {message}")]
-    Csv {
+    File {
         /// The file.
         path: String,
         /// What went wrong.

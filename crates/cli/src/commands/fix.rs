@@ -1,8 +1,9 @@
 //! `riskcensus fix FILE… --pipeline P -o DIR`: corrected copies of returns and `changes.csv`.
 //!
 //! The files are validated as `validate` does; what the validation derived, and what its findings
-//! say for sure, is written back by `riskcensus_fix`. Each CSV is written under its own name in
-//! DIR (UTF-8 with BOM); census Excel forms are not rewritten yet: they are named and skipped.
+//! say for sure, is written back by `riskcensus_fix`. Each file is written under its own name in
+//! DIR: a CSV as UTF-8 with BOM, a census Excel form (.xlsx/.xlsm) with its layout kept; older
+//! workbook formats (.xls, .xlsb, .ods) are named and skipped (exit 1).
 
 use std::path::{Path, PathBuf};
 
@@ -25,8 +26,14 @@ pub fn fix(
     let mut skipped = 0;
     for ((conf, file), target) in p.returns.iter().zip(&report.files).zip(&targets) {
         let shown = file.file.as_str();
-        if riskcensus_ingest::excel::is_spreadsheet(&conf.path) {
-            eprintln!("{shown}: Excel forms are not rewritten yet; fix it by hand from the findings (skipped)");
+        let extension = conf
+            .path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let form = matches!(extension.as_str(), "xlsx" | "xlsm");
+        if riskcensus_ingest::excel::is_spreadsheet(&conf.path) && !form {
+            eprintln!("{shown}: .{extension} workbooks are not rewritten (only .xlsx/.xlsm); fix it by hand from the findings (skipped)");
             skipped += 1;
             continue;
         }
@@ -46,20 +53,29 @@ pub fn fix(
             .cloned()
             .collect();
         let plan = riskcensus_fix::plan(class, &findings, &derived);
-        let bytes = std::fs::read(&conf.path).map_err(|source| {
-            PipelineError::Input(riskcensus_ingest::IngestError::Io {
-                path: shown.to_string(),
-                source,
-            })
-        })?;
-        let encoding = conf
-            .encoding
-            .as_deref()
-            .and_then(Encoding::parse)
-            .unwrap_or_default();
-        let (fixed, changes) =
+        let fixed = if form {
+            riskcensus_fix::xlsx_file::fix_xlsx(
+                shown,
+                &conf.path,
+                conf.sheet.as_deref(),
+                class,
+                &plan,
+            )
+        } else {
+            let bytes = std::fs::read(&conf.path).map_err(|source| {
+                PipelineError::Input(riskcensus_ingest::IngestError::Io {
+                    path: shown.to_string(),
+                    source,
+                })
+            })?;
+            let encoding = conf
+                .encoding
+                .as_deref()
+                .and_then(Encoding::parse)
+                .unwrap_or_default();
             riskcensus_fix::csv_file::fix_csv(shown, &bytes, encoding, class, &plan)
-                .map_err(|e| PipelineError::Internal(e.to_string()))?;
+        };
+        let (fixed, changes) = fixed.map_err(|e| PipelineError::Internal(e.to_string()))?;
         std::fs::write(target, fixed).map_err(|e| write_error(target, &e))?;
         eprintln!("{shown} → {}: {} changes", target.display(), changes.len());
         all_changes.extend(changes);
