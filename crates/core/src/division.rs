@@ -309,7 +309,7 @@ impl Register {
 }
 
 /// Province-level divisions by their two-digit code (GB/T 2260).
-const PROVINCES: [(&str, &str); 34] = [
+pub const PROVINCES: [(&str, &str); 34] = [
     ("11", "北京市"),
     ("12", "天津市"),
     ("13", "河北省"),

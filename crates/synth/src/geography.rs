@@ -19,40 +19,13 @@ use crate::names;
 const VILLAGES_PER_COUNTY: usize = 210;
 const VILLAGES_PER_TOWNSHIP: usize = 16;
 const COUNTIES_PER_CITY: usize = 10;
-/// The 31 provincial-level divisions of the mainland (code, name).
-const PROVINCES: [(&str, &str); 31] = [
-    ("11", "北京市"),
-    ("12", "天津市"),
-    ("13", "河北省"),
-    ("14", "山西省"),
-    ("15", "内蒙古自治区"),
-    ("21", "辽宁省"),
-    ("22", "吉林省"),
-    ("23", "黑龙江省"),
-    ("31", "上海市"),
-    ("32", "江苏省"),
-    ("33", "浙江省"),
-    ("34", "安徽省"),
-    ("35", "福建省"),
-    ("36", "江西省"),
-    ("37", "山东省"),
-    ("41", "河南省"),
-    ("42", "湖北省"),
-    ("43", "湖南省"),
-    ("44", "广东省"),
-    ("45", "广西壮族自治区"),
-    ("46", "海南省"),
-    ("50", "重庆市"),
-    ("51", "四川省"),
-    ("52", "贵州省"),
-    ("53", "云南省"),
-    ("54", "西藏自治区"),
-    ("61", "陕西省"),
-    ("62", "甘肃省"),
-    ("63", "青海省"),
-    ("64", "宁夏回族自治区"),
-    ("65", "新疆维吾尔自治区"),
-];
+/// The 31 provincial-level divisions of the mainland (code, name): GB/T 2260's list without
+/// Taiwan, Hong Kong and Macao.
+fn mainland_provinces() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    riskcensus_core::division::PROVINCES
+        .iter()
+        .filter(|(code, _)| *code < "70")
+}
 const WEST: f64 = 98.0;
 const SOUTH: f64 = 24.0;
 const WIDTH: f64 = 24.0;
@@ -167,7 +140,7 @@ impl Geography {
     pub fn new(villages: usize, seed: u64) -> Geography {
         let villages = villages.max(1);
         let n_counties = villages.div_ceil(VILLAGES_PER_COUNTY);
-        let n_provinces = n_counties.div_ceil(20).min(PROVINCES.len());
+        let n_provinces = n_counties.div_ceil(20).min(mainland_provinces().count());
         let cols = ((n_counties as f64 * WIDTH / HEIGHT).sqrt().ceil() as usize).max(1);
         let rows = n_counties.div_ceil(cols);
         let (cw, ch) = (WIDTH / cols as f64, HEIGHT / rows as f64);
@@ -179,7 +152,7 @@ impl Geography {
             villages: Vec::with_capacity(villages),
         };
         let mut county_index = 0;
-        for (p, (pcode, pname)) in PROVINCES.iter().take(n_provinces).enumerate() {
+        for (p, (pcode, pname)) in mainland_provinces().take(n_provinces).enumerate() {
             let counties_here = n_counties * (p + 1) / n_provinces - n_counties * p / n_provinces;
             let first_village = g.villages.len();
             for k in 0..counties_here {
