@@ -20,7 +20,9 @@
 //! assert!(matches!(village_by_names(&register, "620421", Some("乌兰镇"), "东湾村"), Lookup::NotFound));
 //! ```
 
-use riskcensus_core::{Confidence, Division, Level, Register};
+use riskcensus_core::{Confidence, Division, DivisionCode, Level, Register};
+
+use crate::names_agree;
 
 /// What a look-up by name found.
 #[derive(Debug, Clone, PartialEq)]
@@ -278,5 +280,65 @@ pub fn describe(lookup: &Lookup<'_>, current: &str) -> Option<Described> {
             })
         }
         Lookup::NotFound => None,
+    }
+}
+
+/// For a code that is not in the register: when its township part is unknown too but the row's
+/// township name is a registered township of the same county, the NBS township (and, by the
+/// village name or the same village digits, the village) to suggest, and how sure the village is. Typically the civil-affairs
+/// (民政) numbering was used instead of the NBS statistical one.
+pub fn suggest_nbs_code<'r>(
+    register: &'r Register,
+    code: &str,
+    township_name: Option<&str>,
+    village_name: Option<&str>,
+) -> Option<(
+    &'r riskcensus_core::Division,
+    Option<&'r riskcensus_core::Division>,
+    Confidence,
+)> {
+    // Twelve ASCII digits, so that the prefixes below fall on character boundaries.
+    if DivisionCode::number(code).is_none() || register.get(&format!("{}000", &code[..9])).is_some()
+    {
+        return None;
+    }
+    // Looked up among the county's townships and the township's villages only (a walk over
+    // the whole register per row was quadratic in a national return of such codes).
+    let township = register
+        .children(&format!("{}000000", &code[..6]))
+        .find(|t| {
+            t.level == Level::Township && names_agree(township_name.unwrap_or_default(), &t.name)
+        })?;
+    // By the village name (a normalised match), else by the same village digits (a guess).
+    let by_name = village_name.and_then(|vn| {
+        register
+            .children(township.code.as_str())
+            .find(|v| v.level == Level::Village && names_agree(vn, &v.name))
+    });
+    let (village, sure) = match by_name {
+        Some(v) => (Some(v), Confidence::Normalized),
+        None => (
+            register.get(&format!("{}{}", township.code.township(), &code[9..])),
+            Confidence::Fuzzy,
+        ),
+    };
+    Some((township, village, sure))
+}
+
+/// The division a row's names point to within the county of `code`: the village by township
+/// and village names (the township by its name for township-level classes); `None` when the
+/// row gives no name to look up.
+pub(crate) fn lookup_by_names<'r>(
+    register: &'r Register,
+    wanted: Level,
+    code: &str,
+    township: Option<&str>,
+    village: Option<&str>,
+) -> Option<Lookup<'r>> {
+    let county = code.get(..6)?;
+    match (wanted, village) {
+        (Level::Township, _) => Some(township_by_name(register, county, township?)),
+        (_, Some(village)) => Some(village_by_names(register, county, township, village)),
+        (_, None) => None,
     }
 }
