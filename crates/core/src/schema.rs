@@ -828,6 +828,70 @@ mod tests {
         assert!(err.contains("line 3"), "{err}");
     }
 
+    /// A class schema file with the real common header, as `SchemaSet::load` reads them.
+    fn load_with(class_toml: &str) -> Result<SchemaSet> {
+        let dir = tempfile::tempdir().map_err(|source| Error::Io {
+            path: PathBuf::from("tempdir"),
+            source,
+        })?;
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+        std::fs::create_dir_all(dir.path().join("classes")).map_err(|source| Error::Io {
+            path: dir.path().to_path_buf(),
+            source,
+        })?;
+        for file in ["taxonomy.toml", "common.toml"] {
+            std::fs::copy(repo.join(file), dir.path().join(file)).map_err(|source| Error::Io {
+                path: repo.join(file),
+                source,
+            })?;
+        }
+        std::fs::write(dir.path().join("classes/HB-PSF-01.toml"), class_toml).map_err(
+            |source| Error::Io {
+                path: dir.path().to_path_buf(),
+                source,
+            },
+        )?;
+        SchemaSet::load(dir.path())
+    }
+
+    #[test]
+    fn location_sets_the_division_level_and_which_place_fields_are_required() {
+        let set = load_with("code = \"HB-PSF-01\"\nversion = \"1\"\nlocation = \"township\"\n")
+            .expect("a township class");
+        let class = set.class("HB-PSF-01").expect("class");
+        assert_eq!(class.division_level, DivisionLevel::Township);
+        for id in ["address", "lon", "lat"] {
+            assert!(
+                !class.field(id).expect(id).required,
+                "{id} optional off point"
+            );
+        }
+        assert!(class.field("name").expect("name").required);
+        let point = load_with("code = \"HB-PSF-01\"\nversion = \"1\"\n").expect("point");
+        let class = point.class("HB-PSF-01").expect("class");
+        assert!(class.field("lon").expect("lon").required);
+        assert_eq!(class.location, LocationKind::Point);
+    }
+
+    #[test]
+    fn bad_location_and_derive_values_are_schema_errors_that_name_the_file() {
+        let cases = [
+            ("location = \"county\"\n", "unknown variant"),
+            ("[[field]]\nid = \"x\"\nzh = \"x\"\nen = \"x\"\ntype = \"text\"\nderive = \"street\"\n", "unknown variant"),
+            ("[[field]]\nid = \"x\"\nzh = \"x\"\nen = \"x\"\ntype = \"integer\"\nderive = \"county\"\n", "needs a text field"),
+            ("[[field]]\nid = \"x\"\nzh = \"x\"\nen = \"x\"\ntype = \"text\"\nderive = \"code_type\"\n", "needs an enum field"),
+            ("common_header = false\n[[field]]\nid = \"c\"\nzh = \"c\"\nen = \"c\"\ntype = \"division_code\"\n", "needs longitude and latitude"),
+        ];
+        for (extra, needle) in cases {
+            let text = format!("code = \"HB-PSF-01\"\nversion = \"1\"\n{extra}");
+            let err = load_with(&text).expect_err(extra).to_string();
+            assert!(
+                err.contains("HB-PSF-01.toml") && err.contains(needle),
+                "{extra}: {err}"
+            );
+        }
+    }
+
     #[test]
     fn header_matching_accepts_code_id_and_label_variants() {
         let f = Field {
