@@ -71,9 +71,10 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         batch_mib: Option<u64>,
     },
-    /// Write corrected copies of returns (CSV, UTF-8 with BOM) and changes.csv: derived columns
-    /// filled, full-width digits made half-width, swapped coordinates swapped back, GCJ-02 files
-    /// converted, sure code suggestions applied. Ambiguous values stay as written.
+    /// Write corrected copies of returns (CSV as UTF-8 with BOM, Excel forms with their layout)
+    /// and changes.csv: derived columns filled, full-width digits made half-width, swapped
+    /// coordinates swapped back, GCJ-02 files converted, sure code suggestions applied.
+    /// Ambiguous values stay as written.
     Fix {
         /// Return files to fix.
         #[arg(required = true)]

@@ -73,6 +73,10 @@ pub fn derive(raw: &RawTable, class: &ResolvedClass, register: &Register) -> Pol
             Ok(c) => Some(c.str()?.clone()),
             Err(_) => None,
         };
+        // The usual return has every cell filled: nothing to derive, no column rebuilt.
+        if given.as_ref().is_some_and(|g| g.null_count() == 0) {
+            continue;
+        }
         let before = out.changes.len();
         let filled = fill(
             field,
