@@ -612,3 +612,54 @@ fn fix_rewrites_a_census_form_in_place() {
         );
     }
 }
+
+/// `fix` writes beside the inputs, never over them: an input's own folder, a file as the folder
+/// and two inputs of one name are exit 2, and nothing is written.
+#[test]
+fn fix_never_writes_over_an_input() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sample = repo().join("sample_data/returns/HB-PSF-01_学校.csv");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    for folder in [&a, &b] {
+        std::fs::create_dir_all(folder).expect("dir");
+        std::fs::copy(&sample, folder.join("HB-PSF-01_学校.csv")).expect("copy");
+    }
+    let input = a.join("HB-PSF-01_学校.csv");
+    let original = std::fs::read(&input).expect("input");
+    let a_file = dir.path().join("a-file");
+    std::fs::write(&a_file, "mine").expect("file");
+    let path = |p: &Path| p.to_str().expect("utf-8").to_string();
+    let cases: [(Vec<String>, &str); 3] = [
+        (vec![path(&a), path(&input)], "would overwrite the input"),
+        (vec![path(&a_file), path(&input)], "is a file"),
+        (
+            vec![
+                path(&dir.path().join("out")),
+                path(&input),
+                path(&b.join("HB-PSF-01_学校.csv")),
+            ],
+            "two inputs are named",
+        ),
+    ];
+    for (args, needle) in cases {
+        let mut command = vec![
+            "fix".to_string(),
+            "--pipeline".into(),
+            "pipelines/baiyin-2021.toml".into(),
+            "-o".into(),
+        ];
+        command.extend(args);
+        let refs: Vec<&str> = command.iter().map(String::as_str).collect();
+        let output = riskcensus(&refs);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{needle}: {stderr}");
+        assert!(stderr.contains(needle), "{needle}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    assert_eq!(std::fs::read(&input).expect("input"), original);
+    assert_eq!(std::fs::read_to_string(&a_file).expect("file"), "mine");
+    assert!(
+        !dir.path().join("out").exists(),
+        "nothing written on a refusal"
+    );
+}
