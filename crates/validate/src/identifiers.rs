@@ -7,7 +7,9 @@ use foldhash::{HashMap, HashMapExt};
 use polars::prelude::*;
 use riskcensus_core::table::RawTable;
 use riskcensus_core::uscc::{self, UsccProblem};
-use riskcensus_core::{DivisionCode, FieldType, Finding, Level, Register, ResolvedClass, Rule};
+use riskcensus_core::{
+    DivisionCode, Field, FieldType, Finding, Level, Register, ResolvedClass, Rule,
+};
 
 use crate::suggest::{self, lookup_by_names, suggest_nbs_code};
 use crate::{names_agree, normalize_name};
@@ -24,6 +26,8 @@ pub(crate) struct Columns<'a> {
     pub lines: &'a UInt64Chunked,
     /// A field's column as the finding names it.
     pub header: &'a dyn Fn(&str) -> String,
+    /// The class's division code field.
+    pub code_field: Option<&'a Field>,
 }
 
 /// Every identifier finding of the file.
@@ -50,15 +54,12 @@ fn division_codes(
         evaluated,
         lines,
         header,
+        code_field,
     } = *columns;
     let wanted_level = match class.division_level {
         riskcensus_core::schema::DivisionLevel::Village => Level::Village,
         riskcensus_core::schema::DivisionLevel::Township => Level::Township,
     };
-    let code_field = class
-        .fields
-        .iter()
-        .find(|f| f.field_type == FieldType::DivisionCode);
     if let Some(cf) = code_field.filter(|cf| evaluated.column(cf.id.as_str()).is_ok()) {
         let codes = evaluated.column(cf.id.as_str())?.str()?.clone();
         // The address names, read once: checked against the register's chain of each code.
@@ -221,11 +222,8 @@ fn credit_codes(columns: &Columns<'_>, findings: &mut Vec<Finding>) -> PolarsRes
         evaluated,
         lines,
         header,
+        code_field,
     } = *columns;
-    let code_field = class
-        .fields
-        .iter()
-        .find(|f| f.field_type == FieldType::DivisionCode);
     let type_field = class
         .field("code_type")
         .filter(|f| evaluated.column(f.id.as_str()).is_ok());
@@ -332,11 +330,8 @@ fn duplicate_names(columns: &Columns<'_>, findings: &mut Vec<Finding>) -> Polars
         evaluated,
         lines,
         header,
+        code_field,
     } = *columns;
-    let code_field = class
-        .fields
-        .iter()
-        .find(|f| f.field_type == FieldType::DivisionCode);
     if let (Some(nf), Some(cf)) = (class.field("name"), code_field) {
         if let (Ok(names), Ok(codes)) = (
             evaluated.column(nf.id.as_str()),

@@ -293,6 +293,10 @@ pub fn validate_with(
             evaluated: &evaluated,
             lines: &lines,
             header: &header,
+            code_field: class
+                .fields
+                .iter()
+                .find(|f| f.field_type == FieldType::DivisionCode),
         },
         register,
         &mut findings,
