@@ -8,27 +8,9 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use common::{repo, riskcensus};
+use common::{csv_rows, repo, riskcensus};
 
 type Row = BTreeMap<String, String>;
-
-/// The rows of a CSV written by riskcensus (BOM skipped), as header → cell.
-fn read_csv(path: &Path) -> Vec<Row> {
-    let text = std::fs::read_to_string(path).expect("read csv");
-    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-    let headers = reader.headers().expect("headers").clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.expect("record");
-            headers
-                .iter()
-                .zip(r.iter())
-                .map(|(h, c)| (h.to_string(), c.to_string()))
-                .collect()
-        })
-        .collect()
-}
 
 /// The sample pipeline with `returns` (class, absolute path) as its only returns.
 fn pipeline_with(dir: &Path, returns: &[(&str, &Path)]) -> PathBuf {
@@ -67,8 +49,8 @@ fn run(dir: &Path, returns: &[(&str, &Path)]) -> (Vec<Row>, Vec<Row>, serde_json
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).expect("m"))
             .expect("json");
     (
-        read_csv(&out.join("findings.csv")),
-        read_csv(&out.join("changes.csv")),
+        csv_rows(&out.join("findings.csv")),
+        csv_rows(&out.join("changes.csv")),
         manifest["inputs"].clone(),
     )
 }
@@ -348,7 +330,7 @@ fn findings_of(files: &[&Path]) -> BTreeSet<(String, String, String)> {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    read_csv(&report)
+    csv_rows(&report)
         .iter()
         .map(|f| {
             let name = f["file"].rsplit('/').next().unwrap_or_default().to_string();
@@ -410,7 +392,7 @@ fn fix_round_trips_and_changes_only_what_is_sure() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let changes = read_csv(&out.join("changes.csv"));
+    let changes = csv_rows(&out.join("changes.csv"));
     let fixed: Vec<PathBuf> = inputs
         .iter()
         .map(|p| out.join(p.file_name().expect("name")))
@@ -565,7 +547,7 @@ fn fix_rewrites_a_census_form_in_place() {
         );
     }
     assert!(after.is_subset(&before), "{after:?} ⊄ {before:?}");
-    let changes = read_csv(&out.join("changes.csv"));
+    let changes = csv_rows(&out.join("changes.csv"));
     let rules_changed: BTreeSet<&str> = changes.iter().map(|c| c["rule"].as_str()).collect();
     assert_eq!(
         rules_changed,

@@ -1,5 +1,6 @@
 //! Helpers shared by the CLI test files.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -18,4 +19,23 @@ pub fn riskcensus(args: &[&str]) -> Output {
         .current_dir(repo())
         .output()
         .expect("run riskcensus")
+}
+
+/// The rows of a CSV riskcensus wrote (BOM skipped), as header → cell.
+#[allow(dead_code)] // not every test file reads CSVs
+pub fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).expect("read csv");
+    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let headers = reader.headers().expect("headers").clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("record");
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
 }
