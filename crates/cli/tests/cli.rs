@@ -832,15 +832,13 @@ fn a_broken_schema_file_is_named_with_its_line() {
     for entry in ["taxonomy.toml", "common.toml"] {
         std::fs::copy(repo().join("schemas").join(entry), schemas.join(entry)).expect("copy");
     }
-    for entry in std::fs::read_dir(repo().join("schemas/classes")).expect("classes") {
-        let path = entry.expect("entry").path();
-        std::fs::copy(
-            &path,
-            schemas
-                .join("classes")
-                .join(path.file_name().expect("name")),
-        )
-        .expect("copy");
+    for sub in ["classes", "blocks"] {
+        std::fs::create_dir_all(schemas.join(sub)).expect("dir");
+        for entry in std::fs::read_dir(repo().join("schemas").join(sub)).expect("schemas") {
+            let path = entry.expect("entry").path();
+            let to = schemas.join(sub).join(path.file_name().expect("name"));
+            std::fs::copy(&path, to).expect("copy");
+        }
     }
     let broken = schemas.join("classes/HB-PSF-06.toml");
     let text = std::fs::read_to_string(&broken).expect("schema");

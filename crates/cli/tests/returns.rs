@@ -8,27 +8,9 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use common::{csv_rows, repo, riskcensus};
+use common::{csv_rows, pipeline_with, repo, riskcensus};
 
 type Row = BTreeMap<String, String>;
-
-/// The sample pipeline with `returns` (class, absolute path) as its only returns.
-fn pipeline_with(dir: &Path, returns: &[(&str, &Path)]) -> PathBuf {
-    let text =
-        std::fs::read_to_string(repo().join("pipelines/baiyin-2021.toml")).expect("pipeline");
-    let head = text.split("[[returns]]").next().expect("head");
-    let mut text = head.replace("\"../", &format!("\"{}/", repo().display()));
-    for (class, path) in returns {
-        text.push_str(&format!(
-            "[[returns]]\nclass = \"{class}\"\npath = \"{}\"\n\n",
-            path.display()
-        ));
-    }
-    std::fs::create_dir_all(dir).expect("dir");
-    let path = dir.join("p.toml");
-    std::fs::write(&path, text).expect("write pipeline");
-    path
-}
 
 /// Run the pipeline into `dir/db`; the findings, the changes and the manifest's inputs.
 fn run(dir: &Path, returns: &[(&str, &Path)]) -> (Vec<Row>, Vec<Row>, serde_json::Value) {

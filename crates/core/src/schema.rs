@@ -1,8 +1,10 @@
 //! Class schemas as data: the 2 → 7 → 31 taxonomy and each class's fields.
 //!
 //! One format drives validation, the output columns and the docs. Files:
-//! `taxonomy.toml` (the class tree), `common.toml` (the header every class shares) and
-//! `classes/<CODE>.toml` (each class's own fields and cross-field checks).
+//! `taxonomy.toml` (the class tree), `common.toml` (the header every class shares),
+//! `blocks/<name>.toml` (field blocks several classes share) and `classes/<CODE>.toml` (each
+//! class's own fields and cross-field checks). A sourced field (`source = "S"` or `"S3"`)
+//! names its `evidence`.
 //!
 //! ```
 //! use riskcensus_core::schema::{ClassSchema, FieldType};
@@ -134,9 +136,18 @@ pub struct Field {
     /// How a missing or empty value follows from other data of the row (see [`Derive`]).
     #[serde(default)]
     pub derive: Option<Derive>,
-    /// Sourced or reconstructed.
+    /// Sourced or reconstructed: the field itself (its label, census code and type).
     #[serde(default)]
     pub source: Source,
+    /// Where a sourced field comes from: source id and place, e.g.
+    /// `S6 zhjzzy_zfzhjzzy_yjbncs.bnsrnrs` (taxonomy.md §8 numbers the sources). Required when
+    /// `source` is `S` or `S3`.
+    #[serde(default)]
+    pub evidence: Option<String>,
+    /// Whether the code list is sourced, when it differs from the field's own `source` (a
+    /// sourced column whose options no source lists is `codes_source = "R"`).
+    #[serde(default)]
+    pub codes_source: Option<Source>,
 }
 
 /// A value that follows from other data of the same row: derived, and recorded, rather than
@@ -235,17 +246,7 @@ impl LocationKind {
 /// assert_eq!(normalize_header("破拆设备数量（台（套））"), "破拆设备数量");
 /// ```
 pub fn normalize_header(header: &str) -> String {
-    let mut s: String = header
-        .trim_start_matches('\u{feff}')
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '*')
-        .map(|c| match c {
-            '（' => '(',
-            '）' => ')',
-            c => c,
-        })
-        .collect::<String>()
-        .to_lowercase();
+    let mut s = fold_header(header);
     // A trailing unit in brackets, nested ones included: `数量(台(套))` → `数量`.
     if s.ends_with(')') {
         let mut depth = 0i32;
@@ -268,6 +269,22 @@ pub fn normalize_header(header: &str) -> String {
         }
     }
     s
+}
+
+/// A header without BOM, whitespace and `*`, brackets half-width, lower case; a trailing
+/// bracket is kept (the whole label, as [`normalize_header`] before it drops a unit).
+fn fold_header(header: &str) -> String {
+    header
+        .trim_start_matches('\u{feff}')
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '*')
+        .map(|c| match c {
+            '（' => '(',
+            '）' => ')',
+            c => c,
+        })
+        .collect::<String>()
+        .to_lowercase()
 }
 
 /// A name for duplicate comparison: no whitespace or brackets, half-width, lower case.
@@ -315,6 +332,8 @@ impl Field {
             place: false,
             derive: None,
             source: Source::R,
+            evidence: None,
+            codes_source: None,
         }
     }
 
@@ -366,19 +385,49 @@ impl Field {
 pub struct HeaderMatcher<'f> {
     fields: &'f [Field],
     keys: Vec<Vec<String>>,
+    /// Each field's labels whole ([`fold_header`]): a header that is one of them names that
+    /// field even where another field's label without its bracket is the same
+    /// (`区划代码（若有）` is not `区划代码`).
+    whole: Vec<Vec<String>>,
 }
 
 impl<'f> HeaderMatcher<'f> {
     /// Prepare the fields' header forms.
     pub fn new(fields: &'f [Field]) -> Self {
+        let whole = fields
+            .iter()
+            .map(|f| {
+                std::iter::once(f.zh.as_str())
+                    .chain(f.aliases.iter().map(String::as_str))
+                    .map(fold_header)
+                    .collect()
+            })
+            .collect();
         HeaderMatcher {
             fields,
             keys: fields.iter().map(Field::header_keys).collect(),
+            whole,
         }
     }
 
-    /// The first field this header names, if any ([`Field::matches_header`] for all fields).
+    /// The field this header names, if any: one whose label or alias it is, whole; else the
+    /// first one it names ([`Field::matches_header`]).
+    ///
+    /// ```
+    /// use riskcensus_core::schema::HeaderMatcher;
+    /// use riskcensus_core::{Field, FieldType};
+    /// let code = Field { aliases: vec!["区划代码".into()],
+    ///     ..Field::new("division_code", "行政区划代码", FieldType::DivisionCode) };
+    /// let fields = [code, Field::new("if_any", "区划代码（若有）", FieldType::Text)];
+    /// let matcher = HeaderMatcher::new(&fields);
+    /// assert_eq!(matcher.field("区划代码(若有)").map(|f| f.id.as_str()), Some("if_any"));
+    /// assert_eq!(matcher.field("区划代码").map(|f| f.id.as_str()), Some("division_code"));
+    /// ```
     pub fn field(&self, header: &str) -> Option<&'f Field> {
+        let whole = fold_header(header);
+        if let Some(i) = self.whole.iter().position(|labels| labels.contains(&whole)) {
+            return self.fields.get(i);
+        }
         let key = normalize_header(header);
         self.fields
             .iter()
@@ -472,6 +521,20 @@ pub struct ClassSchema {
     /// carries township codes.
     #[serde(default)]
     pub location: LocationKind,
+    /// Shared field blocks (`blocks/<name>.toml`) appended after the class's own fields; a
+    /// field the class defines itself (same id) wins over the block's.
+    #[serde(default)]
+    pub blocks: Vec<String>,
+}
+
+/// A block of fields several classes share (`blocks/<name>.toml`), e.g. the emergency block
+/// of the public-service-facility forms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldBlock {
+    /// Fields, in form order.
+    #[serde(rename = "field")]
+    pub fields: Vec<Field>,
 }
 
 /// The level a class's division code must have.
@@ -644,8 +707,31 @@ fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     toml::from_str(&text).map_err(|e| Error::schema(path, e.to_string().trim_end().to_string()))
 }
 
+/// A shared block named by a class file.
+fn read_block(dir: &Path, name: &str, class_path: &Path) -> Result<FieldBlock> {
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid {
+        return Err(Error::schema(
+            class_path,
+            format!("block name `{name}` is not a plain name (letters, digits, _ and -)"),
+        ));
+    }
+    let path = dir.join("blocks").join(format!("{name}.toml"));
+    if !path.is_file() {
+        return Err(Error::schema(
+            class_path,
+            format!("block `{name}` not found: {}", path.display()),
+        ));
+    }
+    read_toml(&path)
+}
+
 impl SchemaSet {
-    /// Read `taxonomy.toml`, `common.toml` and `classes/*.toml` under `dir`.
+    /// Read `taxonomy.toml`, `common.toml`, `classes/*.toml` and the blocks they name under
+    /// `dir`.
     pub fn load(dir: &Path) -> Result<Self> {
         let taxonomy_path = dir.join("taxonomy.toml");
         let taxonomy: Taxonomy = read_toml(&taxonomy_path)?;
@@ -676,6 +762,14 @@ impl SchemaSet {
                 Vec::new()
             };
             fields.extend(schema.fields.iter().cloned());
+            for name in &schema.blocks {
+                let block = read_block(dir, name, &path)?;
+                for f in block.fields {
+                    if !fields.iter().any(|g| g.id == f.id) {
+                        fields.push(f);
+                    }
+                }
+            }
             // Address and coordinates are the object's own place: a class placed by its
             // division has them optional (checked when given).
             if schema.location != LocationKind::Point {
@@ -721,6 +815,15 @@ fn check_class(class: &ResolvedClass, path: &Path) -> Result<()> {
             return Err(Error::schema(
                 path,
                 format!("field `{}` defined twice", f.id),
+            ));
+        }
+        if f.source != Source::R && f.evidence.as_deref().is_none_or(|e| e.trim().is_empty()) {
+            return Err(Error::schema(
+                path,
+                format!(
+                    "field `{}` is tagged {:?} (sourced) but names no `evidence`",
+                    f.id, f.source
+                ),
             ));
         }
         if f.field_type == FieldType::Enum && f.codes.is_empty() {
@@ -839,7 +942,16 @@ mod tests {
             path: dir.path().to_path_buf(),
             source,
         })?;
-        for file in ["taxonomy.toml", "common.toml"] {
+        std::fs::create_dir_all(dir.path().join("blocks")).map_err(|source| Error::Io {
+            path: dir.path().to_path_buf(),
+            source,
+        })?;
+        for file in [
+            "taxonomy.toml",
+            "common.toml",
+            "blocks/record.toml",
+            "blocks/public_facility.toml",
+        ] {
             std::fs::copy(repo.join(file), dir.path().join(file)).map_err(|source| Error::Io {
                 path: repo.join(file),
                 source,
@@ -881,6 +993,10 @@ mod tests {
             ("[[field]]\nid = \"x\"\nzh = \"x\"\nen = \"x\"\ntype = \"integer\"\nderive = \"county\"\n", "needs a text field"),
             ("[[field]]\nid = \"x\"\nzh = \"x\"\nen = \"x\"\ntype = \"text\"\nderive = \"code_type\"\n", "needs an enum field"),
             ("common_header = false\n[[field]]\nid = \"c\"\nzh = \"c\"\nen = \"c\"\ntype = \"division_code\"\n", "needs longitude and latitude"),
+            ("[[field]]\nid = \"x\"\nzh = \"x\"\nen = \"x\"\ntype = \"text\"\nsource = \"S3\"\n", "names no `evidence`"),
+            ("[[field]]\nid = \"x\"\nzh = \"x\"\nen = \"x\"\ntype = \"text\"\nsource = \"S\"\nevidence = \" \"\n", "names no `evidence`"),
+            ("blocks = [\"../common\"]\n", "not a plain name"),
+            ("blocks = [\"nowhere\"]\n", "block `nowhere` not found"),
         ];
         for (extra, needle) in cases {
             let text = format!("code = \"HB-PSF-01\"\nversion = \"1\"\n{extra}");
@@ -889,6 +1005,51 @@ mod tests {
                 err.contains("HB-PSF-01.toml") && err.contains(needle),
                 "{extra}: {err}"
             );
+        }
+    }
+
+    #[test]
+    fn blocks_are_appended_after_the_class_fields_and_a_class_field_wins() {
+        let set = load_with(
+            "code = \"HB-PSF-01\"\nversion = \"1\"\nblocks = [\"record\"]\n\
+             [[field]]\nid = \"phone\"\nzh = \"值班电话\"\nen = \"Duty phone\"\ntype = \"text\"\n",
+        )
+        .expect("a class with a block");
+        let class = set.class("HB-PSF-01").expect("class");
+        let phones: Vec<&str> = class
+            .fields
+            .iter()
+            .filter(|f| f.id == "phone")
+            .map(|f| f.zh.as_str())
+            .collect();
+        assert_eq!(phones, ["值班电话"], "the class's own field wins");
+        assert_eq!(
+            class.fields.last().map(|f| f.id.as_str()),
+            Some("revision_note")
+        );
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+        let set = SchemaSet::load(&repo).expect("the real schemas");
+        let class = set.class("HB-PSF-01").expect("schools");
+        let ids: Vec<&str> = class.fields.iter().map(|f| f.id.as_str()).collect();
+        let own = ids
+            .iter()
+            .position(|i| *i == "is_shelter")
+            .expect("own field");
+        let block = ids
+            .iter()
+            .position(|i| *i == "security_staff")
+            .expect("block field");
+        assert!(own < block, "{ids:?}");
+        // HB-PSF-02 defines the emergency block itself, tagged sourced.
+        let medical = set.class("HB-PSF-02").expect("medical");
+        assert_eq!(
+            medical.field("security_staff").map(|f| f.source),
+            Some(Source::S3)
+        );
+        for class in set.classes.values() {
+            for f in class.fields.iter().filter(|f| f.source != Source::R) {
+                assert!(f.evidence.is_some(), "{} {}", class.node.code, f.id);
+            }
         }
     }
 

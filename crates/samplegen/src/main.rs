@@ -737,14 +737,14 @@ impl Returns {
     fn medical(&mut self, world: &World, rng: &mut ChaCha8Rng) -> Result<()> {
         let mut header = COMMON.to_vec();
         header.extend([
-            "医疗机构类型大类",
+            "医疗机构类型（大类）",
             "医院等级",
             "医疗机构性质",
             "在岗职工人数（人）",
             "卫生技术人员总数（人）",
             "注册护士人数（人）",
             "实有住院床位数（张）",
-            "ICU床位数（张）",
+            "重症加强护理病房（ICU）床位数（张）",
             "负压病房床位数（张）",
             "运转型急救车数量（辆）",
             "年度总诊疗人次数（人次）",
@@ -834,7 +834,7 @@ impl Returns {
             6,
             &[
                 ("实有住院床位数（张）", "100"),
-                ("ICU床位数（张）", "80"),
+                ("重症加强护理病房（ICU）床位数（张）", "80"),
                 ("负压病房床位数（张）", "30"),
             ],
             &["xf.part_exceeds_total"],
@@ -911,12 +911,13 @@ impl Returns {
     fn shelters(&mut self, world: &World, rng: &mut ChaCha8Rng) -> Result<()> {
         let mut header = COMMON.to_vec();
         header.extend([
-            "场所类型",
-            "场所级别",
-            "避难种类",
-            "占地面积（m²）",
-            "有效避难面积（m²）",
-            "可容纳人数（人）",
+            "避灾种类",
+            "室内/室外类型",
+            "应急避难场所占地总面积（m²）",
+            "应急避难场所室内面积（m²）",
+            "避难所容纳人数（人）",
+            "日常维护或管理人员数量（人）",
+            "其中：专职维护或管理人员数（人）",
         ]);
         let mut f = ReturnFile::new("DR-GOV-10_应急避难场所_BOM.csv", header, "UTF-8-BOM");
         let mut used = std::collections::BTreeSet::new();
@@ -940,32 +941,43 @@ impl Returns {
             } else {
                 rng.random_range(1000.0..5000.0)
             };
-            let eff = land * rng.random_range(0.4..0.8);
+            let usable = land * rng.random_range(0.4..0.8);
+            let indoor = if outdoor { 0.0 } else { land * 0.3 };
+            let keepers = (land / 5000.0).ceil() as u64 + 1;
             row.extend([
+                [
+                    "地震;地质灾害;综合灾害(自然灾害)",
+                    "地震、洪水、火灾（含森林火灾）",
+                    "地震;地质灾害",
+                ][i % 3]
+                    .to_string(),
                 if outdoor { "室外" } else { "室内" }.to_string(),
-                ["固定", "紧急", "中心"][i % 3].to_string(),
-                "地震;地质灾害;综合灾害(自然灾害)".to_string(),
                 format!("{land:.0}"),
-                format!("{eff:.0}"),
-                format!("{:.0}", eff / 1.5),
+                format!("{indoor:.0}"),
+                format!("{:.0}", usable / 1.5),
+                keepers.to_string(),
+                (keepers / 2).to_string(),
             ]);
             f.rows.push(row);
         }
         f.plant(
             4,
-            &[("占地面积（m²）", "5000"), ("有效避难面积（m²）", "8000")],
+            &[
+                ("日常维护或管理人员数量（人）", "2"),
+                ("其中：专职维护或管理人员数（人）", "5"),
+            ],
             &["xf.part_exceeds_total"],
-            "effective area exceeds land area",
+            "more full-time keepers than keepers",
         );
         f.plant(
             9,
-            &[("场所类型", "露天")],
+            &[("室内/室外类型", "露天")],
             &["cell.code_list"],
-            "shelter type 露天 instead of 室外",
+            "indoor/outdoor given as 露天 instead of 室外",
         );
         f.plant(
             15,
-            &[("可容纳人数（人）", "")],
+            &[("避难所容纳人数（人）", "")],
             &["cell.required"],
             "capacity left empty",
         );
@@ -983,7 +995,7 @@ impl Returns {
             "point in another village of the same county",
         );
         let mut dup = f.rows[30].clone();
-        dup[f.col("可容纳人数（人）")] = "1200".into();
+        dup[f.col("避难所容纳人数（人）")] = "1200".into();
         dup[f.col("单位名称")] = format!(" {} ", dup[0]);
         f.rows[31] = dup;
         f.expected.push((
@@ -1003,7 +1015,7 @@ impl Returns {
             .context("a 白银区 shelter")?;
         f.plant(
             baiyin,
-            &[("可容纳人数（人）", "999999")],
+            &[("避难所容纳人数（人）", "999999")],
             &["plaus.capacity_vs_population"],
             "capacity 999999, far above 10 × the village's residents",
         );
@@ -1252,12 +1264,13 @@ impl Returns {
             row[11] = format!("{gy:.6}");
             let land: f64 = rng.random_range(3000.0..20000.0);
             row.extend([
-                "室外".into(),
-                "紧急".into(),
                 "地震;综合灾害(自然灾害)".into(),
+                "室外".into(),
                 format!("{land:.0}"),
-                format!("{:.0}", land * 0.6),
+                "0".into(),
                 format!("{:.0}", land * 0.4),
+                "2".into(),
+                "1".into(),
             ]);
             f.rows.push(row);
             if want_cross {
@@ -1467,7 +1480,7 @@ impl Returns {
         if let Some(shelters) = self.files.iter().find(|f| f.name.starts_with("DR-GOV-10")) {
             let (code, capacity) = (
                 shelters.col("行政区划代码"),
-                shelters.col("可容纳人数（人）"),
+                shelters.col("避难所容纳人数（人）"),
             );
             for r in &shelters.rows {
                 if let Ok(n) = r[capacity].parse::<u64>() {
@@ -1751,13 +1764,7 @@ fn plants(
             "members written in words",
         )],
         "DR-GOV-07" => vec![(1, "level", "省", "cell.code_list", "省 instead of 省级")],
-        "DR-GOV-11" => vec![(
-            1,
-            "wind_level",
-            "25",
-            "cell.range",
-            "wind rating 25 above Beaufort 17",
-        )],
+        "DR-GOV-11" => vec![(1, "boats", "-3", "cell.range", "negative design capacity")],
         "DR-ENT-02" => vec![(
             2,
             "lines",

@@ -191,7 +191,14 @@ fn copy_schemas(from: &Path, to: &Path) -> Result<(), SynthError> {
         let path = path.to_path_buf();
         move |source| SynthError::Io { path, source }
     };
-    for dir in [from.to_path_buf(), from.join("classes")] {
+    for dir in [
+        from.to_path_buf(),
+        from.join("classes"),
+        from.join("blocks"),
+    ] {
+        if !dir.is_dir() {
+            continue;
+        }
         let target = to.join(dir.strip_prefix(from).unwrap_or(Path::new("")));
         std::fs::create_dir_all(&target).map_err(io(&target))?;
         for entry in std::fs::read_dir(&dir).map_err(io(&dir))? {

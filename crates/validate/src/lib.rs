@@ -24,6 +24,7 @@
 pub mod derive;
 mod identifiers;
 mod masks;
+pub mod multi;
 pub mod suggest;
 
 pub use suggest::suggest_nbs_code;
@@ -70,7 +71,7 @@ fn typed_expr(f: &Field) -> Expr {
             .otherwise(lit(NULL).cast(DataType::Boolean)),
         // Parsed beforehand, in `validate_with`.
         FieldType::Date => col(format!("__t_{}", f.id).as_str()),
-        // Normalised beforehand, in `validate_with` (see `normalize_multi`).
+        // Normalised beforehand, in `validate_with` (see `multi::canonical`).
         FieldType::MultiEnum => col(format!("__t_{}", f.id).as_str()),
         // `NaN`, `inf` and numbers beyond a double (`1e400` reads as inf) are no values: they
         // stay null here and so are type findings, and never reach a sum or an index.
@@ -130,9 +131,6 @@ pub fn parse_date(text: &str) -> Option<chrono::NaiveDate> {
     chrono::NaiveDate::from_ymd_opt(y, m, d)
 }
 
-/// The separators of multi-select values.
-pub const MULTI_SEPARATORS: [char; 5] = [';', '；', '、', ',', '，'];
-
 /// Validate a raw table against its class, with pipeline settings.
 pub fn validate_with(
     raw: &RawTable,
@@ -186,11 +184,11 @@ pub fn validate_with(
         let normalized: StringChunked = if column
             .iter()
             .flatten()
-            .any(|v| normalize_multi(v).is_some())
+            .any(|v| multi::canonical(v, &f.codes).is_some())
         {
             column
                 .iter()
-                .map(|v| v.map(|v| normalize_multi(v).unwrap_or_else(|| v.to_string())))
+                .map(|v| v.map(|v| multi::canonical(v, &f.codes).unwrap_or_else(|| v.to_string())))
                 .collect()
         } else {
             column
@@ -252,11 +250,7 @@ pub fn validate_with(
         let values = evaluated.column(f.id.as_str())?.str()?.clone();
         for (i, v) in values.iter().enumerate() {
             let Some(v) = v else { continue };
-            let bad: Vec<&str> = v
-                .split(MULTI_SEPARATORS)
-                .map(str::trim)
-                .filter(|x| !x.is_empty() && !f.codes.iter().any(|c| c == x))
-                .collect();
+            let bad = multi::unknown_items(v, &f.codes);
             if !bad.is_empty() {
                 findings.push(
                     Finding::new(
@@ -340,30 +334,6 @@ fn with_nearest_codes(mut finding: Finding, value: &str, codes: &[String]) -> Fi
         _ => None,
     };
     finding.suggesting(unique)
-}
-
-/// A multi-select cell with its items joined by `;` whatever the separator typed (`；、,，`),
-/// without spaces around them; `None` when the cell is already so.
-///
-/// ```
-/// use riskcensus_validate::normalize_multi;
-/// assert_eq!(normalize_multi("食品 、 饮用水，药品"), Some("食品;饮用水;药品".to_string()));
-/// assert_eq!(normalize_multi("食品;饮用水"), None);
-/// ```
-pub fn normalize_multi(v: &str) -> Option<String> {
-    let separator = |c: char| matches!(c, ';' | '；' | '、' | ',' | '，');
-    if !v
-        .chars()
-        .any(|c| c.is_whitespace() || (separator(c) && c != ';'))
-    {
-        return None;
-    }
-    let joined = v
-        .split(separator)
-        .map(str::trim)
-        .collect::<Vec<_>>()
-        .join(";");
-    Some(joined.trim().to_string())
 }
 
 /// Whether an address name matches the registered one: equal after normalising, or one contains

@@ -39,3 +39,22 @@ pub fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
         })
         .collect()
 }
+
+/// The sample pipeline with `returns` (class, absolute path) as its only returns.
+#[allow(dead_code)] // not every test file writes pipelines
+pub fn pipeline_with(dir: &Path, returns: &[(&str, &Path)]) -> PathBuf {
+    let text =
+        std::fs::read_to_string(repo().join("pipelines/baiyin-2021.toml")).expect("pipeline");
+    let head = text.split("[[returns]]").next().expect("head");
+    let mut text = head.replace("\"../", &format!("\"{}/", repo().display()));
+    for (class, path) in returns {
+        text.push_str(&format!(
+            "[[returns]]\nclass = \"{class}\"\npath = \"{}\"\n\n",
+            path.display()
+        ));
+    }
+    std::fs::create_dir_all(dir).expect("dir");
+    let path = dir.join("p.toml");
+    std::fs::write(&path, text).expect("write pipeline");
+    path
+}
