@@ -87,6 +87,9 @@ rules! {
     /// Full-width digits in a number, code or date: read as half-width (no finding); the rule
     /// of `riskcensus fix`'s change that rewrites them.
     FullWidth = "cell.full_width", Info, "全角数字已转半角", "Full-width digits made half-width", "无需处理", "Nothing to do";
+    /// A GeoPackage return's features are polygons (the census 面位置 `mgeom`), not points: the
+    /// rows are placed by their division code; the outlines are not checked against the village.
+    PolygonGeometry = "struct.polygon_geometry", Info, "面位置未核对", "Polygon locations not checked", "无需处理；按区划代码定位（面位置与村界的核对尚未实现）", "Nothing to do; rows are placed by their division code (checking outlines against the village is not built yet)";
     /// A blank line between rows (skipped).
     BlankRow = "struct.blank_row", Info, "空行", "Blank row", "删除空行（已跳过）", "Delete the blank line (it was skipped)";
     /// A required value is empty.

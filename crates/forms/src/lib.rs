@@ -52,6 +52,18 @@ fn source_tag(s: Source) -> &'static str {
     }
 }
 
+/// The source tag with its evidence, and a note where the code list is reconstructed.
+fn source_label(f: &Field) -> String {
+    let mut label = source_tag(f.source).to_string();
+    if let Some(evidence) = &f.evidence {
+        label.push_str(&format!("：{evidence}"));
+    }
+    if f.codes_source == Some(Source::R) && f.source != Source::R {
+        label.push_str("（代码表为推定 R）");
+    }
+    label
+}
+
 fn type_zh(f: &Field) -> &'static str {
     match f.field_type {
         FieldType::Text => "文本",
@@ -340,7 +352,7 @@ fn build(
                 (false, _) => String::new(),
             },
             allowed,
-            source_tag(f.source).to_string(),
+            source_label(f),
         ];
         for (c, v) in values.iter().enumerate() {
             help.write_string(r, c as u16, v)?;
@@ -419,7 +431,7 @@ pub fn table_schema(class: &ResolvedClass) -> Value {
             let mut field = json!({
                 "name": f.label_with_unit(),
                 "title": f.en,
-                "description": format!("{} ({}){}; source {:?}", f.zh, f.id, f.code.as_deref().map(|c| format!(", census code {c}")).unwrap_or_default(), f.source),
+                "description": format!("{} ({}){}; source {:?}{}", f.zh, f.id, f.code.as_deref().map(|c| format!(", census code {c}")).unwrap_or_default(), f.source, f.evidence.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()),
                 "type": t,
             });
             if f.field_type == FieldType::Boolean {

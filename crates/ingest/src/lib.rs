@@ -26,6 +26,7 @@ use std::path::Path;
 use polars::prelude::*;
 mod builder;
 pub mod excel;
+pub mod gpkg;
 pub mod limits;
 
 pub use builder::halfwidth;
@@ -120,7 +121,9 @@ pub enum IngestError {
 ///
 /// `.xlsx`, `.xlsm`, `.xlsb`, `.xls` and `.ods` are read as census Excel forms ([`excel`]), in
 /// the sheet named by `sheet`, else the sheet whose name holds the class code or Chinese name,
-/// else the first sheet; anything else as CSV.
+/// else the first sheet; `.gpkg` as a census GeoPackage export ([`gpkg`]), in the layer named by
+/// `sheet` (the pipeline's `layer`), else the class's census table, else the only layer;
+/// anything else as CSV.
 pub fn ingest_file(
     path: &Path,
     display_name: &str,
@@ -130,6 +133,9 @@ pub fn ingest_file(
 ) -> Result<RawTable, IngestError> {
     if excel::is_spreadsheet(path) {
         return excel::ingest_excel(path, display_name, sheet, class);
+    }
+    if gpkg::is_geopackage(path) {
+        return gpkg::ingest_gpkg(path, display_name, sheet, class);
     }
     // Each thread reads its files into one buffer it keeps: the text is copied into the table's
     // columns, so the buffer is free again once a file is ingested, and a fresh allocation per

@@ -61,8 +61,10 @@ pub struct ReturnConf {
     /// CRS of its coordinates (default EPSG:4490).
     #[serde(default)]
     pub crs: Option<String>,
-    /// For a workbook: the sheet (default: the one named after the class, else the first).
-    #[serde(default)]
+    /// For a workbook: the sheet (default: the one named after the class, else the first); for
+    /// a GeoPackage: the layer (`layer = "…"`; default: the class's census table, else the only
+    /// feature layer).
+    #[serde(default, alias = "layer")]
     pub sheet: Option<String>,
 }
 

@@ -100,13 +100,17 @@ fn schema_into(out: &mut String, dir: &Path, action: SchemaAction) -> Result<u8,
                 let req = if f.required { "required" } else { "" };
                 outln!(
                     out,
-                    "  {:<24} {:<12} {:<14} {:<9} {:?} {}",
+                    "  {:<24} {:<12} {:<14} {:<9} {:?} {}{}",
                     f.id,
                     f.code.as_deref().unwrap_or("-"),
                     format!("{:?}", f.field_type).to_lowercase(),
                     req,
                     f.source,
-                    f.label_with_unit()
+                    f.label_with_unit(),
+                    f.evidence
+                        .as_deref()
+                        .map(|e| format!("  [{e}]"))
+                        .unwrap_or_default()
                 );
             }
             Ok(0)
