@@ -22,6 +22,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod layers;
+
 use std::collections::{HashMap, HashSet};
 
 use geo::{BoundingRect, Intersects};
@@ -168,7 +170,6 @@ pub struct VillageIndex {
     by_code: foldhash::HashMap<u64, usize>,
     /// Codes more than one village has (a defect [`check_villages`] reports).
     shared_codes: foldhash::HashSet<u64>,
-    unclosed: Vec<String>,
     townships: foldhash::HashSet<String>,
     tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
 }
@@ -210,7 +211,6 @@ impl VillageIndex {
         );
         VillageIndex {
             shared_codes,
-            unclosed: Vec::new(),
             townships,
             villages,
             by_code,
@@ -218,119 +218,37 @@ impl VillageIndex {
         }
     }
 
-    /// Read villages from GeoJSON (properties `code`, `name`; EPSG:4490 unless `crs` says else).
-    pub fn from_geojson(path: &str, text: &str, crs: &Crs) -> Result<Self, LocateError> {
-        let (villages, unclosed) = Self::read_geojson(path, text, crs)?;
-        let mut index = VillageIndex::new(villages);
-        index.unclosed = unclosed;
-        Ok(index)
-    }
-
-    /// [`VillageIndex::from_geojson`] without building the index: the villages in input order
-    /// and the codes of those whose rings were not closed (closed on reading), as
-    /// [`check_villages`] takes them.
-    pub fn read_geojson(
-        path: &str,
-        text: &str,
-        crs: &Crs,
+    /// Villages from a polygon layer in any format ([`layers`]), each feature's code a 12-digit
+    /// division code, without building the index: the villages in input order and the codes of
+    /// those whose rings were not closed (closed on reading), as [`check_villages`] takes them.
+    pub fn read_layer(
+        spec: &layers::LayerSpec<'_>,
     ) -> Result<(Vec<Village>, Vec<String>), LocateError> {
-        let err = |message: String| LocateError::Geometry {
-            path: path.to_string(),
-            message,
-        };
-        // The collection is split into its features' JSON text first, then the features are
-        // parsed in parallel (one thread parsing 600,000 village polygons took ≈ 2 s).
-        let collection: FeatureTexts<'_> =
-            serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
-        if collection.kind != "FeatureCollection" {
-            return Err(err(format!(
-                "expected a GeoJSON FeatureCollection, found type `{}`",
-                collection.kind
-            )));
-        }
-        let features = collection
-            .features
-            .ok_or_else(|| err("the FeatureCollection has no `features`".into()))?;
-        let parsed: Vec<Result<(Village, bool), LocateError>> = features
-            .par_iter()
-            .enumerate()
-            .map(|(i, feature)| village_from_feature(i, feature.get(), crs, &err))
-            .collect();
-        let mut villages = Vec::with_capacity(parsed.len());
+        let features = layers::read_polygons(spec)?;
+        let mut villages = Vec::with_capacity(features.len());
         let mut unclosed = Vec::new();
-        // The first bad feature in file order is the one reported.
-        for result in parsed {
-            let (village, was_unclosed) = result?;
-            if was_unclosed {
-                unclosed.push(village.code.clone());
+        for (i, f) in features.into_iter().enumerate() {
+            if f.code.len() != 12 || !f.code.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(LocateError::Geometry {
+                    path: spec.shown.to_string(),
+                    message: format!(
+                        "feature {i}: `{}` {} is not a 12-digit division code",
+                        spec.code_field, f.code
+                    ),
+                });
             }
-            villages.push(village);
-        }
-        Ok((villages, unclosed))
-    }
-
-    /// Read villages from an ESRI Shapefile (`.shp` with its `.dbf`, fields `code` and `name`),
-    /// without building the index (see [`VillageIndex::read_geojson`]; a shapefile's rings are
-    /// closed by format). The `.dbf` text is read in the encoding its `.cpg` names, else GBK
-    /// (GB18030), as Chinese GIS offices write it; coordinates in `crs`.
-    pub fn read_shapefile(
-        path: &std::path::Path,
-        shown: &str,
-        crs: &Crs,
-    ) -> Result<(Vec<Village>, Vec<String>), LocateError> {
-        let err = |message: String| LocateError::Geometry {
-            path: shown.to_string(),
-            message,
-        };
-        let encoding = std::fs::read_to_string(path.with_extension("cpg"))
-            .ok()
-            .and_then(|label| encoding_rs::Encoding::for_label(label.trim().as_bytes()))
-            .unwrap_or(encoding_rs::GB18030);
-        let shapes = shapefile::ShapeReader::from_path(path).map_err(|e| err(e.to_string()))?;
-        let dbf = std::fs::File::open(path.with_extension("dbf"))
-            .map_err(|e| err(format!("{}: {e}", path.with_extension("dbf").display())))?;
-        let records = shapefile::dbase::ReaderBuilder::new()
-            .with_encoding(shapefile::dbase::encoding::EncodingRs::from(encoding))
-            .build(std::io::BufReader::new(dbf))
-            .map_err(|e| err(e.to_string()))?;
-        let mut reader = shapefile::Reader::new(shapes, records);
-        let mut villages = Vec::new();
-        for (i, item) in reader.iter_shapes_and_records().enumerate() {
-            let (shape, record) = item.map_err(|e| err(format!("record {i}: {e}")))?;
-            let text = |k: &str| match record.get(k) {
-                Some(shapefile::dbase::FieldValue::Character(Some(v))) => {
-                    Some(v.trim().to_string())
-                }
-                _ => None,
-            };
-            let code = text("code").ok_or_else(|| err(format!("record {i} has no `code`")))?;
-            if code.len() != 12 || !code.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(err(format!(
-                    "record {i}: `code` {code} is not a 12-digit division code"
-                )));
+            if f.unclosed {
+                unclosed.push(f.code.clone());
             }
-            let mp: MultiPolygon<f64> = match shape {
-                shapefile::Shape::Polygon(p) => MultiPolygon::try_from(p)
-                    .map_err(|e| err(format!("record {i} ({code}): {e:?}")))?,
-                other => {
-                    return Err(err(format!(
-                        "record {i} ({code}) is a {}, not a polygon",
-                        other.shapetype()
-                    )))
-                }
-            };
-            let mp = crs
-                .polygons_to_cgcs2000(mp)
-                .map_err(|e| err(e.to_string()))?;
             villages.push(Village {
-                name: text("name").unwrap_or_default(),
-                township: code[..9].to_string(),
-                county: code[..6].to_string(),
-                code,
-                geometry: mp,
+                name: f.name,
+                township: f.code[..9].to_string(),
+                county: f.code[..6].to_string(),
+                code: f.code,
+                geometry: f.geometry,
             });
         }
-        Ok((villages, Vec::new()))
+        Ok((villages, unclosed))
     }
 
     /// All villages, in input order.
@@ -465,78 +383,6 @@ impl VillageIndex {
 fn covers(geometry: &MultiPolygon<f64>, lon: f64, lat: f64) -> bool {
     let point = geo_types::Coord { x: lon, y: lat };
     geometry.iter().any(|polygon| polygon.intersects(&point))
-}
-
-/// A GeoJSON FeatureCollection with each feature's JSON text left unparsed.
-#[derive(serde::Deserialize)]
-struct FeatureTexts<'a> {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(borrow, default)]
-    features: Option<Vec<&'a serde_json::value::RawValue>>,
-}
-
-/// One village from the JSON text of the `i`-th feature of a collection; whether a ring of it was
-/// not closed (converting closes it; the polygon check reports it).
-fn village_from_feature(
-    i: usize,
-    json: &str,
-    crs: &Crs,
-    err: &(dyn Fn(String) -> LocateError + Sync),
-) -> Result<(Village, bool), LocateError> {
-    let feature: geojson::Feature = json
-        .parse()
-        .map_err(|e: geojson::Error| err(format!("feature {i}: {e}")))?;
-    let prop = |k: &str| {
-        feature
-            .property(k)
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
-    let code = prop("code").ok_or_else(|| err(format!("feature {i} has no `code` property")))?;
-    if code.len() != 12 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(err(format!(
-            "feature {i}: `code` {code} is not a 12-digit division code"
-        )));
-    }
-    let geometry = feature
-        .geometry
-        .as_ref()
-        .ok_or_else(|| err(format!("feature {i} ({code}) has no geometry")))?;
-    // GeoJSON rings must be closed; converting closes them, and the check says so.
-    let rings: Vec<_> = match &geometry.value {
-        geojson::GeometryValue::Polygon { coordinates } => coordinates.iter().collect(),
-        geojson::GeometryValue::MultiPolygon { coordinates } => {
-            coordinates.iter().flatten().collect()
-        }
-        _ => Vec::new(),
-    };
-    let unclosed = rings.iter().any(|r| r.first() != r.last());
-    let geometry: geo_types::Geometry<f64> = geometry
-        .try_into()
-        .map_err(|e: geojson::Error| err(format!("feature {i} ({code}): {e}")))?;
-    let mp = match geometry {
-        geo_types::Geometry::Polygon(p) => MultiPolygon(vec![p]),
-        geo_types::Geometry::MultiPolygon(mp) => mp,
-        other => {
-            return Err(err(format!(
-                "feature {i} ({code}) is a {other:?}, not a polygon"
-            )))
-        }
-    };
-    let mp = crs
-        .polygons_to_cgcs2000(mp)
-        .map_err(|e| err(e.to_string()))?;
-    Ok((
-        Village {
-            name: prop("name").unwrap_or_default(),
-            township: code[..9].to_string(),
-            county: code[..6].to_string(),
-            code,
-            geometry: mp,
-        },
-        unclosed,
-    ))
 }
 
 /// The outline of a county (every ring's segments in an R-tree), to tell a village the county
@@ -1344,17 +1190,31 @@ mod tests {
         let collection = |features: Vec<serde_json::Value>| {
             serde_json::json!({"type": "FeatureCollection", "features": features}).to_string()
         };
-        let crs = Crs::cgcs2000();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.geojson");
+        let from_geojson = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            let spec = layers::LayerSpec {
+                path: &path,
+                shown: "v.geojson",
+                crs: None,
+                layer: None,
+                code_field: "code",
+                name_field: "name",
+            };
+            VillageIndex::read_layer(&spec)
+                .map(|(villages, unclosed)| (VillageIndex::new(villages), unclosed))
+        };
         let good = collection(
             (0..40)
                 .map(|i| feature(&format!("620402{i:06}"), square(104.0 + i as f64, i != 7)))
                 .collect(),
         );
-        let index = VillageIndex::from_geojson("v.geojson", &good, &crs).unwrap();
+        let (index, unclosed) = from_geojson(&good).unwrap();
         let codes: Vec<String> = (0..40).map(|i| format!("620402{i:06}")).collect();
         let loaded: Vec<&str> = index.villages().iter().map(|v| v.code.as_str()).collect();
         assert_eq!(loaded, codes.iter().map(String::as_str).collect::<Vec<_>>());
-        assert_eq!(index.unclosed, ["620402000007"]);
+        assert_eq!(unclosed, ["620402000007"]);
 
         let mut features: Vec<serde_json::Value> = (0..40)
             .map(|i| feature(&format!("620402{i:06}"), square(104.0, true)))
@@ -1362,12 +1222,12 @@ mod tests {
         features[30] = feature("62040200003", square(104.0, true));
         features[12] = serde_json::json!({"type": "Feature", "properties": {},
             "geometry": square(104.0, true)});
-        let bad = VillageIndex::from_geojson("v.geojson", &collection(features), &crs);
+        let bad = from_geojson(&collection(features));
         let message = bad.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(message.contains("feature 12 has no `code`"), "{message}");
 
         let not_a_collection = feature("620402000001", square(104.0, true)).to_string();
-        let message = VillageIndex::from_geojson("v.geojson", &not_a_collection, &crs)
+        let message = from_geojson(&not_a_collection)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();

@@ -24,13 +24,78 @@ pub struct RegisterConf {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GeometryConf {
-    /// Village/community polygons (GeoJSON, property `code` = 12-digit division code).
-    pub villages: PathBuf,
-    /// County polygons (GeoJSON, properties `adcode`, `name`, `level` = county).
-    pub counties: PathBuf,
-    /// CRS of both files (default EPSG:4490).
+    /// Village/community polygons (field `code` = 12-digit division code, `name`).
+    pub villages: LayerConf,
+    /// County polygons (fields `adcode`, `name`; a `level` field other than `county` skips the
+    /// feature).
+    pub counties: LayerConf,
+    /// CRS of every layer that does not declare its own (default: what the file states, else
+    /// EPSG:4490).
     #[serde(default)]
     pub crs: Option<String>,
+}
+
+/// One polygon layer: `villages = "path"`, or a table `[geometry.villages]` with `path` and how
+/// to read it. The format follows from the file (GeoJSON, Shapefile, GeoPackage, GeoParquet).
+#[derive(Debug, Clone, Default)]
+pub struct LayerConf {
+    /// The file.
+    pub path: PathBuf,
+    /// Its CRS (default: `[geometry] crs`).
+    pub crs: Option<String>,
+    /// The GeoPackage layer (default: the only one).
+    pub layer: Option<String>,
+    /// The field with the division code (default `code` for villages, `adcode` for counties).
+    pub code_field: Option<String>,
+    /// The field with the name (default `name`).
+    pub name_field: Option<String>,
+}
+
+/// The table form of [`LayerConf`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LayerTable {
+    path: PathBuf,
+    #[serde(default)]
+    crs: Option<String>,
+    #[serde(default)]
+    layer: Option<String>,
+    #[serde(default)]
+    code_field: Option<String>,
+    #[serde(default)]
+    name_field: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for LayerConf {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Either;
+        impl<'de> serde::de::Visitor<'de> for Either {
+            type Value = LayerConf;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a path, or a table with `path` (and `crs`, `layer`, `code_field`, `name_field`)")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<LayerConf, E> {
+                Ok(LayerConf {
+                    path: v.into(),
+                    ..LayerConf::default()
+                })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<LayerConf, A::Error> {
+                let t = LayerTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(LayerConf {
+                    path: t.path,
+                    crs: t.crs,
+                    layer: t.layer,
+                    code_field: t.code_field,
+                    name_field: t.name_field,
+                })
+            }
+        }
+        deserializer.deserialize_any(Either)
+    }
 }
 
 /// A hazard value per county (docs/indicators.md).
@@ -127,8 +192,8 @@ impl Pipeline {
         resolve(&mut p.output);
         resolve(&mut p.schemas);
         resolve(&mut p.register.path);
-        resolve(&mut p.geometry.villages);
-        resolve(&mut p.geometry.counties);
+        resolve(&mut p.geometry.villages.path);
+        resolve(&mut p.geometry.counties.path);
         for r in &mut p.returns {
             resolve(&mut r.path);
         }
@@ -166,8 +231,8 @@ impl Pipeline {
         };
         missing("schema directory", &self.schemas)?;
         file("register", &self.register.path)?;
-        file("village polygons", &self.geometry.villages)?;
-        file("county polygons", &self.geometry.counties)?;
+        file("village polygons", &self.geometry.villages.path)?;
+        file("county polygons", &self.geometry.counties.path)?;
         for r in &self.returns {
             file(&format!("{} return", r.class), &r.path)?;
         }
@@ -266,8 +331,8 @@ impl Pipeline {
         [
             &self.file,
             &self.register.path,
-            &self.geometry.villages,
-            &self.geometry.counties,
+            &self.geometry.villages.path,
+            &self.geometry.counties.path,
         ]
         .into_iter()
         .chain(self.returns.iter().map(|r| &r.path))

@@ -8,9 +8,10 @@ use riskcensus_core::schema::LocationKind;
 use riskcensus_core::table::LINE_COLUMN;
 use riskcensus_core::{FieldType, Finding, Register, ResolvedClass, Rule, SchemaSet, Severity};
 use riskcensus_ingest::Encoding;
+use riskcensus_locate::layers::{read_polygons, LayerSpec};
 use riskcensus_locate::{Crs, PointInput, VillageIndex};
 
-use crate::config::{Pipeline, ReturnConf};
+use crate::config::{LayerConf, Pipeline, ReturnConf};
 use crate::error::PipelineError;
 use crate::FileReport;
 
@@ -134,27 +135,19 @@ struct Polygons {
 }
 
 fn load_polygons(pipeline: &Pipeline) -> Result<Polygons, PipelineError> {
-    let crs = match &pipeline.geometry.crs {
-        Some(c) => Crs::parse(c)?,
-        None => Crs::cgcs2000(),
+    let villages_conf = &pipeline.geometry.villages;
+    let villages_path = pipeline.display_path(&villages_conf.path);
+    let crs = layer_crs(pipeline, villages_conf)?;
+    let spec = LayerSpec {
+        path: &villages_conf.path,
+        shown: &villages_path,
+        crs: crs.as_ref(),
+        layer: villages_conf.layer.as_deref(),
+        code_field: villages_conf.code_field.as_deref().unwrap_or("code"),
+        name_field: villages_conf.name_field.as_deref().unwrap_or("name"),
     };
-    let villages_path = pipeline.display_path(&pipeline.geometry.villages);
-    let is_shapefile = pipeline
-        .geometry
-        .villages
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("shp"));
     // Read only: the index is built once the polygons are checked.
-    let (villages, unclosed) = if is_shapefile {
-        VillageIndex::read_shapefile(&pipeline.geometry.villages, &villages_path, &crs)?
-    } else {
-        let text = String::from_utf8(read_file(&pipeline.geometry.villages)?).map_err(|_| {
-            PipelineError::Config {
-                message: format!("{villages_path}: not UTF-8"),
-            }
-        })?;
-        VillageIndex::read_geojson(&villages_path, &text, &crs)?
-    };
+    let (villages, unclosed) = VillageIndex::read_layer(&spec)?;
     // Without villages nothing can be located: every location check would quietly stop.
     if villages.is_empty() {
         return Err(PipelineError::Config {
@@ -164,12 +157,12 @@ fn load_polygons(pipeline: &Pipeline) -> Result<Polygons, PipelineError> {
             ),
         });
     }
-    let counties = read_counties(pipeline, &crs)?;
+    let counties = read_counties(pipeline)?;
     if counties.is_empty() {
         return Err(PipelineError::Config {
             message: format!(
                 "{}: the county layer holds no county polygons",
-                pipeline.display_path(&pipeline.geometry.counties)
+                pipeline.display_path(&pipeline.geometry.counties.path)
             ),
         });
     }
@@ -181,51 +174,31 @@ fn load_polygons(pipeline: &Pipeline) -> Result<Polygons, PipelineError> {
     })
 }
 
+/// The CRS a layer declares: its own `crs`, else `[geometry] crs`, else none (the file's own).
+fn layer_crs(pipeline: &Pipeline, layer: &LayerConf) -> Result<Option<Crs>, PipelineError> {
+    let declared = layer.crs.as_ref().or(pipeline.geometry.crs.as_ref());
+    Ok(declared.map(|c| Crs::parse(c)).transpose()?)
+}
+
 fn read_counties(
     pipeline: &Pipeline,
-    crs: &Crs,
 ) -> Result<BTreeMap<String, (String, geo_types::MultiPolygon<f64>)>, PipelineError> {
-    let shown = pipeline.display_path(&pipeline.geometry.counties);
-    let err = |m: String| PipelineError::Config {
-        message: format!("{shown}: {m}"),
+    let conf = &pipeline.geometry.counties;
+    let shown = pipeline.display_path(&conf.path);
+    let crs = layer_crs(pipeline, conf)?;
+    let spec = LayerSpec {
+        path: &conf.path,
+        shown: &shown,
+        crs: crs.as_ref(),
+        layer: conf.layer.as_deref(),
+        code_field: conf.code_field.as_deref().unwrap_or("adcode"),
+        name_field: conf.name_field.as_deref().unwrap_or("name"),
     };
-    let text =
-        std::fs::read_to_string(&pipeline.geometry.counties).map_err(|e| err(e.to_string()))?;
-    let fc: geojson::FeatureCollection = text
-        .parse()
-        .map_err(|e: geojson::Error| err(e.to_string()))?;
-    let mut out = BTreeMap::new();
-    for f in fc.features {
-        if f.property("level")
-            .and_then(|v| v.as_str())
-            .is_some_and(|l| l != "county")
-        {
-            continue;
-        }
-        let code = f
-            .property("adcode")
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| err("a feature has no `adcode`".into()))?
-            .to_string();
-        let name = f
-            .property("name")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_string();
-        let g: geo_types::Geometry<f64> = f
-            .geometry
-            .ok_or_else(|| err(format!("county {code} has no geometry")))?
-            .try_into()
-            .map_err(|e: geojson::Error| err(e.to_string()))?;
-        let mp = match g {
-            geo_types::Geometry::MultiPolygon(mp) => mp,
-            geo_types::Geometry::Polygon(p) => geo_types::MultiPolygon(vec![p]),
-            _ => return Err(err(format!("county {code} is not a polygon"))),
-        };
-        let mp = crs.polygons_to_cgcs2000(mp)?;
-        out.insert(code, (name, mp));
-    }
-    Ok(out)
+    Ok(read_polygons(&spec)?
+        .into_iter()
+        .filter(|f| f.level.as_deref().is_none_or(|l| l == "county"))
+        .map(|f| (f.code, (f.name, f.geometry)))
+        .collect())
 }
 
 /// One processed return file.
