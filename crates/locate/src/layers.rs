@@ -4,7 +4,7 @@
 //!
 //! The CRS is the one the pipeline declares for the layer; a file that states its own — a
 //! Shapefile's `.prj`, a GeoPackage's `srs_id`, GeoParquet's `geo` metadata — must agree, or
-//! the read fails naming both. Where the pipeline declares none, the file's own CRS is used
+//! the read fails naming both (CGCS2000 and WGS 84 degrees agree). Where the pipeline declares none, the file's own CRS is used
 //! (EPSG:4490 when it states none either).
 //!
 //! ```
@@ -90,17 +90,24 @@ fn error(spec: &LayerSpec<'_>, message: String) -> LocateError {
     }
 }
 
-/// The CRS to read in: the declared one, which a CRS the file states must match.
+/// The CRS to read in: the declared one, which a CRS the file states must match. CGCS2000 and
+/// WGS 84 longitude/latitude count as the same (they differ by well under a metre; many files
+/// label CGCS2000 degrees WGS 84).
 fn agreed_crs(spec: &LayerSpec<'_>, stated: Option<u16>) -> Result<Crs, LocateError> {
+    let degrees = |code: u16| matches!(code, 4326 | 4490);
     match (spec.crs, stated) {
-        (Some(declared), Some(code)) if declared.epsg() != code => Err(error(
+        (Some(declared), Some(code))
+            if declared.epsg() != code && !(degrees(code) && degrees(declared.epsg())) =>
+        {
+            Err(error(
             spec,
             format!(
                 "the file says EPSG:{code}, the pipeline declares EPSG:{}: set the layer's `crs` to \
                  what the data are in",
                 declared.epsg()
             ),
-        )),
+        ))
+        }
         (Some(declared), _) => Ok(declared.clone()),
         (None, Some(code)) => {
             Crs::parse(&format!("EPSG:{code}")).map_err(|e| error(spec, e.to_string()))

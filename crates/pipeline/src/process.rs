@@ -135,19 +135,11 @@ struct Polygons {
 }
 
 fn load_polygons(pipeline: &Pipeline) -> Result<Polygons, PipelineError> {
-    let villages_conf = &pipeline.geometry.villages;
-    let villages_path = pipeline.display_path(&villages_conf.path);
-    let crs = layer_crs(pipeline, villages_conf)?;
-    let spec = LayerSpec {
-        path: &villages_conf.path,
-        shown: &villages_path,
-        crs: crs.as_ref(),
-        layer: villages_conf.layer.as_deref(),
-        code_field: villages_conf.code_field.as_deref().unwrap_or("code"),
-        name_field: villages_conf.name_field.as_deref().unwrap_or("name"),
-    };
+    let villages_path = pipeline.display_path(&pipeline.geometry.villages.path);
     // Read only: the index is built once the polygons are checked.
-    let (villages, unclosed) = VillageIndex::read_layer(&spec)?;
+    let (villages, unclosed) = with_layer(pipeline, &pipeline.geometry.villages, "code", |spec| {
+        VillageIndex::read_layer(spec)
+    })?;
     // Without villages nothing can be located: every location check would quietly stop.
     if villages.is_empty() {
         return Err(PipelineError::Config {
@@ -157,7 +149,17 @@ fn load_polygons(pipeline: &Pipeline) -> Result<Polygons, PipelineError> {
             ),
         });
     }
-    let counties = read_counties(pipeline)?;
+    // A `level` field other than `county` marks a feature of another level (a city outline).
+    let counties: BTreeMap<String, (String, geo_types::MultiPolygon<f64>)> = with_layer(
+        pipeline,
+        &pipeline.geometry.counties,
+        "adcode",
+        read_polygons,
+    )?
+    .into_iter()
+    .filter(|f| f.level.as_deref().is_none_or(|l| l == "county"))
+    .map(|f| (f.code, (f.name, f.geometry)))
+    .collect();
     if counties.is_empty() {
         return Err(PipelineError::Config {
             message: format!(
@@ -174,31 +176,27 @@ fn load_polygons(pipeline: &Pipeline) -> Result<Polygons, PipelineError> {
     })
 }
 
-/// The CRS a layer declares: its own `crs`, else `[geometry] crs`, else none (the file's own).
-fn layer_crs(pipeline: &Pipeline, layer: &LayerConf) -> Result<Option<Crs>, PipelineError> {
-    let declared = layer.crs.as_ref().or(pipeline.geometry.crs.as_ref());
-    Ok(declared.map(|c| Crs::parse(c)).transpose()?)
-}
-
-fn read_counties(
+/// Read a polygon layer as the pipeline describes it: its CRS (its own `crs`, else
+/// `[geometry] crs`, else none: the file's own), GeoPackage layer and field names (the code
+/// field defaulting to `default_code`, the name field to `name`).
+fn with_layer<T>(
     pipeline: &Pipeline,
-) -> Result<BTreeMap<String, (String, geo_types::MultiPolygon<f64>)>, PipelineError> {
-    let conf = &pipeline.geometry.counties;
+    conf: &LayerConf,
+    default_code: &str,
+    read: impl FnOnce(&LayerSpec<'_>) -> Result<T, riskcensus_locate::LocateError>,
+) -> Result<T, PipelineError> {
+    let declared = conf.crs.as_ref().or(pipeline.geometry.crs.as_ref());
+    let crs = declared.map(|c| Crs::parse(c)).transpose()?;
     let shown = pipeline.display_path(&conf.path);
-    let crs = layer_crs(pipeline, conf)?;
     let spec = LayerSpec {
         path: &conf.path,
         shown: &shown,
         crs: crs.as_ref(),
         layer: conf.layer.as_deref(),
-        code_field: conf.code_field.as_deref().unwrap_or("adcode"),
+        code_field: conf.code_field.as_deref().unwrap_or(default_code),
         name_field: conf.name_field.as_deref().unwrap_or("name"),
     };
-    Ok(read_polygons(&spec)?
-        .into_iter()
-        .filter(|f| f.level.as_deref().is_none_or(|l| l == "county"))
-        .map(|f| (f.code, (f.name, f.geometry)))
-        .collect())
+    Ok(read(&spec)?)
 }
 
 /// One processed return file.
