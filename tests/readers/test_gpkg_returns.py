@@ -96,3 +96,29 @@ def test_a_layer_is_named_or_the_error_lists_the_layers(tmp_path):
     pipeline.write_text(head + f'[[returns]]\nclass = "DR-GOV-10"\npath = "{path}"\n', encoding="utf-8")
     result = run_riskcensus("validate", "--pipeline", pipeline)
     assert result.returncode == 3 and "EPSG:4544" in result.stderr, result.stderr
+
+
+def test_community_outlines_are_checked_against_their_village(tmp_path):
+    """社区 returns with their 面位置: each outline is compared whole with the village its code
+    names; the one drawn over another village is the only finding of the kind."""
+    rows = pd.read_csv(REPO / "sample_data/returns/DR-GRS-02_社区行政村_其他区县.csv", dtype=str, keep_default_na=False).head(40)
+    villages = gpd.read_file(REPO / "sample_data/geometry/baiyin_villages.geojson").set_index("code")
+    outlines = [villages.loc[c, "geometry"] for c in rows["行政区划代码"]]
+    outlines[7] = villages.loc[rows["行政区划代码"][20], "geometry"]  # another village's outline
+    outlines[9] = shapely.affinity.scale(outlines[9], 0.8, 0.8)  # smaller, still inside
+    layer = gpd.GeoDataFrame(rows.replace("", None), geometry=outlines, crs="EPSG:4490")
+    path = tmp_path / "社区.gpkg"
+    layer.to_file(path, layer="zhjzzy_jczhjzzy_sqxzczhjzzynl", driver="GPKG", engine="pyogrio")
+    text = (REPO / "pipelines/baiyin-2021.toml").read_text(encoding="utf-8").replace('"../', f'"{REPO}/')
+    pipeline = tmp_path / "p.toml"
+    pipeline.write_text(text.split("[[returns]]")[0] + f'[[returns]]\nclass = "DR-GRS-02"\npath = "{path}"\n', encoding="utf-8")
+    out = tmp_path / "db"
+    result = run_riskcensus("run", pipeline, "--out", out)
+    assert result.returncode in (0, 1), result.stderr
+    found = pd.read_csv(out / "findings.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    outline = found[found["rule"] == "geo.outline_elsewhere"]
+    assert list(outline["row"]) == ["8"], found[["row", "rule", "message_en"]].to_string()  # fid 8 = row index 7
+    assert rows["行政区划代码"][20] in outline["message_en"].iloc[0]
+    manifest = pd.read_json(out / "manifest.json", typ="series")
+    (entry,) = manifest["inputs"]
+    assert entry["rows_read"] == 40 and entry["accepted"] == 40

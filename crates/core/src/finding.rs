@@ -87,9 +87,6 @@ rules! {
     /// Full-width digits in a number, code or date: read as half-width (no finding); the rule
     /// of `riskcensus fix`'s change that rewrites them.
     FullWidth = "cell.full_width", Info, "全角数字已转半角", "Full-width digits made half-width", "无需处理", "Nothing to do";
-    /// A GeoPackage return's features are polygons (the census 面位置 `mgeom`), not points: the
-    /// rows are placed by their division code; the outlines are not checked against the village.
-    PolygonGeometry = "struct.polygon_geometry", Info, "面位置未核对", "Polygon locations not checked", "无需处理；按区划代码定位（面位置与村界的核对尚未实现）", "Nothing to do; rows are placed by their division code (checking outlines against the village is not built yet)";
     /// A blank line between rows (skipped).
     BlankRow = "struct.blank_row", Info, "空行", "Blank row", "删除空行（已跳过）", "Delete the blank line (it was skipped)";
     /// A required value is empty.
@@ -134,6 +131,9 @@ rules! {
     Gcj02Shift = "geo.gcj02_shift", Warning, "整批坐标疑为火星坐标（GCJ-02）", "File shifted by GCJ-02", "用 CGCS2000/WGS84 坐标重新采集，或按建议的纠正坐标核对", "Re-collect in CGCS2000/WGS 84, or check against the corrected points";
     /// The point is outside the county of the division code.
     OutsideCounty = "geo.outside_county", Error, "坐标不在所属区县内", "Point outside its county", "核对坐标或区划代码", "Move the point or correct the code";
+    /// A polygon location (the census 面位置, from a GeoPackage return) lies mostly outside the
+    /// village its division code names.
+    OutlineElsewhere = "geo.outline_elsewhere", Warning, "面位置不在所报村（社区）内", "Outline outside its village", "核对面位置或区划代码", "Check the outline or the division code";
     /// The point is in another village of the same county.
     OtherVillage = "geo.other_village", Warning, "坐标落在其他村（社区）", "Point in another village", "核对所属村或坐标", "Check which village is right";
     /// A part (其中) exceeds its total (合计).

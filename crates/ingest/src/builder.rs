@@ -238,6 +238,7 @@ impl<'a> TableBuilder<'a> {
             frame,
             lines: self.lines,
             missing_required: self.missing_required,
+            outlines: Vec::new(),
             findings,
         })
     }

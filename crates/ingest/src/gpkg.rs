@@ -6,13 +6,13 @@
 //! table (`zhjzzy_zfzhjzzy_yjbncs` for DR-GOV-10), else the only feature table. Rows are
 //! numbered by their feature id (the primary key GIS tools show as `fid`). Points are read in
 //! CGCS2000 or WGS 84 longitude/latitude (EPSG:4490, EPSG:4326); a layer in another CRS is an
-//! error that names it. Polygon features (面位置) are placed by their division code, said once
-//! per file (`struct.polygon_geometry`). The file itself is read by [`riskcensus_gpkg`].
+//! error that names it. Polygon features (面位置) become the table's `outlines`, which the
+//! locate stage checks against the village of the row's code. The file itself is read by
+//! [`riskcensus_gpkg`].
 
 use std::path::Path;
 
 use geo_types::Geometry;
-use riskcensus_core::finding::{Finding, Rule};
 use riskcensus_core::table::RawTable;
 use riskcensus_core::ResolvedClass;
 use riskcensus_gpkg::{choose_layer, decode, GeoPackage};
@@ -77,24 +77,28 @@ pub fn ingest_gpkg(
         header.extend(["经度".to_string(), "纬度".to_string()]);
     }
     let mut builder = TableBuilder::new(name, class, &header, 1, 1024);
-    let mut polygons = 0usize;
+    let mut outlines = Vec::new();
     gpkg.for_each_row(
         &table,
         geometry.as_ref(),
         &attributes,
         |fid, blob, mut cells| {
+            let (lon, lat) = match blob.and_then(decode) {
+                Some(Geometry::Point(p)) => (Some(p.x()), Some(p.y())),
+                Some(Geometry::MultiPoint(m)) if m.0.len() == 1 => {
+                    (Some(m.0[0].x()), Some(m.0[0].y()))
+                }
+                Some(Geometry::Polygon(p)) => {
+                    outlines.push((fid, geo_types::MultiPolygon(vec![p])));
+                    (None, None)
+                }
+                Some(Geometry::MultiPolygon(m)) => {
+                    outlines.push((fid, m));
+                    (None, None)
+                }
+                _ => (None, None),
+            };
             if with_point {
-                let (lon, lat) = match blob.and_then(decode) {
-                    Some(Geometry::Point(p)) => (Some(p.x()), Some(p.y())),
-                    Some(Geometry::MultiPoint(m)) if m.0.len() == 1 => {
-                        (Some(m.0[0].x()), Some(m.0[0].y()))
-                    }
-                    Some(Geometry::Polygon(_) | Geometry::MultiPolygon(_)) => {
-                        polygons += 1;
-                        (None, None)
-                    }
-                    _ => (None, None),
-                };
                 cells.push(lon.map(|x| x.to_string()));
                 cells.push(lat.map(|y| y.to_string()));
             }
@@ -106,14 +110,9 @@ pub fn ingest_gpkg(
     )
     .map_err(err)?;
     let mut table = builder.finish(sha256, "GeoPackage")?;
-    if polygons > 0 {
-        table.findings.push(Finding::new(
-            name,
-            &class.node.code,
-            Rule::PolygonGeometry,
-            format!("{polygons} 个要素为面（面位置），按行政区划代码定位，面与村界的核对尚未实现"),
-            format!("{polygons} features are polygons (面位置): placed by their division code; their outlines are not checked against the village yet"),
-        ));
-    }
+    table.outlines = outlines
+        .into_iter()
+        .map(|(fid, m)| (u64::try_from(fid).unwrap_or(0), m))
+        .collect();
     Ok(table)
 }

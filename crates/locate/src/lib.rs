@@ -23,6 +23,7 @@
 #![deny(missing_docs)]
 
 pub mod layers;
+pub mod outlines;
 
 use std::collections::{HashMap, HashSet};
 

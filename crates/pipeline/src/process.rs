@@ -576,6 +576,20 @@ fn locate(ctx: &Context<'_>, validated: Validated<'_>) -> Result<Checked, Pipeli
     };
     let mut findings = findings;
     findings.extend(located_findings);
+    // Polygon locations (面位置 of a GeoPackage return) against the village of the row's code.
+    if !raw.outlines.is_empty() {
+        let code_of_line = |line: u64| {
+            let row = raw.lines.binary_search(&line).ok()?;
+            codes.get(row)
+        };
+        findings.extend(riskcensus_locate::outlines::check_outlines(
+            &shown,
+            &class.node.code,
+            &raw.outlines,
+            code_of_line,
+            &ctx.villages,
+        ));
+    }
     Ok(Checked {
         index,
         class,
