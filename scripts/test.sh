@@ -7,9 +7,21 @@ cd "$(dirname "$0")/.."
 cargo build --workspace --bins --locked
 cargo test --workspace --locked
 scripts/pyenv.sh
-# Headless Chromium for the HTML report test: Debian's package, when we may install it.
-if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "installing Debian's chromium for the HTML report test ..." >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+# Debian's programs for the tests that use the real thing, when we may install them: headless
+# Chromium (HTML report), QGIS with PyQGIS and GDAL (county GeoPackages and projects).
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+/usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1 || missing+=(python3-qgis qgis-providers)
+command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
+if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing Debian's ${missing[*]} for the browser and QGIS tests ..." >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-RISKCENSUS_BIN="$PWD/target/debug/riskcensus" target/pyenv/bin/python -m pytest tests/readers -q
+if /usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1; then
+  export RISKCENSUS_REQUIRE_QGIS=1
+fi
+RISKCENSUS_BIN="$PWD/target/debug/riskcensus" target/pyenv/bin/python -m pytest tests/readers -q -rs
+if [ -f target/test-artifacts/qgis/report.txt ]; then
+  echo "--- real QGIS (maps in target/test-artifacts/qgis/) ---"
+  cat target/test-artifacts/qgis/report.txt
+fi

@@ -1,5 +1,6 @@
-//! GeoPackage (OGC 12-128) access shared by every reader of `.gpkg` files: census exports read
-//! as returns (riskcensus-ingest) and polygon layers (riskcensus-locate). SQLite through
+//! GeoPackage (OGC 12-128) access shared by every reader and writer of `.gpkg` files: census
+//! exports read as returns (riskcensus-ingest), polygon layers (riskcensus-locate) and the county
+//! packages of the database ([`writer`]). SQLite through
 //! rusqlite, bundled (no system library); geometry blobs (GeoPackage header + WKB) through
 //! geozero.
 //!
@@ -16,6 +17,8 @@
 //! }).unwrap();
 //! ```
 #![deny(missing_docs)]
+
+pub mod writer;
 
 use std::path::Path;
 

@@ -14,6 +14,7 @@ pub mod config;
 mod cross_file;
 pub mod error;
 pub mod output;
+mod packages;
 mod process;
 mod publish;
 

@@ -418,9 +418,13 @@ impl<'c> Facilities<'c> {
         } else {
             "减灾能力"
         };
-        let kind = qgis::LayerKind::Facilities {
-            code: code.clone(),
-            zh: zh.clone(),
+        let kind = if lon.is_some() && lat.is_some() {
+            qgis::LayerKind::Facilities {
+                code: code.clone(),
+                zh: zh.clone(),
+            }
+        } else {
+            qgis::LayerKind::Table
         };
         let style = Style::new(&kind);
         // A class without points (the household survey) is published with null geometries.
@@ -745,7 +749,8 @@ fn write_all(
     };
     let write_project = || {
         write_streamed(&project_path, 0, |out| {
-            qgis::write_project(out, &ctx.pipeline.name, &layers)
+            let extent = crate::packages::extent(ctx.counties.values().map(|(_, g)| g));
+            qgis::write_project(out, &ctx.pipeline.name, &layers, extent)
         })
     };
     let ((layer, json), (csv, project)) = rayon::join(
@@ -760,8 +765,13 @@ fn write_all(
     outputs.record(&findings_csv, findings_written);
     outputs.record(&changes_csv, changes_written);
     outputs.record(&project_path, project?);
-    drop(layers);
     timings.lap("publish findings and the QGIS project", &mut clock);
+    // A GeoPackage per county, read back from the layers just written.
+    for (path, w) in crate::packages::write_county_packages(ctx, root, &layers)? {
+        outputs.record(&path, w);
+    }
+    drop(layers);
+    timings.lap("write county GeoPackages", &mut clock);
     // Rejected rows, one CSV per input file (header only when nothing was rejected).
     let rejected_dir = root.join("rejected");
     std::fs::create_dir_all(&rejected_dir).map_err(io_err(&rejected_dir))?;

@@ -21,6 +21,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod package;
 pub mod qgis;
 
 use std::collections::HashMap;

@@ -1,0 +1,200 @@
+//! The county packages of a database: `counties/<code>_<name>.gpkg`, one per county, each with
+//! the county's facility layers, villages, townships, its outline and the findings inside it,
+//! styled for QGIS ([`riskcensus_publish::package`]). Written from the GeoParquet layers of the
+//! run once they are written.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use riskcensus_publish::package::{write_package, PackageLayer};
+use riskcensus_publish::qgis::{self, ProjectLayer};
+use riskcensus_publish::Written;
+
+use crate::error::PipelineError;
+use crate::process::Context;
+
+fn io_error(path: &Path, source: std::io::Error) -> PipelineError {
+    PipelineError::Output(riskcensus_publish::PublishError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// The extent of polygons, for a project to open on.
+pub(crate) fn extent<'a>(
+    polygons: impl IntoIterator<Item = &'a geo_types::MultiPolygon<f64>>,
+) -> Option<qgis::Extent> {
+    use geo::BoundingRect;
+    polygons
+        .into_iter()
+        .filter_map(|p| p.bounding_rect())
+        .map(|r| qgis::Extent {
+            min_x: r.min().x,
+            min_y: r.min().y,
+            max_x: r.max().x,
+            max_y: r.max().y,
+        })
+        .reduce(|a, b| qgis::Extent {
+            min_x: a.min_x.min(b.min_x),
+            min_y: a.min_y.min(b.min_y),
+            max_x: a.max_x.max(b.max_x),
+            max_y: a.max_y.max(b.max_y),
+        })
+}
+
+/// One layer of a county package, before it is written.
+struct Planned {
+    parquet: PathBuf,
+    table: String,
+    name: String,
+    group: &'static str,
+    kind: qgis::LayerKind,
+    county_code: bool,
+    within: bool,
+}
+
+/// The layers of one county's package: its own layers, then the county outline and findings.
+fn plan(root: &Path, own: &[&ProjectLayer]) -> Vec<Planned> {
+    let mut planned: Vec<Planned> = own
+        .iter()
+        .map(|l| {
+            let parquet = root.join(&l.path);
+            let table = parquet
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| l.name.clone());
+            Planned {
+                parquet,
+                table,
+                name: l.name.clone(),
+                group: l.group,
+                kind: l.kind.clone(),
+                county_code: false,
+                within: false,
+            }
+        })
+        .collect();
+    planned.push(Planned {
+        parquet: root.join("counties.parquet"),
+        table: "county".into(),
+        name: "区县".into(),
+        group: "行政区",
+        kind: qgis::LayerKind::Counties,
+        county_code: true,
+        within: false,
+    });
+    planned.push(Planned {
+        parquet: root.join("findings.parquet"),
+        table: "findings".into(),
+        name: "质量问题".into(),
+        group: "质量问题",
+        kind: qgis::LayerKind::Findings,
+        county_code: false,
+        within: true,
+    });
+    planned
+}
+
+/// The package and project of each county that has a layer: their paths and what was written.
+pub(crate) fn write_county_packages(
+    ctx: &Context<'_>,
+    root: &Path,
+    layers: &[ProjectLayer],
+) -> Result<Vec<(PathBuf, Written)>, PipelineError> {
+    let dir = root.join("counties");
+    std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+    // The county layers by county, in project order (facilities by class, villages, townships).
+    let mut by_county: BTreeMap<&str, Vec<&ProjectLayer>> = BTreeMap::new();
+    for layer in layers {
+        if let Some(code) = layer
+            .path
+            .strip_prefix("county=")
+            .and_then(|rest| rest.split('/').next())
+        {
+            by_county.entry(code).or_default().push(layer);
+        }
+    }
+    let last_change = format!("{}T00:00:00.000Z", ctx.pipeline.reference_date);
+    let written: Vec<Vec<(PathBuf, Written)>> = by_county
+        .into_par_iter()
+        .map(|(code, own)| {
+            let (name, outline) = ctx
+                .counties
+                .get(code)
+                .map(|(n, g)| (n.as_str(), Some(g)))
+                .unwrap_or(("", None));
+            let safe: String = name
+                .chars()
+                .filter(|c| !matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|'))
+                .collect();
+            let file = format!("{code}_{safe}.gpkg");
+            let path = dir.join(&file);
+            let planned = plan(root, &own);
+            let styles: Vec<String> = planned.iter().map(|p| qgis::qml(&p.kind)).collect();
+            let package: Vec<PackageLayer<'_>> = planned
+                .iter()
+                .zip(&styles)
+                // Findings are those located in the county; without its outline, none.
+                .filter(|(p, _)| !p.within || outline.is_some())
+                .map(|(p, style)| PackageLayer {
+                    parquet: &p.parquet,
+                    table: &p.table,
+                    description: &p.name,
+                    qml: Some(style),
+                    county_code: p.county_code.then_some(code),
+                    within: if p.within { outline } else { None },
+                })
+                .collect();
+            let results = write_package(&path, &package, &last_change)
+                .map_err(|message| io_error(&path, std::io::Error::other(message)))?;
+            let rows = results.iter().map(|r| r.rows).sum();
+            let project_layers: Vec<ProjectLayer> = planned
+                .into_iter()
+                .filter(|p| !p.within || outline.is_some())
+                .zip(&results)
+                .map(|(p, r)| ProjectLayer {
+                    path: format!("{file}|layername={}", p.table),
+                    name: p.name,
+                    group: p.group,
+                    kind: if r.drawn {
+                        p.kind
+                    } else {
+                        qgis::LayerKind::Table
+                    },
+                })
+                .collect();
+            let project = path.with_extension("qgs");
+            let mut bytes = Vec::new();
+            qgis::write_project(
+                &mut bytes,
+                &format!("{code} {name}"),
+                &project_layers,
+                extent(outline),
+            )
+            .map_err(|e| io_error(&project, e))?;
+            std::fs::write(&project, &bytes).map_err(|e| io_error(&project, e))?;
+            let project_written = Written {
+                rows: project_layers.len(),
+                sha256: sha256(&bytes),
+            };
+            let bytes = std::fs::read(&path).map_err(|e| io_error(&path, e))?;
+            Ok(vec![
+                (
+                    path,
+                    Written {
+                        rows,
+                        sha256: sha256(&bytes),
+                    },
+                ),
+                (project, project_written),
+            ])
+        })
+        .collect::<Result<_, PipelineError>>()?;
+    Ok(written.into_iter().flatten().collect())
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}

@@ -1,0 +1,212 @@
+//! A GeoPackage per county (`counties/<code>_<name>.gpkg`): the county's GeoParquet layers —
+//! facilities per class, villages, townships — its outline and the findings inside it, each a
+//! layer in EPSG:4490 with its QGIS style stored as the layer's default. One file a county office
+//! can e-mail and GIS staff open in any QGIS or ArcGIS, whose GDAL reads GeoPackage everywhere
+//! (Debian's lacks the Parquet driver).
+//!
+//! The layers are read back from the GeoParquet files just written, so the package holds exactly
+//! what the database holds.
+
+use std::path::Path;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Date32Type, Float64Type, Int64Type};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::DataType;
+use geo::Intersects;
+use geo_types::{Geometry, MultiPolygon};
+use geozero::wkb::{FromWkb, WkbDialect};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use riskcensus_gpkg::writer::{Column, GpkgWriter, Kind, Value};
+
+/// One GeoParquet layer to copy into a package.
+pub struct PackageLayer<'a> {
+    /// The GeoParquet file.
+    pub parquet: &'a Path,
+    /// Layer (table) name in the package.
+    pub table: &'a str,
+    /// Its description (the Chinese name).
+    pub description: &'a str,
+    /// The QGIS style for it (`.qml` text), stored as its default.
+    pub qml: Option<&'a str>,
+    /// Keep only rows whose `county_code` column is this (the run-wide county layer).
+    pub county_code: Option<&'a str>,
+    /// Keep only rows whose point lies in this polygon (the run-wide findings layer).
+    pub within: Option<&'a MultiPolygon<f64>>,
+}
+
+/// What [`write_package`] wrote of one layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerWritten {
+    /// Rows (features) written.
+    pub rows: usize,
+    /// Whether it is a feature layer (false: a table without geometry, unstyled).
+    pub drawn: bool,
+}
+
+/// Write `layers` into a new GeoPackage at `path`; what was written of each, in order.
+pub fn write_package(
+    path: &Path,
+    layers: &[PackageLayer<'_>],
+    last_change: &str,
+) -> Result<Vec<LayerWritten>, String> {
+    let mut gpkg = GpkgWriter::create(path, last_change)?;
+    let mut written = Vec::with_capacity(layers.len());
+    for layer in layers {
+        let (geometry_type, columns, rows) = read_layer(layer)?;
+        if geometry_type == "GEOMETRY" && rows.iter().all(|(g, _)| g.is_none()) {
+            // No geometry at all (household returns): a plain table, nothing to draw or style.
+            let values = rows.into_iter().map(|(_, v)| v);
+            let rows = gpkg.add_attributes(layer.table, layer.description, &columns, values)?;
+            written.push(LayerWritten { rows, drawn: false });
+            continue;
+        }
+        let rows = gpkg.add_layer(
+            layer.table,
+            layer.description,
+            &geometry_type,
+            &columns,
+            rows,
+        )?;
+        if let Some(qml) = layer.qml {
+            gpkg.add_default_style(layer.table, layer.description, qml)?;
+        }
+        written.push(LayerWritten { rows, drawn: true });
+    }
+    gpkg.finish()?;
+    Ok(written)
+}
+
+type Rows = Vec<(Option<Geometry<f64>>, Vec<Value>)>;
+
+/// A GeoParquet layer's geometry type, attribute columns and rows (filtered as asked).
+fn read_layer(layer: &PackageLayer<'_>) -> Result<(String, Vec<Column>, Rows), String> {
+    let shown = layer.parquet.display();
+    let err = |e: &dyn std::fmt::Display| format!("{shown}: {e}");
+    let file = std::fs::File::open(layer.parquet).map_err(|e| err(&e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| err(&e))?;
+    let geo: serde_json::Value = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|k| k.key == "geo"))
+        .and_then(|k| k.value.as_deref())
+        .and_then(|v| serde_json::from_str(v).ok())
+        .ok_or_else(|| err(&"no GeoParquet `geo` metadata"))?;
+    let geometry_column = geo["primary_column"]
+        .as_str()
+        .unwrap_or("geometry")
+        .to_string();
+    let types: Vec<&str> = geo["columns"][geometry_column.as_str()]["geometry_types"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|t| t.as_str()).collect())
+        .unwrap_or_default();
+    let geometry_type = match types.as_slice() {
+        ["Point"] => "POINT",
+        ["MultiPolygon"]
+        | ["Polygon"]
+        | ["MultiPolygon", "Polygon"]
+        | ["Polygon", "MultiPolygon"] => "MULTIPOLYGON",
+        _ => "GEOMETRY",
+    };
+    let schema = builder.schema().clone();
+    let columns: Vec<(usize, Column)> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.name() != &geometry_column)
+        .filter_map(|(i, f)| {
+            let kind = match f.data_type() {
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Kind::Text,
+                DataType::Int64 => Kind::Integer,
+                DataType::Float64 => Kind::Real,
+                DataType::Boolean => Kind::Boolean,
+                DataType::Date32 => Kind::Date,
+                _ => return None, // the `bbox` covering: the package has its R-tree
+            };
+            Some((i, Column::new(f.name(), kind)))
+        })
+        .collect();
+    let geometry_at = schema.index_of(&geometry_column).map_err(|e| err(&e))?;
+    let county_at = schema.index_of("county_code").ok();
+    let reader = builder.build().map_err(|e| err(&e))?;
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| err(&e))?;
+        for row in 0..batch.num_rows() {
+            if let (Some(code), Some(at)) = (layer.county_code, county_at) {
+                if text(batch.column(at).as_ref(), row).as_deref() != Some(code) {
+                    continue;
+                }
+            }
+            let geometry = geometry(&batch, geometry_at, row);
+            if let Some(area) = layer.within {
+                if !geometry.as_ref().is_some_and(|g| area.intersects(g)) {
+                    continue;
+                }
+            }
+            let values = columns
+                .iter()
+                .map(|(i, c)| value(batch.column(*i).as_ref(), c.kind, row))
+                .collect();
+            rows.push((geometry, values));
+        }
+    }
+    Ok((
+        geometry_type.to_string(),
+        columns.into_iter().map(|(_, c)| c).collect(),
+        rows,
+    ))
+}
+
+fn geometry(batch: &RecordBatch, at: usize, row: usize) -> Option<Geometry<f64>> {
+    let array = batch.column(at);
+    if array.is_null(row) {
+        return None;
+    }
+    let bytes = array
+        .as_binary_opt::<i32>()
+        .map(|a| a.value(row))
+        .or_else(|| array.as_binary_opt::<i64>().map(|a| a.value(row)))?;
+    Geometry::from_wkb(&mut &bytes[..], WkbDialect::Wkb).ok()
+}
+
+fn text(array: &dyn Array, row: usize) -> Option<String> {
+    if array.is_null(row) {
+        return None;
+    }
+    array
+        .as_string_opt::<i32>()
+        .map(|a| a.value(row).to_string())
+        .or_else(|| {
+            array
+                .as_string_opt::<i64>()
+                .map(|a| a.value(row).to_string())
+        })
+        .or_else(|| array.as_string_view_opt().map(|a| a.value(row).to_string()))
+}
+
+fn value(array: &dyn Array, kind: Kind, row: usize) -> Value {
+    if array.is_null(row) {
+        return Value::Null;
+    }
+    match kind {
+        Kind::Text => text(array, row).map_or(Value::Null, Value::Text),
+        Kind::Integer => array
+            .as_primitive_opt::<Int64Type>()
+            .map_or(Value::Null, |a| Value::Integer(a.value(row))),
+        Kind::Real => array
+            .as_primitive_opt::<Float64Type>()
+            .map_or(Value::Null, |a| Value::Real(a.value(row))),
+        Kind::Boolean => array
+            .as_boolean_opt()
+            .map_or(Value::Null, |a| Value::Integer(i64::from(a.value(row)))),
+        Kind::Date => array
+            .as_primitive_opt::<Date32Type>()
+            .and_then(|a| {
+                chrono::DateTime::from_timestamp(i64::from(a.value(row)) * 86_400, 0)
+                    .map(|d| Value::Text(d.date_naive().format("%Y-%m-%d").to_string()))
+            })
+            .unwrap_or(Value::Null),
+    }
+}

@@ -1,0 +1,118 @@
+"""County GeoPackages (`counties/<code>_<name>.gpkg`) read with pyogrio (GDAL's GPKG driver, the
+reader QGIS uses), plain sqlite3 and, where installed, GDAL's `ogrinfo`: one per county, each
+layer holding exactly the rows of its GeoParquet layer, EPSG:4490, R-tree indexes, default
+styles, and the header fields of OGC 12-128."""
+import re
+import shutil
+import sqlite3
+import subprocess
+import xml.etree.ElementTree as ET
+
+import geopandas as gpd
+import pyarrow.parquet as pq
+import pyogrio
+import pytest
+import shapely
+
+
+@pytest.fixture(scope="module")
+def packages(database):
+    files = sorted((database / "counties").glob("*.gpkg"))
+    assert files, "no county GeoPackages"
+    return files
+
+
+def test_one_package_per_county_named_by_code_and_name(database, packages):
+    counties = pq.read_table(database / "counties.parquet").to_pylist()
+    expected = sorted(f"{c['county_code']}_{c['name']}.gpkg" for c in counties)
+    assert [p.name for p in packages] == expected
+
+
+def test_each_layer_holds_its_geoparquet_rows(database, packages):
+    for package in packages:
+        code = package.name.split("_")[0]
+        layers = dict(pyogrio.list_layers(package))
+        for parquet in sorted((database / f"county={code}").glob("*.parquet")):
+            assert parquet.stem in layers, (package.name, parquet.stem)
+            expected = pq.read_table(parquet)
+            got = pyogrio.read_dataframe(package, layer=parquet.stem, read_geometry=False)
+            assert len(got) == expected.num_rows, (package.name, parquet.stem)
+            wanted = [c for c in expected.column_names if c not in ("geometry", "bbox")]
+            assert list(got.columns) == wanted, (package.name, parquet.stem)
+            # Values survive: the first text column, row by row.
+            first = wanted[0]
+            assert [None if v != v else v for v in got[first]] == expected.column(first).to_pylist()
+        outline = pyogrio.read_dataframe(package, layer="county")
+        assert list(outline["county_code"]) == [code]
+
+
+def test_layers_are_cgcs2000_with_rtree_indexes_and_extents(packages):
+    for package in packages:
+        db = sqlite3.connect(package)
+        assert db.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47  # 'GPKG'
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 10300
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        features = db.execute(
+            "SELECT c.table_name, c.srs_id, c.min_x, c.max_y, g.geometry_type_name "
+            "FROM gpkg_contents c JOIN gpkg_geometry_columns g USING (table_name) "
+            "WHERE c.data_type = 'features'"
+        ).fetchall()
+        assert features
+        for table, srs, min_x, max_y, _ in features:
+            assert srs == 4490, (package.name, table)
+            rows = db.execute(f'SELECT count(*) FROM "{table}" WHERE geom IS NOT NULL').fetchone()[0]
+            indexed = db.execute(f'SELECT count(*) FROM "rtree_{table}_geom"').fetchone()[0]
+            assert indexed == rows, (package.name, table)
+            if rows:
+                assert 103 < min_x < 106 and 35 < max_y < 38, (package.name, table, min_x, max_y)
+        assert db.execute(
+            "SELECT organization, organization_coordsys_id FROM gpkg_spatial_ref_sys WHERE srs_id = 4490"
+        ).fetchone() == ("EPSG", 4490)
+        info = pyogrio.read_info(package, layer="villages")
+        assert info["crs"] == "EPSG:4490"
+
+
+def test_every_drawn_layer_has_a_default_style_and_no_table_layer_has_one(packages):
+    for package in packages:
+        db = sqlite3.connect(package)
+        drawn = {t for (t,) in db.execute("SELECT table_name FROM gpkg_geometry_columns")}
+        styles = db.execute("SELECT f_table_name, styleQML, useAsDefault FROM layer_styles").fetchall()
+        assert {t for t, _, _ in styles} == drawn, package.name
+        for table, qml, default in styles:
+            assert default == 1
+            renderer = ET.fromstring(qml).find("renderer-v2")
+            assert renderer is not None, (package.name, table)
+            attr = renderer.get("attr")
+            if attr and not attr.startswith("'"):
+                columns = {row[1] for row in db.execute(f'PRAGMA table_info("{table}")')}
+                for field in re.findall(r'"([^"]+)"', attr) or [attr]:
+                    assert field in columns, (package.name, table, attr)
+        tables = {t for (t,) in db.execute("SELECT table_name FROM gpkg_contents WHERE data_type = 'attributes'")}
+        assert "layer_styles" in tables
+
+
+def test_findings_are_those_located_in_the_county(database, packages):
+    findings = gpd.read_parquet(database / "findings.parquet")
+    counties = gpd.read_parquet(database / "counties.parquet")
+    for package in packages:
+        code = package.name.split("_")[0]
+        outline = counties.loc[counties["county_code"] == code, "geometry"].iloc[0]
+        located = findings[findings.geometry.notna()]
+        expected = located[located.geometry.intersects(outline)]
+        got = pyogrio.read_dataframe(package, layer="findings")
+        assert len(got) == len(expected), package.name
+        assert sorted(zip(got["file"], got["row"], got["rule"])) == sorted(
+            zip(expected["file"], expected["row"], expected["rule"])
+        )
+        assert all(shapely.intersects(got.geometry.values, outline))
+
+
+@pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="GDAL's ogrinfo not installed")
+def test_ogrinfo_opens_every_layer_without_warnings(packages):
+    for package in packages:
+        result = subprocess.run(
+            ["ogrinfo", "-ro", "-so", "-al", str(package)], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        assert "Warning" not in result.stderr and "ERROR" not in result.stderr, result.stderr
+        assert result.stdout.count("Layer name:") == len(pyogrio.list_layers(package))
