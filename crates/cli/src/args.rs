@@ -36,6 +36,10 @@ pub enum Command {
         /// `batch_mib`, default 96): less memory, a little more time; results do not change.
         #[arg(long, value_name = "N")]
         batch_mib: Option<u64>,
+        /// GeoPackages to write (overrides the pipeline's `gpkg`): one per county with its QGIS
+        /// project (default), or none.
+        #[arg(long, value_enum, value_name = "WHICH")]
+        gpkg: Option<Gpkg>,
     },
     /// Validate returns without building the database: the files given, or every return of the
     /// pipeline. The pipeline supplies the register, the polygons, the schemas and rule overrides.
@@ -190,6 +194,24 @@ pub enum Lang {
     Zh,
     /// English
     En,
+}
+
+/// Which GeoPackages `run` writes.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Gpkg {
+    /// One per county (`counties/<code>_<name>.gpkg`) with its QGIS project.
+    Counties,
+    /// None: GeoParquet only.
+    None,
+}
+
+impl From<Gpkg> for riskcensus_pipeline::GpkgOutput {
+    fn from(g: Gpkg) -> Self {
+        match g {
+            Gpkg::Counties => Self::Counties,
+            Gpkg::None => Self::None,
+        }
+    }
 }
 
 /// Which severity fails the run.

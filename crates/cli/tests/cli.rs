@@ -988,3 +988,26 @@ fn broken_village_polygons_are_findings_and_repaired_where_possible() {
         assert!(rules.contains(rule), "{rule} missing from {rules:?}");
     }
 }
+
+#[test]
+fn gpkg_none_writes_no_county_packages_and_nothing_else_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (with, without) = (dir.path().join("with"), dir.path().join("without"));
+    run_sample(&with);
+    let out = riskcensus(&[
+        "run",
+        "pipelines/baiyin-2021.toml",
+        "--gpkg",
+        "none",
+        "--out",
+        without.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let packages = std::fs::read_dir(with.join("counties"))
+        .expect("counties/")
+        .count();
+    assert_eq!(packages, 10, "5 counties: a .gpkg and a .qgs each");
+    assert!(!without.join("counties").exists());
+    let bytes = |p: &Path| std::fs::read(p.join("findings.parquet")).expect("findings");
+    assert_eq!(bytes(&with), bytes(&without));
+}

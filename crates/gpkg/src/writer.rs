@@ -127,8 +127,8 @@ impl GpkgWriter {
         }
         let db = Connection::open(path).map_err(sql)?;
         db.execute_batch(&format!(
-            "PRAGMA application_id = 1196444487; PRAGMA user_version = 10300;
-             PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
+             PRAGMA application_id = 1196444487; PRAGMA user_version = 10300;
              CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER NOT NULL PRIMARY KEY,
                organization TEXT NOT NULL, organization_coordsys_id INTEGER NOT NULL,
                definition TEXT NOT NULL, description TEXT);
@@ -153,6 +153,9 @@ impl GpkgWriter {
                ('China Geodetic Coordinate System 2000', {SRS_ID}, 'EPSG', {SRS_ID}, '{CGCS2000_WKT}', 'CGCS2000 longitude/latitude');"
         ))
         .map_err(sql)?;
+        // One transaction for the whole file, committed by `finish`: a commit per layer made
+        // SQLite re-read the growing schema and sync for each of a national run's 80,000 layers.
+        db.execute_batch("BEGIN").map_err(sql)?;
         Ok(GpkgWriter {
             db,
             last_change: last_change.to_string(),
@@ -173,7 +176,7 @@ impl GpkgWriter {
             .iter()
             .map(|c| format!(", {} {}", quote(&c.name), c.kind.sql()))
             .collect();
-        let tx = self.db.transaction().map_err(sql)?;
+        let tx = &self.db;
         tx.execute_batch(&format!(
             "CREATE TABLE {t} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL{});",
             definitions.concat()
@@ -202,7 +205,6 @@ impl GpkgWriter {
             params![table, description, self.last_change],
         )
         .map_err(sql)?;
-        tx.commit().map_err(sql)?;
         Ok(count)
     }
 
@@ -222,7 +224,7 @@ impl GpkgWriter {
             .iter()
             .map(|c| format!(", {} {}", quote(&c.name), c.kind.sql()))
             .collect();
-        let tx = self.db.transaction().map_err(sql)?;
+        let tx = &self.db;
         tx.execute_batch(&format!(
             "CREATE TABLE {t} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom {geometry_type}{});
              CREATE VIRTUAL TABLE {} USING rtree(id, minx, maxx, miny, maxy);",
@@ -331,7 +333,6 @@ impl GpkgWriter {
             del = quote(&format!("{rtree}_delete")),
         ))
         .map_err(sql)?;
-        tx.commit().map_err(sql)?;
         Ok(count)
     }
 
@@ -373,8 +374,9 @@ impl GpkgWriter {
         Ok(())
     }
 
-    /// Close the file.
+    /// Commit everything added and close the file (until then nothing is written for good).
     pub fn finish(self) -> Result<(), String> {
+        self.db.execute_batch("COMMIT").map_err(sql)?;
         self.db.close().map_err(|(_, e)| sql(e))
     }
 }

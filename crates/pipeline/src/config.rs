@@ -164,12 +164,28 @@ pub struct Pipeline {
     /// of a run grows with the batch, not with the whole census. Results do not depend on it.
     #[serde(default)]
     pub batch_mib: Option<u64>,
+    /// Which GeoPackages a run writes: `counties` (default, `counties/<code>_<name>.gpkg` with a
+    /// project each) or `none` (GeoParquet only: a national run saves most of a minute per
+    /// 1,000 counties).
+    #[serde(default)]
+    pub gpkg: GpkgOutput,
     /// Where the pipeline file is (paths below are resolved against it).
     #[serde(skip)]
     pub base: PathBuf,
     /// The pipeline file.
     #[serde(skip)]
     pub file: PathBuf,
+}
+
+/// The GeoPackages of a run (`gpkg` in the pipeline, `--gpkg` on the command line).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GpkgOutput {
+    /// One package (and project) per county.
+    #[default]
+    Counties,
+    /// None: GeoParquet, findings and the run's project only.
+    None,
 }
 
 impl Pipeline {

@@ -18,7 +18,7 @@ mod packages;
 mod process;
 mod publish;
 
-pub use config::Pipeline;
+pub use config::{GpkgOutput, Pipeline};
 pub use error::PipelineError;
 pub use output::OutputDir;
 pub use process::{prepare, process_all, Context, FileOutcome};

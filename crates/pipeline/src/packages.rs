@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use riskcensus_publish::package::{write_package, PackageLayer};
+use riskcensus_publish::package::{read_layer, write_package, LayerData, PackageLayer, Source};
 use riskcensus_publish::qgis::{self, ProjectLayer};
 use riskcensus_publish::Written;
 
@@ -44,8 +44,8 @@ pub(crate) fn extent<'a>(
 }
 
 /// One layer of a county package, before it is written.
-struct Planned {
-    parquet: PathBuf,
+struct Planned<'a> {
+    source: Source<'a>,
     table: String,
     name: String,
     group: &'static str,
@@ -55,17 +55,22 @@ struct Planned {
 }
 
 /// The layers of one county's package: its own layers, then the county outline and findings.
-fn plan(root: &Path, own: &[&ProjectLayer]) -> Vec<Planned> {
-    let mut planned: Vec<Planned> = own
+fn plan<'a>(
+    paths: &'a [PathBuf],
+    own: &[&ProjectLayer],
+    counties: &'a LayerData,
+    findings: &'a LayerData,
+) -> Vec<Planned<'a>> {
+    let mut planned: Vec<Planned<'a>> = own
         .iter()
-        .map(|l| {
-            let parquet = root.join(&l.path);
+        .zip(paths)
+        .map(|(l, parquet)| {
             let table = parquet
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| l.name.clone());
             Planned {
-                parquet,
+                source: Source::Parquet(parquet),
                 table,
                 name: l.name.clone(),
                 group: l.group,
@@ -76,7 +81,7 @@ fn plan(root: &Path, own: &[&ProjectLayer]) -> Vec<Planned> {
         })
         .collect();
     planned.push(Planned {
-        parquet: root.join("counties.parquet"),
+        source: Source::Read(counties),
         table: "county".into(),
         name: "区县".into(),
         group: "行政区",
@@ -85,7 +90,7 @@ fn plan(root: &Path, own: &[&ProjectLayer]) -> Vec<Planned> {
         within: false,
     });
     planned.push(Planned {
-        parquet: root.join("findings.parquet"),
+        source: Source::Read(findings),
         table: "findings".into(),
         name: "质量问题".into(),
         group: "质量问题",
@@ -116,6 +121,12 @@ pub(crate) fn write_county_packages(
         }
     }
     let last_change = format!("{}T00:00:00.000Z", ctx.pipeline.reference_date);
+    // The run-wide layers, read once and filtered into each package.
+    let read = |name: &str| {
+        let path = root.join(name);
+        read_layer(&path).map_err(|message| io_error(&path, std::io::Error::other(message)))
+    };
+    let (counties, findings) = (read("counties.parquet")?, read("findings.parquet")?);
     let written: Vec<Vec<(PathBuf, Written)>> = by_county
         .into_par_iter()
         .map(|(code, own)| {
@@ -130,7 +141,8 @@ pub(crate) fn write_county_packages(
                 .collect();
             let file = format!("{code}_{safe}.gpkg");
             let path = dir.join(&file);
-            let planned = plan(root, &own);
+            let paths: Vec<PathBuf> = own.iter().map(|l| root.join(&l.path)).collect();
+            let planned = plan(&paths, &own, &counties, &findings);
             let styles: Vec<String> = planned.iter().map(|p| qgis::qml(&p.kind)).collect();
             let package: Vec<PackageLayer<'_>> = planned
                 .iter()
@@ -138,7 +150,7 @@ pub(crate) fn write_county_packages(
                 // Findings are those located in the county; without its outline, none.
                 .filter(|(p, _)| !p.within || outline.is_some())
                 .map(|(p, style)| PackageLayer {
-                    parquet: &p.parquet,
+                    source: p.source,
                     table: &p.table,
                     description: &p.name,
                     qml: Some(style),

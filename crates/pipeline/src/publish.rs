@@ -767,8 +767,10 @@ fn write_all(
     outputs.record(&project_path, project?);
     timings.lap("publish findings and the QGIS project", &mut clock);
     // A GeoPackage per county, read back from the layers just written.
-    for (path, w) in crate::packages::write_county_packages(ctx, root, &layers)? {
-        outputs.record(&path, w);
+    if ctx.pipeline.gpkg == crate::config::GpkgOutput::Counties {
+        for (path, w) in crate::packages::write_county_packages(ctx, root, &layers)? {
+            outputs.record(&path, w);
+        }
     }
     drop(layers);
     timings.lap("write county GeoPackages", &mut clock);

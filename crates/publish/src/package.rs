@@ -13,16 +13,37 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Float64Type, Int64Type};
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
-use geo::Intersects;
+use geo::{BoundingRect, Intersects};
 use geo_types::{Geometry, MultiPolygon};
 use geozero::wkb::{FromWkb, WkbDialect};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use riskcensus_gpkg::writer::{Column, GpkgWriter, Kind, Value};
 
+/// A GeoParquet layer read into memory: geometry type, attribute columns, rows. Run-wide layers
+/// (counties, findings) are read once and filtered into each county's package.
+#[derive(Debug, Clone)]
+pub struct LayerData {
+    /// `POINT`, `MULTIPOLYGON` or `GEOMETRY`.
+    pub geometry_type: String,
+    /// The attribute columns (all but the geometry and the `bbox` covering).
+    pub columns: Vec<Column>,
+    /// The rows: geometry and values, in file order.
+    pub rows: Rows,
+}
+
+/// Where a package layer's rows come from.
+#[derive(Clone, Copy)]
+pub enum Source<'a> {
+    /// A GeoParquet file, read when the package is written.
+    Parquet(&'a Path),
+    /// A layer already read ([`read_layer`]).
+    Read(&'a LayerData),
+}
+
 /// One GeoParquet layer to copy into a package.
 pub struct PackageLayer<'a> {
-    /// The GeoParquet file.
-    pub parquet: &'a Path,
+    /// The rows.
+    pub source: Source<'a>,
     /// Layer (table) name in the package.
     pub table: &'a str,
     /// Its description (the Chinese name).
@@ -53,7 +74,26 @@ pub fn write_package(
     let mut gpkg = GpkgWriter::create(path, last_change)?;
     let mut written = Vec::with_capacity(layers.len());
     for layer in layers {
-        let (geometry_type, columns, rows) = read_layer(layer)?;
+        let area_box = layer.within.and_then(|area| area.bounding_rect());
+        let keep = |g: &Option<Geometry<f64>>, v: &[Value], columns: &[Column]| {
+            keep(layer, area_box, columns, g.as_ref(), v)
+        };
+        let (geometry_type, columns, rows): (String, Vec<Column>, Rows) = match layer.source {
+            Source::Parquet(path) => {
+                let data = read_layer(path)?;
+                let rows = (data.rows.into_iter())
+                    .filter(|(g, v)| keep(g, v, &data.columns))
+                    .collect();
+                (data.geometry_type, data.columns, rows)
+            }
+            Source::Read(data) => {
+                let rows = (data.rows.iter())
+                    .filter(|(g, v)| keep(g, v, &data.columns))
+                    .cloned()
+                    .collect();
+                (data.geometry_type.clone(), data.columns.clone(), rows)
+            }
+        };
         if geometry_type == "GEOMETRY" && rows.iter().all(|(g, _)| g.is_none()) {
             // No geometry at all (household returns): a plain table, nothing to draw or style.
             let values = rows.into_iter().map(|(_, v)| v);
@@ -77,13 +117,45 @@ pub fn write_package(
     Ok(written)
 }
 
-type Rows = Vec<(Option<Geometry<f64>>, Vec<Value>)>;
+/// The rows of a layer: geometry (if any) and values in column order.
+pub type Rows = Vec<(Option<Geometry<f64>>, Vec<Value>)>;
 
-/// A GeoParquet layer's geometry type, attribute columns and rows (filtered as asked).
-fn read_layer(layer: &PackageLayer<'_>) -> Result<(String, Vec<Column>, Rows), String> {
-    let shown = layer.parquet.display();
+/// Whether a row belongs in `layer`'s package (its `county_code`, its point in `within`).
+fn keep(
+    layer: &PackageLayer<'_>,
+    area_box: Option<geo_types::Rect<f64>>,
+    columns: &[Column],
+    geometry: Option<&Geometry<f64>>,
+    values: &[Value],
+) -> bool {
+    if let Some(code) = layer.county_code {
+        let at = columns.iter().position(|c| c.name == "county_code");
+        match at.and_then(|i| values.get(i)) {
+            Some(Value::Text(value)) if value == code => {}
+            _ => return false,
+        }
+    }
+    if let Some(area) = layer.within {
+        let Some(geometry) = geometry else {
+            return false;
+        };
+        // The bounding boxes first: most rows of a national layer are far away.
+        let inside_box = match (area_box, geometry.bounding_rect()) {
+            (Some(a), Some(g)) => a.intersects(&g),
+            _ => false,
+        };
+        if !inside_box || !area.intersects(geometry) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Read a GeoParquet layer: its geometry type, attribute columns and rows.
+pub fn read_layer(path: &Path) -> Result<LayerData, String> {
+    let shown = path.display();
     let err = |e: &dyn std::fmt::Display| format!("{shown}: {e}");
-    let file = std::fs::File::open(layer.parquet).map_err(|e| err(&e))?;
+    let file = std::fs::File::open(path).map_err(|e| err(&e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| err(&e))?;
     let geo: serde_json::Value = builder
         .metadata()
@@ -128,35 +200,23 @@ fn read_layer(layer: &PackageLayer<'_>) -> Result<(String, Vec<Column>, Rows), S
         })
         .collect();
     let geometry_at = schema.index_of(&geometry_column).map_err(|e| err(&e))?;
-    let county_at = schema.index_of("county_code").ok();
     let reader = builder.build().map_err(|e| err(&e))?;
     let mut rows = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|e| err(&e))?;
         for row in 0..batch.num_rows() {
-            if let (Some(code), Some(at)) = (layer.county_code, county_at) {
-                if text(batch.column(at).as_ref(), row).as_deref() != Some(code) {
-                    continue;
-                }
-            }
-            let geometry = geometry(&batch, geometry_at, row);
-            if let Some(area) = layer.within {
-                if !geometry.as_ref().is_some_and(|g| area.intersects(g)) {
-                    continue;
-                }
-            }
             let values = columns
                 .iter()
                 .map(|(i, c)| value(batch.column(*i).as_ref(), c.kind, row))
                 .collect();
-            rows.push((geometry, values));
+            rows.push((geometry(&batch, geometry_at, row), values));
         }
     }
-    Ok((
-        geometry_type.to_string(),
-        columns.into_iter().map(|(_, c)| c).collect(),
+    Ok(LayerData {
+        geometry_type: geometry_type.to_string(),
+        columns: columns.into_iter().map(|(_, c)| c).collect(),
         rows,
-    ))
+    })
 }
 
 fn geometry(batch: &RecordBatch, at: usize, row: usize) -> Option<Geometry<f64>> {

@@ -25,13 +25,14 @@ pub fn dispatch(args: Args) -> ExitCode {
             lang,
             timings,
             batch_mib,
+            gpkg,
         } => run::run(
             &pipeline,
             out.as_deref(),
             quiet,
             lang,
             timings.as_deref(),
-            batch_mib,
+            (batch_mib, gpkg),
         ),
         Command::Validate {
             files,

@@ -5,7 +5,7 @@ use std::path::Path;
 use riskcensus_pipeline::{Pipeline, PipelineError};
 use riskcensus_report::{render, Format, Options, Report};
 
-use crate::args::Lang;
+use crate::args::{Gpkg, Lang};
 
 pub fn run(
     pipeline: &Path,
@@ -13,12 +13,15 @@ pub fn run(
     quiet: bool,
     lang: Lang,
     timings: Option<&Path>,
-    batch_mib: Option<u64>,
+    (batch_mib, gpkg): (Option<u64>, Option<Gpkg>),
 ) -> Result<u8, PipelineError> {
     let started = std::time::Instant::now();
     let mut p = Pipeline::load(pipeline)?;
     if batch_mib.is_some() {
         p.batch_mib = batch_mib;
+    }
+    if let Some(gpkg) = gpkg {
+        p.gpkg = gpkg.into();
     }
     if let Some(path) = timings {
         p.check_writable(path, "timings")?;
