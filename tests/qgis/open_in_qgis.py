@@ -188,10 +188,17 @@ def main(out, png_dir):
         print(f"{package.name}: {count} layers opened")
         check_project(package.with_suffix(".qgs"), canvas, png_dir / f"{package.stem}.png")
     render_city(packages, canvas, png_dir / "city.png")
+    # The whole run's package (`--gpkg all`), when written.
+    for project in sorted(out.glob("*_gpkg.qgs")):
+        package = out / (project.name[: -len("_gpkg.qgs")] + ".gpkg")
+        count = check_package(package)
+        total += count
+        print(f"{package.name}: {count} layers opened")
+        check_project(project, canvas, png_dir / f"{package.stem}.png")
     from osgeo import ogr
 
     has_parquet = ogr.GetDriverByName("Parquet") is not None
-    for project in sorted(out.glob("*.qgs")):
+    for project in sorted(p for p in out.glob("*.qgs") if not p.name.endswith("_gpkg.qgs")):
         check_project(project, canvas, need_valid=has_parquet)
     print(f"{len(packages)} county packages, {total} layers; GDAL Parquet driver: {'yes' if has_parquet else 'no'}")
     app.exitQgis()

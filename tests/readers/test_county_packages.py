@@ -116,3 +116,27 @@ def test_ogrinfo_opens_every_layer_without_warnings(packages):
         assert result.returncode == 0, result.stderr
         assert "Warning" not in result.stderr and "ERROR" not in result.stderr, result.stderr
         assert result.stdout.count("Layer name:") == len(pyogrio.list_layers(package))
+
+
+def test_gpkg_all_adds_one_package_of_the_whole_run(tmp_path):
+    from conftest import run_riskcensus
+
+    out = tmp_path / "db"
+    result = run_riskcensus("run", "pipelines/baiyin-2021.toml", "--gpkg", "all", "--out", out)
+    assert result.returncode == 1, result.stderr
+    package = out / "baiyin-2021.gpkg"
+    layers = dict(pyogrio.list_layers(package))
+    # Each class: the rows of all its county layers, in one layer.
+    by_class = {}
+    for parquet in out.glob("county=*/*.parquet"):
+        by_class[parquet.stem] = by_class.get(parquet.stem, 0) + pq.read_metadata(parquet).num_rows
+    for stem, rows in by_class.items():
+        assert pyogrio.read_info(package, layer=stem)["features"] == rows, stem
+    for name in ("counties", "findings"):
+        assert pyogrio.read_info(package, layer=name)["features"] == pq.read_metadata(out / f"{name}.parquet").num_rows
+    assert set(layers) == set(by_class) | {"counties", "findings", "layer_styles"}
+    assert layers["DR-GRS-02"] == "Point" and layers["villages"] == "MultiPolygon"
+    assert pyogrio.read_info(package, layer="villages")["crs"] == "EPSG:4490"
+    project = ET.parse(out / "baiyin-2021_gpkg.qgs").getroot()
+    sources = [l.get("source") for l in project.iter("layer-tree-layer")]
+    assert sorted(s.split("layername=")[1] for s in sources) == sorted(set(layers) - {"layer_styles"})

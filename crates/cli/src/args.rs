@@ -37,7 +37,7 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         batch_mib: Option<u64>,
         /// GeoPackages to write (overrides the pipeline's `gpkg`): one per county with its QGIS
-        /// project (default), or none.
+        /// project (default), those and one of the whole run, or none.
         #[arg(long, value_enum, value_name = "WHICH")]
         gpkg: Option<Gpkg>,
     },
@@ -203,6 +203,8 @@ pub enum Gpkg {
     Counties,
     /// None: GeoParquet only.
     None,
+    /// The county packages and one of the whole run (`<name>.gpkg`, a layer per class).
+    All,
 }
 
 impl From<Gpkg> for riskcensus_pipeline::GpkgOutput {
@@ -210,6 +212,7 @@ impl From<Gpkg> for riskcensus_pipeline::GpkgOutput {
         match g {
             Gpkg::Counties => Self::Counties,
             Gpkg::None => Self::None,
+            Gpkg::All => Self::All,
         }
     }
 }

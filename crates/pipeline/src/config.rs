@@ -165,7 +165,7 @@ pub struct Pipeline {
     #[serde(default)]
     pub batch_mib: Option<u64>,
     /// Which GeoPackages a run writes: `counties` (default, `counties/<code>_<name>.gpkg` with a
-    /// project each) or `none` (GeoParquet only: a national run saves most of a minute per
+    /// project each), `all` (those and `<name>.gpkg` of the whole run) or `none` (GeoParquet only: a national run saves most of a minute per
     /// 1,000 counties).
     #[serde(default)]
     pub gpkg: GpkgOutput,
@@ -186,6 +186,8 @@ pub enum GpkgOutput {
     Counties,
     /// None: GeoParquet, findings and the run's project only.
     None,
+    /// The county packages and one of the whole run (`<name>.gpkg`, a layer per class).
+    All,
 }
 
 impl Pipeline {

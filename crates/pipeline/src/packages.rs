@@ -206,6 +206,87 @@ pub(crate) fn write_county_packages(
     Ok(written.into_iter().flatten().collect())
 }
 
+/// The run-wide package `<name>.gpkg` (`--gpkg all`): one layer per class with every county's
+/// rows, villages, townships, counties and every finding; and its project `<name>_gpkg.qgs`.
+pub(crate) fn write_run_package(
+    ctx: &Context<'_>,
+    root: &Path,
+    layers: &[ProjectLayer],
+) -> Result<Vec<(PathBuf, Written)>, PipelineError> {
+    // The county layers by table (file stem), in project order; run-wide layers as they are.
+    let mut tables: Vec<(String, &ProjectLayer, Vec<PathBuf>)> = Vec::new();
+    for layer in layers {
+        let path = root.join(&layer.path);
+        let table = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| layer.name.clone());
+        match tables.iter_mut().find(|(t, ..)| *t == table) {
+            Some((_, _, paths)) => paths.push(path),
+            None => tables.push((table, layer, vec![path])),
+        }
+    }
+    let name = &ctx.pipeline.name;
+    let file = format!("{name}.gpkg");
+    let path = root.join(&file);
+    let last_change = format!("{}T00:00:00.000Z", ctx.pipeline.reference_date);
+    // A county layer's name carries its county code first (`620402 HB-PSF-01 学校`): drop it.
+    let shown = |l: &ProjectLayer| match l.path.strip_prefix("county=") {
+        Some(_) => l
+            .name
+            .split_once(' ')
+            .map_or(l.name.clone(), |(_, n)| n.to_string()),
+        None => l.name.clone(),
+    };
+    let names: Vec<String> = tables.iter().map(|(_, l, _)| shown(l)).collect();
+    let styles: Vec<String> = tables.iter().map(|(_, l, _)| qgis::qml(&l.kind)).collect();
+    let package: Vec<PackageLayer<'_>> = (tables.iter().zip(&names).zip(&styles))
+        .map(|(((table, _, paths), name), style)| PackageLayer {
+            source: Source::Merged(paths),
+            table,
+            description: name,
+            qml: Some(style),
+            county_code: None,
+            within: None,
+        })
+        .collect();
+    let results = write_package(&path, &package, &last_change)
+        .map_err(|message| io_error(&path, std::io::Error::other(message)))?;
+    let project_layers: Vec<ProjectLayer> = (tables.iter().zip(names).zip(&results))
+        .map(|(((table, l, _), name), r)| ProjectLayer {
+            path: format!("{file}|layername={table}"),
+            name,
+            group: l.group,
+            kind: if r.drawn {
+                l.kind.clone()
+            } else {
+                qgis::LayerKind::Table
+            },
+        })
+        .collect();
+    let project = root.join(format!("{name}_gpkg.qgs"));
+    let mut bytes = Vec::new();
+    let extent = extent(ctx.counties.values().map(|(_, g)| g));
+    qgis::write_project(&mut bytes, name, &project_layers, extent)
+        .map_err(|e| io_error(&project, e))?;
+    std::fs::write(&project, &bytes).map_err(|e| io_error(&project, e))?;
+    let project_written = Written {
+        rows: project_layers.len(),
+        sha256: sha256(&bytes),
+    };
+    let package_bytes = std::fs::read(&path).map_err(|e| io_error(&path, e))?;
+    Ok(vec![
+        (
+            path,
+            Written {
+                rows: results.iter().map(|r| r.rows).sum(),
+                sha256: sha256(&package_bytes),
+            },
+        ),
+        (project, project_written),
+    ])
+}
+
 fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))

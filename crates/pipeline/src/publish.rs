@@ -767,8 +767,14 @@ fn write_all(
     outputs.record(&project_path, project?);
     timings.lap("publish findings and the QGIS project", &mut clock);
     // A GeoPackage per county, read back from the layers just written.
-    if ctx.pipeline.gpkg == crate::config::GpkgOutput::Counties {
+    use crate::config::GpkgOutput;
+    if ctx.pipeline.gpkg != GpkgOutput::None {
         for (path, w) in crate::packages::write_county_packages(ctx, root, &layers)? {
+            outputs.record(&path, w);
+        }
+    }
+    if ctx.pipeline.gpkg == GpkgOutput::All {
+        for (path, w) in crate::packages::write_run_package(ctx, root, &layers)? {
             outputs.record(&path, w);
         }
     }

@@ -38,6 +38,9 @@ pub enum Source<'a> {
     Parquet(&'a Path),
     /// A layer already read ([`read_layer`]).
     Read(&'a LayerData),
+    /// Several GeoParquet files of one layer (a class in every county), merged into one: columns
+    /// by name, in the order first seen; a column a file lacks is empty in its rows.
+    Merged(&'a [std::path::PathBuf]),
 }
 
 /// One GeoParquet layer to copy into a package.
@@ -85,6 +88,10 @@ pub fn write_package(
                     .filter(|(g, v)| keep(g, v, &data.columns))
                     .collect();
                 (data.geometry_type, data.columns, rows)
+            }
+            Source::Merged(paths) => {
+                let data = read_merged(paths)?;
+                (data.geometry_type, data.columns, data.rows)
             }
             Source::Read(data) => {
                 let rows = (data.rows.iter())
@@ -149,6 +156,58 @@ fn keep(
         }
     }
     true
+}
+
+/// Read several GeoParquet files as one layer (see [`Source::Merged`]).
+pub fn read_merged(paths: &[std::path::PathBuf]) -> Result<LayerData, String> {
+    let mut merged = LayerData {
+        geometry_type: String::new(),
+        columns: Vec::new(),
+        rows: Vec::new(),
+    };
+    for path in paths {
+        let data = read_layer(path)?;
+        let no_geometry = data.rows.iter().all(|(g, _)| g.is_none());
+        merged.geometry_type = match merged.geometry_type.as_str() {
+            // A county whose rows have no point says nothing about the layer's type.
+            current if no_geometry && data.geometry_type == "GEOMETRY" => current.to_string(),
+            "" => data.geometry_type.clone(),
+            same if same == data.geometry_type => data.geometry_type.clone(),
+            _ => "GEOMETRY".to_string(),
+        };
+        // Where each of this file's columns goes in the merged layer.
+        let at: Vec<usize> = (data.columns.iter())
+            .map(
+                |c| match merged.columns.iter().position(|m| m.name == c.name) {
+                    Some(i) => i,
+                    None => {
+                        merged.columns.push(c.clone());
+                        merged.columns.len() - 1
+                    }
+                },
+            )
+            .collect();
+        if merged
+            .rows
+            .first()
+            .is_some_and(|r| r.1.len() < merged.columns.len())
+        {
+            for row in &mut merged.rows {
+                row.1.resize(merged.columns.len(), Value::Null);
+            }
+        }
+        for (geometry, values) in data.rows {
+            let mut placed = vec![Value::Null; merged.columns.len()];
+            for (value, &i) in values.into_iter().zip(&at) {
+                placed[i] = value;
+            }
+            merged.rows.push((geometry, placed));
+        }
+    }
+    if merged.geometry_type.is_empty() {
+        merged.geometry_type = "GEOMETRY".to_string();
+    }
+    Ok(merged)
 }
 
 /// Read a GeoParquet layer: its geometry type, attribute columns and rows.
