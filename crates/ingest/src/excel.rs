@@ -9,7 +9,6 @@ use calamine::{open_workbook_auto, Data, Reader};
 use riskcensus_core::schema::HeaderMatcher;
 use riskcensus_core::table::RawTable;
 use riskcensus_core::{FieldType, ResolvedClass};
-use sha2::{Digest, Sha256};
 
 use crate::builder::TableBuilder;
 use crate::IngestError;
@@ -141,11 +140,7 @@ pub fn ingest_excel(
         path: name.to_string(),
         message,
     };
-    let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
-        path: name.to_string(),
-        source,
-    })?;
-    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let (bytes, sha256) = crate::read_with_sha256(path, name)?;
     crate::limits::check_zip_inflation(&bytes).map_err(err)?;
     let mut book =
         open_workbook_auto(path).map_err(|e| err(format!("not a readable spreadsheet: {e}")))?;

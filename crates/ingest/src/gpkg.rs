@@ -16,7 +16,6 @@ use geo_types::Geometry;
 use riskcensus_core::table::RawTable;
 use riskcensus_core::ResolvedClass;
 use riskcensus_gpkg::{choose_layer, decode, GeoPackage};
-use sha2::{Digest, Sha256};
 
 use crate::builder::TableBuilder;
 use crate::IngestError;
@@ -39,11 +38,7 @@ pub fn ingest_gpkg(
         path: name.to_string(),
         message,
     };
-    let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
-        path: name.to_string(),
-        source,
-    })?;
-    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let (bytes, sha256) = crate::read_with_sha256(path, name)?;
     drop(bytes);
     let gpkg = GeoPackage::open(path).map_err(err)?;
     let layers = gpkg.feature_layers().map_err(err)?;

@@ -249,6 +249,16 @@ fn check_text<'b>(
     Ok((text, enc))
 }
 
+/// A file's bytes and their sha256 (hex), a read error naming the file as `name`.
+pub(crate) fn read_with_sha256(path: &Path, name: &str) -> Result<(Vec<u8>, String), IngestError> {
+    let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
+        path: name.to_string(),
+        source,
+    })?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    Ok((bytes, sha256))
+}
+
 /// Ingest bytes already read.
 pub fn ingest_bytes(
     name: &str,

@@ -177,30 +177,15 @@ pub(crate) fn write_county_packages(
                 })
                 .collect();
             let project = path.with_extension("qgs");
-            let mut bytes = Vec::new();
-            qgis::write_project(
-                &mut bytes,
-                &format!("{code} {name}"),
+            let title = format!("{code} {name}");
+            finish(
+                path,
+                rows,
+                project,
+                &title,
                 &project_layers,
                 extent(outline),
             )
-            .map_err(|e| io_error(&project, e))?;
-            std::fs::write(&project, &bytes).map_err(|e| io_error(&project, e))?;
-            let project_written = Written {
-                rows: project_layers.len(),
-                sha256: sha256(&bytes),
-            };
-            let bytes = std::fs::read(&path).map_err(|e| io_error(&path, e))?;
-            Ok(vec![
-                (
-                    path,
-                    Written {
-                        rows,
-                        sha256: sha256(&bytes),
-                    },
-                ),
-                (project, project_written),
-            ])
         })
         .collect::<Result<_, PipelineError>>()?;
     Ok(written.into_iter().flatten().collect())
@@ -265,26 +250,33 @@ pub(crate) fn write_run_package(
         })
         .collect();
     let project = root.join(format!("{name}_gpkg.qgs"));
-    let mut bytes = Vec::new();
+    let rows = results.iter().map(|r| r.rows).sum();
     let extent = extent(ctx.counties.values().map(|(_, g)| g));
-    qgis::write_project(&mut bytes, name, &project_layers, extent)
-        .map_err(|e| io_error(&project, e))?;
+    finish(path, rows, project, name, &project_layers, extent)
+}
+
+/// Write a package's project beside it; both files with what was written of them.
+fn finish(
+    package: PathBuf,
+    rows: usize,
+    project: PathBuf,
+    title: &str,
+    layers: &[ProjectLayer],
+    extent: Option<qgis::Extent>,
+) -> Result<Vec<(PathBuf, Written)>, PipelineError> {
+    let mut bytes = Vec::new();
+    qgis::write_project(&mut bytes, title, layers, extent).map_err(|e| io_error(&project, e))?;
     std::fs::write(&project, &bytes).map_err(|e| io_error(&project, e))?;
     let project_written = Written {
-        rows: project_layers.len(),
+        rows: layers.len(),
         sha256: sha256(&bytes),
     };
-    let package_bytes = std::fs::read(&path).map_err(|e| io_error(&path, e))?;
-    Ok(vec![
-        (
-            path,
-            Written {
-                rows: results.iter().map(|r| r.rows).sum(),
-                sha256: sha256(&package_bytes),
-            },
-        ),
-        (project, project_written),
-    ])
+    let package_bytes = std::fs::read(&package).map_err(|e| io_error(&package, e))?;
+    let package_written = Written {
+        rows,
+        sha256: sha256(&package_bytes),
+    };
+    Ok(vec![(package, package_written), (project, project_written)])
 }
 
 fn sha256(bytes: &[u8]) -> String {
