@@ -22,8 +22,10 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod counties;
 pub mod layers;
 pub mod outlines;
+pub mod repair;
 
 use std::collections::{HashMap, HashSet};
 
@@ -405,10 +407,10 @@ pub struct CountyOutline {
 
 impl CountyOutline {
     /// `None` for a county polygon that is not valid: crossings need not tell inside from
-    /// outside where its parts overlap.
+    /// outside where its parts overlap (see [`repair::rings_are_simple`] for what is checked of
+    /// a large outline; the pipeline's outlines are repaired first).
     pub fn new(county: &MultiPolygon<f64>) -> Option<Self> {
-        use geo::Validation;
-        if !county.is_valid() {
+        if !repair::rings_are_simple(county) {
             return None;
         }
         let segments = county
@@ -473,7 +475,7 @@ pub const OVERLAP_TOLERANCE: f64 = 1e-7;
 /// it under the limit) and says so in a `geom.repaired` finding.
 pub const MAX_VILLAGE_VERTICES: usize = 20_000;
 
-fn vertex_count(geometry: &MultiPolygon<f64>) -> usize {
+pub(crate) fn vertex_count(geometry: &MultiPolygon<f64>) -> usize {
     geometry
         .0
         .iter()
@@ -481,18 +483,17 @@ fn vertex_count(geometry: &MultiPolygon<f64>) -> usize {
         .sum()
 }
 
-/// Simplify `geometry` to at most [`MAX_VILLAGE_VERTICES`] vertices; the count before, if it
-/// had to.
-fn simplify_to_limit(geometry: &mut MultiPolygon<f64>) -> Option<usize> {
+/// Simplify `geometry` to at most `limit` vertices; the count before, if it had to.
+pub(crate) fn simplify_to_limit(geometry: &mut MultiPolygon<f64>, limit: usize) -> Option<usize> {
     use geo::Simplify;
     let before = vertex_count(geometry);
-    if before <= MAX_VILLAGE_VERTICES {
+    if before <= limit {
         return None;
     }
     let mut tolerance = 1e-6; // degrees: about 0.1 m
     loop {
         let simpler = geometry.simplify(tolerance);
-        if vertex_count(&simpler) <= MAX_VILLAGE_VERTICES || tolerance > 1.0 {
+        if vertex_count(&simpler) <= limit || tolerance > 1.0 {
             *geometry = simpler;
             return Some(before);
         }
@@ -507,7 +508,7 @@ pub fn check_villages(
     counties: &std::collections::BTreeMap<String, (String, MultiPolygon<f64>)>,
     file: &str,
 ) -> (Vec<Village>, Vec<Finding>) {
-    use geo::{Area, BooleanOps, Validation};
+    use geo::{Area, BooleanOps};
     let mut findings = Vec::new();
     let mut kept: Vec<(usize, Village)> = Vec::new();
     let finding = |rule: Rule, row: usize, code: &str, zh: String, en: String| {
@@ -560,7 +561,7 @@ pub fn check_villages(
         .into_par_iter()
         .map(|(i, mut v)| {
             let mut found = Vec::new();
-            if let Some(before) = simplify_to_limit(&mut v.geometry) {
+            if let Some(before) = simplify_to_limit(&mut v.geometry, MAX_VILLAGE_VERTICES) {
                 found.push(finding(
                     Rule::GeomRepaired,
                     i,
@@ -587,14 +588,7 @@ pub fn check_villages(
                     ),
                 ));
             }
-            if !v.geometry.is_valid() {
-                let reason = v
-                    .geometry
-                    .validation_errors()
-                    .first()
-                    .map(|e| e.to_string())
-                    .unwrap_or_default();
-                v.geometry = geo::unary_union(v.geometry.0.iter());
+            if let Some(reason) = repair::repair(&mut v.geometry) {
                 found.push(finding(
                     Rule::GeomRepaired,
                     i,

@@ -88,8 +88,12 @@ pub fn prepare<'a>(
         }
     }
     timings.lap("load register and polygons (in parallel)", &mut clock);
-    let (checked, geometry_findings) =
+    let counties_path = pipeline.display_path(&pipeline.geometry.counties.path);
+    let (counties, mut geometry_findings) =
+        riskcensus_locate::counties::check_counties(counties, &counties_path);
+    let (checked, village_findings) =
         riskcensus_locate::check_villages((villages, unclosed), &counties, &villages_path);
+    geometry_findings.extend(village_findings);
     let villages = VillageIndex::new(checked);
     timings.lap("check and index village polygons", &mut clock);
     Ok(Context {
