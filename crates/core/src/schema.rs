@@ -832,6 +832,7 @@ fn check_class(class: &ResolvedClass, path: &Path) -> Result<()> {
                 format!("enum field `{}` has no codes", f.id),
             ));
         }
+        check_bounds(f, path)?;
     }
     let known = |id: &str| -> Result<()> {
         if ids.contains(id) {
@@ -919,6 +920,28 @@ fn check_class(class: &ResolvedClass, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A field's `min`/`max` must be numbers with `min ≤ max`: bounds no value can meet would reject
+/// every row of the class, and a NaN bound would switch the check off without a word.
+fn check_bounds(f: &Field, path: &Path) -> Result<()> {
+    for (key, bound) in [("min", f.min), ("max", f.max)] {
+        if bound.is_some_and(|b| !b.is_finite()) {
+            return Err(Error::schema(
+                path,
+                format!("field `{}`: {key} is not a finite number", f.id),
+            ));
+        }
+    }
+    if let (Some(min), Some(max)) = (f.min, f.max) {
+        if min > max {
+            return Err(Error::schema(
+                path,
+                format!("field `{}`: min {min} is above max {max}", f.id),
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -964,6 +987,27 @@ mod tests {
             },
         )?;
         SchemaSet::load(dir.path())
+    }
+
+    #[test]
+    fn bounds_no_value_can_meet_are_schema_errors() {
+        let field = |bounds: &str| {
+            format!(
+                "code = \"HB-PSF-01\"\nversion = \"1\"\n[[field]]\nid = \"n\"\nzh = \"数\"\nen = \"N\"\ntype = \"integer\"\n{bounds}\n"
+            )
+        };
+        for (bounds, message) in [
+            ("min = 10\nmax = 1", "min 10 is above max 1"),
+            ("min = nan", "min is not a finite number"),
+            ("max = inf", "max is not a finite number"),
+        ] {
+            let err = load_with(&field(bounds)).err().map(|e| e.to_string());
+            assert!(
+                err.as_deref().is_some_and(|e| e.contains(message)),
+                "{bounds}: {err:?}"
+            );
+        }
+        assert!(load_with(&field("min = 1\nmax = 1")).is_ok());
     }
 
     #[test]
