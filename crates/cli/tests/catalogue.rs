@@ -9,7 +9,8 @@
 //! - nothing outside the output folder is written, changed or removed.
 //!
 //! The counts (cases, exits by code, the slowest case, the peak memory where `/proc` tells it)
-//! are printed at the end: `cargo test --test catalogue -- --nocapture`.
+//! are printed at the end: `cargo test --test catalogue -- --nocapture`
+//! (`CATALOGUE_ONLY=schema:` runs the cases whose name holds `schema:`).
 
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
@@ -612,6 +613,247 @@ fn reference_cases() -> Vec<Case> {
     ]
 }
 
+const SCHEMA: &str = "schemas/classes/HB-PSF-01.toml";
+
+/// Cases on a class schema: each breaks the schools schema in one way; all are exit 2 naming it.
+fn schema_cases() -> Vec<Case> {
+    let replace = |name: &str, from: &'static str, to: &'static str, message| {
+        case(format!("schema: {name}"), 2, message, move |d| {
+            edit(d, SCHEMA, |t| {
+                assert!(t.contains(from), "{from}");
+                t.replacen(from, to, 1)
+            });
+            no_args()
+        })
+    };
+    vec![
+        replace(
+            "not TOML",
+            "code = \"HB-PSF-01\"",
+            "code = HB-PSF-01 [",
+            "HB-PSF-01.toml",
+        ),
+        replace(
+            "a field without id",
+            "id = \"school_id\"",
+            "ident = \"school_id\"",
+            "ident",
+        ),
+        replace(
+            "type as a number",
+            "type = \"enum\"",
+            "type = 5",
+            "HB-PSF-01.toml",
+        ),
+        replace(
+            "unknown type",
+            "type = \"enum\"",
+            "type = \"colour\"",
+            "colour",
+        ),
+        replace(
+            "unknown key",
+            "en = \"School identifier\"",
+            "en = \"School identifier\"\ncolour = 1",
+            "colour",
+        ),
+        replace(
+            "sourced without evidence",
+            "evidence = \"S17 2024 学校（机构）更新表 form, row 03\"",
+            "",
+            "evidence",
+        ),
+        replace(
+            "one id twice",
+            "id = \"boarders\"",
+            "id = \"students\"",
+            "defined twice",
+        ),
+        replace(
+            "a check naming no field",
+            "total = \"students\"",
+            "total = \"nope\"",
+            "nope",
+        ),
+        replace(
+            "an enum without codes",
+            "codes = [\"公办\", \"民办\"]",
+            "codes = []",
+            "no codes",
+        ),
+        replace("min above max", "min = 0", "min = 10\nmax = 1", "above max"),
+        replace("min NaN", "min = 0", "min = nan", "finite"),
+        replace(
+            "the code of another class",
+            "code = \"HB-PSF-01\"",
+            "code = \"HB-PSF-02\"",
+            "HB-PSF-01",
+        ),
+        case("schema: empty file", 2, "HB-PSF-01.toml", |d| {
+            write(d, SCHEMA, "");
+            no_args()
+        }),
+        case("schema: common header missing", 2, "common.toml", |d| {
+            std::fs::remove_file(d.join("schemas/common.toml")).expect("remove");
+            no_args()
+        }),
+    ]
+}
+
+/// The sample's villages as an ESRI Shapefile (`v.shp`, `.shx`, `.dbf`, code field only), written
+/// by the `shapefile` crate, and the pipeline pointed at it.
+fn villages_as_shapefile(d: &Path) {
+    use shapefile::dbase::{FieldValue, Record, TableWriterBuilder};
+    let collection: geojson::FeatureCollection = read(d, VILLAGES).parse().expect("geojson");
+    let table = TableWriterBuilder::new().add_character_field("code".try_into().expect("name"), 12);
+    let mut writer =
+        shapefile::Writer::from_path(d.join("sample_data/geometry/v.shp"), table).expect("shp");
+    for feature in collection.features {
+        let code = feature
+            .property("code")
+            .and_then(|c| c.as_str())
+            .expect("code")
+            .to_string();
+        let geometry = geo_types::Geometry::<f64>::try_from(feature.geometry.expect("geometry"))
+            .expect("geometry");
+        let polygons = match geometry {
+            geo_types::Geometry::Polygon(p) => geo_types::MultiPolygon(vec![p]),
+            geo_types::Geometry::MultiPolygon(m) => m,
+            other => panic!("{other:?}"),
+        };
+        let mut record = Record::default();
+        record.insert("code".into(), FieldValue::Character(Some(code)));
+        writer
+            .write_shape_and_record(&shapefile::Polygon::from(polygons), &record)
+            .expect("write");
+    }
+    drop(writer);
+    edit(d, PIPELINE, |t| {
+        t.replace("baiyin_villages.geojson", "v.shp")
+    });
+}
+
+/// Rewrite one county's outline in the county layer.
+fn set_county_outline(d: &Path, code: &str, ring: Vec<[f64; 2]>) {
+    edit(d, COUNTIES, |t| {
+        let mut fc: serde_json::Value = serde_json::from_str(&t).expect("geojson");
+        for f in fc["features"].as_array_mut().expect("features") {
+            if f["properties"]["adcode"] == code {
+                f["geometry"] = serde_json::json!({"type": "Polygon", "coordinates": [ring]});
+            }
+        }
+        fc.to_string()
+    });
+}
+
+/// A ring of `n` vertices around 白银区 (about 104.05–104.45 °E, 36.35–36.75 °N), each radius
+/// jittered by up to `jitter` of it, so that simplification cannot drop them.
+fn ring(n: usize, jitter: f64) -> Vec<[f64; 2]> {
+    let mut ring: Vec<[f64; 2]> = (0..n)
+        .map(|i| {
+            let a = std::f64::consts::TAU * i as f64 / n as f64;
+            let r = 0.2 * (1.0 + jitter * ((i * 7919 % 101) as f64 / 101.0));
+            [104.25 + r * a.cos(), 36.55 + r * a.sin()]
+        })
+        .collect();
+    ring.push(ring[0]);
+    ring
+}
+
+/// Cases on the polygon layers and the Excel form beyond their bytes: a Shapefile without its
+/// parts, outlines that cross themselves or are huge, a million empty formatted rows.
+fn layer_cases() -> Vec<Case> {
+    vec![
+        case("villages: Shapefile without .dbf", 2, "v.dbf", |d| {
+            villages_as_shapefile(d);
+            std::fs::remove_file(d.join("sample_data/geometry/v.dbf")).expect("remove");
+            no_args()
+        }),
+        // The index is optional: the shapes are read in order without it.
+        case("villages: Shapefile without .shx", 1, "", |d| {
+            villages_as_shapefile(d);
+            std::fs::remove_file(d.join("sample_data/geometry/v.shx")).expect("remove");
+            no_args()
+        }),
+        case("villages: Shapefile cut short", 2, "v.shp", |d| {
+            villages_as_shapefile(d);
+            let path = d.join("sample_data/geometry/v.shp");
+            let bytes = std::fs::read(&path).expect("shp");
+            std::fs::write(&path, &bytes[..bytes.len() / 2]).expect("write");
+            no_args()
+        }),
+        case("counties: an outline crossing itself", 1, "", |d| {
+            // A bow tie over 白银区: repaired (geom.repaired), not silently wrong.
+            set_county_outline(
+                d,
+                "620402",
+                vec![
+                    [104.0, 36.3],
+                    [104.5, 36.8],
+                    [104.5, 36.3],
+                    [104.0, 36.8],
+                    [104.0, 36.3],
+                ],
+            );
+            no_args()
+        }),
+        case("counties: an outline of 1 000 000 vertices", 1, "", |d| {
+            // Over the limit: simplified (a smooth circle needs few vertices).
+            set_county_outline(d, "620402", ring(1_000_000, 0.0));
+            no_args()
+        }),
+        case(
+            "counties: an outline of 190 000 jagged vertices",
+            1,
+            "",
+            |d| {
+                // Under the limit, and too jagged to simplify: checked as it is.
+                set_county_outline(d, "620402", ring(190_000, 0.002));
+                no_args()
+            },
+        ),
+        case("excel: 1 000 000 empty formatted rows", 1, "", |d| {
+            write(
+                d,
+                EXCEL,
+                with_empty_rows(&std::fs::read(d.join(EXCEL)).expect("xlsx")),
+            );
+            no_args()
+        }),
+    ]
+}
+
+/// The workbook with 1,000,000 formatted rows of empty cells after its data (as a template
+/// formatted down to row 1,000,011 comes back), its dimension stretched to match.
+fn with_empty_rows(workbook: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut source = zip::ZipArchive::new(std::io::Cursor::new(workbook)).expect("zip");
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    for i in 0..source.len() {
+        let mut part = source.by_index(i).expect("part");
+        let name = part.name().expect("part name").to_string();
+        let mut bytes = Vec::new();
+        part.read_to_end(&mut bytes).expect("read");
+        if name == "xl/worksheets/sheet1.xml" {
+            let text = String::from_utf8(bytes).expect("xml");
+            let rows: String = (12..1_000_012)
+                .map(|r| format!("<row r=\"{r}\" s=\"3\" customFormat=\"1\"><c r=\"A{r}\" s=\"3\"/><c r=\"AM{r}\" s=\"3\"/></row>"))
+                .collect();
+            assert!(text.contains("</sheetData>"), "sheet data");
+            bytes = text
+                .replacen("</sheetData>", &format!("{rows}</sheetData>"), 1)
+                .replacen("A1:AM11", "A1:AM1000011", 1)
+                .into_bytes();
+        }
+        out.start_file(name, options).expect("part");
+        out.write_all(&bytes).expect("write");
+    }
+    out.finish().expect("zip").into_inner()
+}
+
 /// A workbook whose one part inflates to 300 MiB of zeros (a few hundred KiB zipped).
 fn zip_bomb() -> Vec<u8> {
     use std::io::Write;
@@ -715,6 +957,8 @@ fn all_cases() -> Vec<Case> {
     let mut cases = csv_cases();
     cases.extend(pipeline_cases());
     cases.extend(reference_cases());
+    cases.extend(schema_cases());
+    cases.extend(layer_cases());
     cases.extend(output_cases());
     cases
 }
@@ -919,8 +1163,17 @@ fn run_case(case: &Case, root: &Path) -> Outcome {
 
 #[test]
 fn every_bad_input_gets_a_clear_answer_and_harms_nothing() {
-    let cases = all_cases();
-    assert!(cases.len() >= 100, "{} cases", cases.len());
+    // `CATALOGUE_ONLY=<part of a name>` runs the matching cases alone (while working on them).
+    let only = std::env::var("CATALOGUE_ONLY").ok();
+    let cases: Vec<Case> = all_cases()
+        .into_iter()
+        .filter(|c| only.as_deref().is_none_or(|o| c.name.contains(o)))
+        .collect();
+    assert!(
+        cases.len() >= 100 || only.is_some(),
+        "{} cases",
+        cases.len()
+    );
     let root = tempfile::tempdir().expect("tempdir");
     earlier_database();
     let next = AtomicUsize::new(0);
@@ -1049,4 +1302,51 @@ fn killed_runs_never_damage_the_database_and_the_next_run_cleans_up() {
         assert!(out.join(o["path"].as_str().expect("path")).exists(), "{o}");
     }
     eprintln!("kill trials: {kinds:?} (a run takes {run_ms} ms)");
+}
+
+/// A disk that fills during the run (a 14 MiB tmpfs holding the 9 MiB earlier database: the
+/// new one cannot fit beside it): exit 4 naming the file, the earlier database byte-identical,
+/// no staging folder left. Needs root and a kernel that lets it mount; says so and passes where
+/// it cannot mount (CI runs as root).
+#[test]
+fn a_full_disk_is_exit_4_and_leaves_the_earlier_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let disk = dir.path().join("disk");
+    std::fs::create_dir_all(&disk).expect("dir");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=14m", "tmpfs"])
+        .arg(&disk)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here (not root, or no CAP_SYS_ADMIN)");
+        return;
+    }
+    let out = disk.join("db");
+    let out_arg = out.to_str().expect("utf-8");
+    let first = riskcensus(&["run", PIPELINE, "-q", "--out", out_arg]);
+    let before = snapshot(&out, Path::new(""));
+    let second = riskcensus(&["run", PIPELINE, "-q", "--out", out_arg]);
+    let after = snapshot(&out, Path::new(""));
+    let left: Vec<String> = std::fs::read_dir(&disk)
+        .expect("disk")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    let _ = Command::new("umount").arg(&disk).status();
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "the first run fits: {}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(4), "{stderr}");
+    // As the OS says it, or SQLite when the disk fills inside a GeoPackage.
+    assert!(
+        stderr.contains("No space left on device") || stderr.contains("disk is full"),
+        "{stderr}"
+    );
+    assert!(before == after, "the earlier database changed");
+    assert_eq!(left, vec!["db".to_string()], "left beside the database");
 }
