@@ -33,6 +33,7 @@ from qgis.PyQt.QtCore import QSize  # noqa: E402
 from qgis.PyQt.QtGui import QColor  # noqa: E402
 
 FAILURES = []
+LABELLED = []
 
 
 def check(condition, message):
@@ -64,6 +65,12 @@ def check_layer(layer, where):
     check(kind in ("categorizedSymbol", "graduatedSymbol"), f"{where}: {layer.name()} style not applied ({kind})")
     missing = renderer_fields(layer) - set(layer.fields().names())
     check(not missing, f"{where}: {layer.name()} renderer fields missing: {sorted(missing)}")
+    # Counties and villages (graded by risk or capacity) carry their Chinese names as labels.
+    if renderer_fields(layer) & {"risk_level", "capacity_level"}:
+        labeling = layer.labeling()
+        field = labeling.settings().fieldName if labeling is not None else None
+        check(layer.labelsEnabled() and field == "name", f"{where}: {layer.name()} labels {layer.labelsEnabled()} on {field}")
+        LABELLED.append(layer.name())
 
 
 def check_package(path):
@@ -200,7 +207,8 @@ def main(out, png_dir):
     has_parquet = ogr.GetDriverByName("Parquet") is not None
     for project in sorted(p for p in out.glob("*.qgs") if not p.name.endswith("_gpkg.qgs")):
         check_project(project, canvas, need_valid=has_parquet)
-    print(f"{len(packages)} county packages, {total} layers; GDAL Parquet driver: {'yes' if has_parquet else 'no'}")
+    print(f"{len(packages)} county packages, {total} layers, {len(LABELLED)} labelled by name; GDAL Parquet driver: {'yes' if has_parquet else 'no'}")
+    check(LABELLED, "no county or village layer was labelled")
     app.exitQgis()
     if FAILURES:
         print("\n".join(["FAILED:", *FAILURES]), file=sys.stderr)

@@ -170,9 +170,34 @@ pub fn styled_fields(kind: &LayerKind) -> Vec<&'static str> {
     }
 }
 
+/// The labels of a layer, if it has any: the Chinese `name` of counties and villages (villages
+/// only from 1:250,000 in, where they no longer crowd), in dark grey on a white halo, in QGIS's
+/// default font (a CJK font where the system has one).
+pub fn labeling(kind: &LayerKind) -> Option<String> {
+    // QGIS stores a label's zoom range as `scaleMin` (the most zoomed-out scale shown; 0 = no
+    // limit) and `scaleMax` (the most zoomed-in).
+    let (size, most_zoomed_out) = match kind {
+        LayerKind::Counties => ("11", 0),
+        LayerKind::Capacity => ("8", 250_000),
+        _ => return None,
+    };
+    Some(format!(
+        r#"<labeling type="simple"><settings calloutType="simple"><text-style fieldName="name" isExpression="0" fontSize="{size}" fontSizeUnit="Point" textColor="40,40,40,255" textOpacity="1"><text-buffer bufferDraw="1" bufferSize="1" bufferSizeUnits="MM" bufferColor="255,255,255,255" bufferOpacity="1"/></text-style><placement placement="1" centroidInside="1" centroidWhole="0"/><rendering scaleVisibility="{}" scaleMin="{most_zoomed_out}" scaleMax="0" obstacle="1" fontLimitPixelSize="0"/></settings></labeling>"#,
+        u8::from(most_zoomed_out > 0)
+    ))
+}
+
 /// The `.qml` of a layer.
 pub fn qml(kind: &LayerKind) -> String {
-    let mut r = format!("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n<qgis version=\"{QGIS_VERSION}\" styleCategories=\"Symbology|Labeling\">\n");
+    let labels = labeling(kind);
+    let mut r = format!(
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n<qgis version=\"{QGIS_VERSION}\" styleCategories=\"Symbology|Labeling\" labelsEnabled=\"{}\">\n",
+        u8::from(labels.is_some())
+    );
+    if let Some(labels) = &labels {
+        r.push_str(labels);
+        r.push('\n');
+    }
     let grades = GRADE_COLOURS.map(|(_, colour)| colour);
     match kind {
         LayerKind::Capacity => {
@@ -341,7 +366,8 @@ pub fn write_project(
                 &renderers[renderers.len() - 1].1
             }
         };
-        writeln!(out, "<maplayer type=\"vector\" geometry=\"{geometry}\" autoRefreshMode=\"Disabled\"><id>{}</id><datasource>./{}</datasource><layername>{}</layername><provider encoding=\"UTF-8\">ogr</provider><srs>{EPSG_4490_SRS}</srs>{renderer}</maplayer>", layer_id(i), esc(&l.path), esc(&l.name))?;
+        let labels = labeling(&l.kind);
+        writeln!(out, "<maplayer type=\"vector\" geometry=\"{geometry}\" autoRefreshMode=\"Disabled\" labelsEnabled=\"{}\"><id>{}</id><datasource>./{}</datasource><layername>{}</layername><provider encoding=\"UTF-8\">ogr</provider><srs>{EPSG_4490_SRS}</srs>{renderer}{}</maplayer>", u8::from(labels.is_some()), layer_id(i), esc(&l.path), esc(&l.name), labels.unwrap_or_default())?;
     }
     out.write_all(b"</projectlayers>\n<properties><Paths><Absolute type=\"bool\">false</Absolute></Paths><SpatialRefSys><ProjectionsEnabled type=\"int\">1</ProjectionsEnabled></SpatialRefSys></properties>\n</qgis>\n")
 }
@@ -374,5 +400,18 @@ mod tests {
         assert!(style.contains(r#"attr="coalesce(&quot;capacity_level&quot;, 0)""#));
         assert!(style.contains("无数据 no data"));
         assert!(!qml(&LayerKind::Table).contains("renderer-v2"));
+    }
+
+    #[test]
+    fn counties_and_villages_are_labelled_by_name_and_nothing_else_is() {
+        for kind in [LayerKind::Counties, LayerKind::Capacity] {
+            let style = qml(&kind);
+            assert!(style.contains(r#"labelsEnabled="1""#), "{kind:?}");
+            assert!(style.contains(r#"fieldName="name""#), "{kind:?}");
+        }
+        for kind in [LayerKind::Findings, LayerKind::Table] {
+            assert!(qml(&kind).contains(r#"labelsEnabled="0""#), "{kind:?}");
+            assert!(labeling(&kind).is_none());
+        }
     }
 }
