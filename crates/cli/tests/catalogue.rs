@@ -21,7 +21,10 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 mod common;
+#[path = "../../../tests/support/tree.rs"]
+mod tree;
 use common::{repo, riskcensus};
+use tree::copy_tree;
 
 /// Generous: the slowest case takes a few seconds in a debug build.
 const LIVENESS: Duration = Duration::from_secs(120);
@@ -979,21 +982,6 @@ fn earlier_database() -> &'static Path {
         );
         out
     })
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("dir");
-    for entry in std::fs::read_dir(from)
-        .expect("read dir")
-        .map(|e| e.expect("entry"))
-    {
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 /// Every file below `dir` (links not followed), with a hash of its bytes, skipping `skip`.

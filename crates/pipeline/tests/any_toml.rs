@@ -12,25 +12,12 @@ use std::path::Path;
 #[path = "../../../tests/support/mutate.rs"]
 mod mutate;
 use mutate::{apply, edit};
+#[path = "../../../tests/support/tree.rs"]
+mod tree;
+use tree::copy_tree;
 
 fn repo() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
-
-/// Copy `from` (a folder) to `to`, recursively.
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("dir");
-    for entry in std::fs::read_dir(from)
-        .expect("dir")
-        .map(|e| e.expect("entry"))
-    {
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 /// A TOML value as a slip of the hand or a wrong tool writes it.
