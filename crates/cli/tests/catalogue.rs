@@ -785,6 +785,21 @@ fn layer_cases() -> Vec<Case> {
             std::fs::write(&path, &bytes[..bytes.len() / 2]).expect("write");
             no_args()
         }),
+        // Found by the layer property test: the geojson crate's conversion panicked on it.
+        case(
+            "villages: a position of one number",
+            2,
+            "fewer than 2 numbers",
+            |d| {
+                edit(d, VILLAGES, |t| {
+                    let mut fc: serde_json::Value = serde_json::from_str(&t).expect("geojson");
+                    fc["features"][3]["geometry"] = serde_json::json!({"type": "Polygon",
+                    "coordinates": [[[104.1, 36.5], [104.2], [104.2, 36.6], [104.1, 36.5]]]});
+                    fc.to_string()
+                });
+                no_args()
+            },
+        ),
         case("counties: an outline crossing itself", 1, "", |d| {
             // A bow tie over 白银区: repaired (geom.repaired), not silently wrong.
             set_county_outline(

@@ -226,6 +226,19 @@ fn geojson(spec: &LayerSpec<'_>) -> Result<Vec<PolygonFeature>, LocateError> {
                 }
                 _ => false,
             };
+            if let Some(g) = parsed
+                .geometry
+                .as_ref()
+                .filter(|g| has_short_position(&g.value))
+            {
+                return Err(error(
+                    spec,
+                    format!(
+                        "feature {i}: a {} position has fewer than 2 numbers",
+                        g.value.type_name()
+                    ),
+                ));
+            }
             let geometry = match &parsed.geometry {
                 Some(g) => Some(
                     Geometry::<f64>::try_from(g)
@@ -246,6 +259,26 @@ fn geojson(spec: &LayerSpec<'_>) -> Result<Vec<PolygonFeature>, LocateError> {
             Ok(f)
         })
         .collect()
+}
+
+/// Whether a geometry holds a position of fewer than two numbers (`[104.1]`): geojson's
+/// conversion to geo-types indexes `[0]` and `[1]` unchecked and would panic on it.
+fn has_short_position(value: &geojson::GeometryValue) -> bool {
+    use geojson::GeometryValue as G;
+    let short = |p: &geojson::Position| p.len() < 2;
+    match value {
+        G::Point { coordinates } => short(coordinates),
+        G::MultiPoint { coordinates } | G::LineString { coordinates } => {
+            coordinates.iter().any(short)
+        }
+        G::MultiLineString { coordinates } | G::Polygon { coordinates } => {
+            coordinates.iter().flatten().any(short)
+        }
+        G::MultiPolygon { coordinates } => coordinates.iter().flatten().flatten().any(short),
+        G::GeometryCollection { geometries } => {
+            geometries.iter().any(|g| has_short_position(&g.value))
+        }
+    }
 }
 
 /// What a `.prj` (ESRI WKT) says the CRS is, as an EPSG code riskcensus reads: CGCS2000 or WGS 84
