@@ -91,7 +91,7 @@ def test_geopandas_reads_every_file_with_the_declared_crs_types_and_rows(databas
 
 
 def test_polygons_are_valid_and_counter_clockwise(database):
-    for path in [*database.glob("county=*/villages.parquet"), database / "counties.parquet"]:
+    for path in [database / "villages.parquet", database / "townships.parquet", database / "counties.parquet"]:
         frame = gpd.read_parquet(path)
         assert frame.geometry.is_valid.all(), path
         for multi in frame.geometry:
@@ -101,7 +101,7 @@ def test_polygons_are_valid_and_counter_clockwise(database):
 
 
 def test_villages_cover_the_register(database):
-    villages = pd_concat(gpd.read_parquet(p) for p in sorted(database.glob("county=*/villages.parquet")))
+    villages = gpd.read_parquet(database / "villages.parquet")
     assert len(villages) == 860
     assert villages["code"].is_unique
     register = list(csv.DictReader((REPO / "sample_data/register/baiyin_divisions.csv").open(encoding="utf-8")))
@@ -135,27 +135,62 @@ def test_duckdb_spatial_reads_every_file(database, parquet_files):
         assert sorted(t.upper() for t in types or []) == sorted(t.upper() for t in declared), rel
 
 
-def test_duckdb_reads_the_partitioned_output_as_one_dataset(database):
+def test_duckdb_reads_one_layer_per_class(database):
     con = duckdb_spatial()
     total, counties = con.execute(
-        f"SELECT count(*), count(DISTINCT county) FROM read_parquet('{database}/county=*/HB-PSF-01.parquet', hive_partitioning=true)"
+        f"SELECT count(*), count(DISTINCT county_code) FROM read_parquet('{database}/facilities/HB-PSF-01.parquet')"
     ).fetchone()
     schools = sum(i["accepted"] for i in manifest(database)["inputs"] if i["class"] == "HB-PSF-01")
     assert total == schools
     assert counties == 5
     # Village totals agree with the facility layer they were aggregated from.
     students_by_village, = con.execute(
-        f"SELECT sum(hb_psf_01_students) FROM read_parquet('{database}/county=*/villages.parquet')"
+        f"SELECT sum(hb_psf_01_students) FROM read_parquet('{database}/villages.parquet')"
     ).fetchone()
-    students, = con.execute(f"SELECT sum(students) FROM read_parquet('{database}/county=*/HB-PSF-01.parquet')").fetchone()
+    students, = con.execute(f"SELECT sum(students) FROM read_parquet('{database}/facilities/HB-PSF-01.parquet')").fetchone()
     assert students_by_village == students
+
+
+def row_groups_by_county(path):
+    """Row groups of a layer per county, from pyarrow's reading of the `county_code` statistics."""
+    meta = pq.ParquetFile(path).metadata
+    at = meta.schema.names.index("county_code")
+    groups = {}
+    for i in range(meta.num_row_groups):
+        stats = meta.row_group(i).column(at).statistics
+        assert stats is not None and stats.has_min_max, (path, i)
+        assert stats.min == stats.max, f"{path}: row group {i} holds counties {stats.min}..{stats.max}"
+        groups.setdefault(stats.min, []).append(i)
+    return groups
+
+
+@pytest.mark.parametrize("layer", ["facilities/HB-PSF-01.parquet", "facilities/DR-GRS-02.parquet", "villages.parquet", "townships.parquet"])
+def test_a_county_filter_reads_only_the_county_row_groups(database, layer):
+    """Each layer lists counties in code order, each in its own row groups (≤ 65,536 rows), so that
+    `WHERE county_code = …` prunes every other county's row groups by their statistics."""
+    path = database / layer
+    groups = row_groups_by_county(path)
+    meta = pq.ParquetFile(path).metadata
+    assert len(groups) >= 2, groups
+    assert list(groups) == sorted(groups), "counties not in code order"
+    assert all(meta.row_group(i).num_rows <= 65_536 for i in range(meta.num_row_groups))
+    con = duckdb_spatial()
+    for county, own in groups.items():
+        # DuckDB's answer, and pyarrow's reading of only the county's row groups, agree.
+        count, = con.execute(f"SELECT count(*) FROM read_parquet('{path}') WHERE county_code = ?", [county]).fetchone()
+        table = pq.ParquetFile(path).read_row_groups(own)
+        assert table.num_rows == count, (layer, county)
+        assert set(table.column("county_code").to_pylist()) == {county}
+        # DuckDB's plan pushes the filter into the Parquet scan (where the statistics prune).
+        plan = "\n".join(r[1] for r in con.execute(f"EXPLAIN SELECT * FROM read_parquet('{path}') WHERE county_code = '{county}'").fetchall())
+        assert "county_code" in plan and "Filters" in plan, plan
 
 
 def test_points_lie_in_their_located_village(database):
     con = duckdb_spatial()
     outside, = con.execute(f"""
-        SELECT count(*) FROM read_parquet('{database}/county=*/HB-PSF-01.parquet') f
-        JOIN read_parquet('{database}/county=*/villages.parquet') v ON v.code = f.located_village_code
+        SELECT count(*) FROM read_parquet('{database}/facilities/HB-PSF-01.parquet') f
+        JOIN read_parquet('{database}/villages.parquet') v ON v.code = f.located_village_code
         WHERE NOT ST_Intersects(v.geometry, f.geometry)
     """).fetchone()
     assert outside == 0
@@ -188,7 +223,7 @@ def test_gauss_kruger_input_is_reprojected_as_proj_does(tmp_path):
     (tmp_path / "p.toml").write_text(pipeline, encoding="utf-8")
     result = run_riskcensus("run", tmp_path / "p.toml", "--out", tmp_path / "db")
     assert result.returncode == 1, result.stderr
-    schools = pd_concat(gpd.read_parquet(p) for p in (tmp_path / "db").glob("county=*/HB-PSF-01.parquet"))
+    schools = gpd.read_parquet(tmp_path / "db" / "facilities/HB-PSF-01.parquet")
     assert len(schools) > 100
     for name, lon, lat in zip(schools["name"], schools["lon"], schools["lat"]):
         if name in originals:

@@ -47,8 +47,7 @@ def findings(db):
 
 
 def villages_of(db):
-    frames = [gpd.read_parquet(p) for p in sorted(db.glob("county=*/villages.parquet"))]
-    return pd.concat(frames).sort_values("code").reset_index(drop=True)
+    return gpd.read_parquet(db / "villages.parquet").sort_values("code").reset_index(drop=True)
 
 
 def counties_of(db):

@@ -112,12 +112,9 @@ fn nothing_is_lost_and_the_summary_says_so() {
         .expect("outputs")
         .iter()
         .filter(|o| {
-            o["path"].as_str().is_some_and(|p| {
-                p.starts_with("county=")
-                    && p.ends_with(".parquet")
-                    && !p.ends_with("villages.parquet")
-                    && !p.ends_with("townships.parquet")
-            })
+            o["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("facilities/") && p.ends_with(".parquet"))
         })
         .map(|o| o["rows"].as_u64().unwrap_or(0))
         .sum();
@@ -169,8 +166,7 @@ fn reruns_are_byte_identical() {
         manifest(&b),
         "manifests (with every output's sha256) differ"
     );
-    let bytes =
-        |p: &Path| std::fs::read(p.join("county=620402/villages.parquet")).expect("villages");
+    let bytes = |p: &Path| std::fs::read(p.join("villages.parquet")).expect("villages");
     assert_eq!(bytes(&a), bytes(&b));
 }
 

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use riskcensus_publish::package::{read_layer, write_package, LayerData, PackageLayer, Source};
+use riskcensus_publish::package::{
+    read_layer, write_package, CountyLayer, LayerData, PackageLayer, Source,
+};
 use riskcensus_publish::qgis::{self, ProjectLayer};
 use riskcensus_publish::Written;
 
@@ -43,6 +45,10 @@ pub(crate) fn extent<'a>(
         })
 }
 
+/// The run's layers that are not split by county into the packages (each package holds the
+/// county's row of the one and the findings inside it of the other).
+const RUN_WIDE: [&str; 2] = ["counties.parquet", "findings.parquet"];
+
 /// One layer of a county package, before it is written.
 struct Planned<'a> {
     source: Source<'a>,
@@ -54,23 +60,23 @@ struct Planned<'a> {
     within: bool,
 }
 
-/// The layers of one county's package: its own layers, then the county outline and findings.
+/// The layers of one county's package: its rows of the run's layers, then the county outline
+/// and findings.
 fn plan<'a>(
-    paths: &'a [PathBuf],
-    own: &[&ProjectLayer],
+    code: &'a str,
+    own: &[&'a (CountyLayer, &'a ProjectLayer)],
     counties: &'a LayerData,
     findings: &'a LayerData,
 ) -> Vec<Planned<'a>> {
     let mut planned: Vec<Planned<'a>> = own
         .iter()
-        .zip(paths)
-        .map(|(l, parquet)| {
-            let table = parquet
+        .map(|(layer, l)| {
+            let table = Path::new(&l.path)
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| l.name.clone());
             Planned {
-                source: Source::Parquet(parquet),
+                source: Source::County(layer, code),
                 table,
                 name: l.name.clone(),
                 group: l.group,
@@ -109,17 +115,24 @@ pub(crate) fn write_county_packages(
 ) -> Result<Vec<(PathBuf, Written)>, PipelineError> {
     let dir = root.join("counties");
     std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
-    // The county layers by county, in project order (facilities by class, villages, townships).
-    let mut by_county: BTreeMap<&str, Vec<&ProjectLayer>> = BTreeMap::new();
-    for layer in layers {
-        if let Some(code) = layer
-            .path
-            .strip_prefix("county=")
-            .and_then(|rest| rest.split('/').next())
-        {
-            by_county.entry(code).or_default().push(layer);
-        }
-    }
+    // The layers with rows per county (facilities by class, villages, townships), in project
+    // order, each indexed by county once; then each county's of them.
+    let indexed: Vec<(CountyLayer, &ProjectLayer)> = (layers.iter())
+        .filter(|l| !RUN_WIDE.contains(&l.path.as_str()))
+        .map(|l| {
+            let path = root.join(&l.path);
+            CountyLayer::open(&path)
+                .map(|layer| (layer, l))
+                .map_err(|message| io_error(&path, std::io::Error::other(message)))
+        })
+        .collect::<Result<_, _>>()?;
+    let by_county: BTreeMap<&str, Vec<&(CountyLayer, &ProjectLayer)>> = (ctx.counties.keys())
+        .map(|code| {
+            let own = indexed.iter().filter(|(l, _)| l.holds(code)).collect();
+            (code.as_str(), own)
+        })
+        .filter(|(_, own): &(_, Vec<_>)| !own.is_empty())
+        .collect();
     let last_change = format!("{}T00:00:00.000Z", ctx.pipeline.reference_date);
     // The run-wide layers, read once and filtered into each package.
     let read = |name: &str| {
@@ -141,8 +154,7 @@ pub(crate) fn write_county_packages(
                 .collect();
             let file = format!("{code}_{safe}.gpkg");
             let path = dir.join(&file);
-            let paths: Vec<PathBuf> = own.iter().map(|l| root.join(&l.path)).collect();
-            let planned = plan(&paths, &own, &counties, &findings);
+            let planned = plan(code, &own, &counties, &findings);
             let styles: Vec<String> = planned.iter().map(|p| qgis::qml(&p.kind)).collect();
             let package: Vec<PackageLayer<'_>> = planned
                 .iter()
@@ -198,36 +210,26 @@ pub(crate) fn write_run_package(
     root: &Path,
     layers: &[ProjectLayer],
 ) -> Result<Vec<(PathBuf, Written)>, PipelineError> {
-    // The county layers by table (file stem), in project order; run-wide layers as they are.
-    let mut tables: Vec<(String, &ProjectLayer, Vec<PathBuf>)> = Vec::new();
-    for layer in layers {
-        let path = root.join(&layer.path);
-        let table = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| layer.name.clone());
-        match tables.iter_mut().find(|(t, ..)| *t == table) {
-            Some((_, _, paths)) => paths.push(path),
-            None => tables.push((table, layer, vec![path])),
-        }
-    }
+    // Every layer of the run, under its file's name.
+    let tables: Vec<(String, &ProjectLayer, PathBuf)> = (layers.iter())
+        .map(|l| {
+            let path = root.join(&l.path);
+            let table = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| l.name.clone());
+            (table, l, path)
+        })
+        .collect();
     let name = &ctx.pipeline.name;
     let file = format!("{name}.gpkg");
     let path = root.join(&file);
     let last_change = format!("{}T00:00:00.000Z", ctx.pipeline.reference_date);
-    // A county layer's name carries its county code first (`620402 HB-PSF-01 学校`): drop it.
-    let shown = |l: &ProjectLayer| match l.path.strip_prefix("county=") {
-        Some(_) => l
-            .name
-            .split_once(' ')
-            .map_or(l.name.clone(), |(_, n)| n.to_string()),
-        None => l.name.clone(),
-    };
-    let names: Vec<String> = tables.iter().map(|(_, l, _)| shown(l)).collect();
+    let names: Vec<String> = tables.iter().map(|(_, l, _)| l.name.clone()).collect();
     let styles: Vec<String> = tables.iter().map(|(_, l, _)| qgis::qml(&l.kind)).collect();
     let package: Vec<PackageLayer<'_>> = (tables.iter().zip(&names).zip(&styles))
-        .map(|(((table, _, paths), name), style)| PackageLayer {
-            source: Source::Merged(paths),
+        .map(|(((table, _, path), name), style)| PackageLayer {
+            source: Source::Parquet(path),
             table,
             description: name,
             qml: Some(style),

@@ -321,7 +321,7 @@ pub(crate) fn process_batches(
         timings.lap("accept or reject rows", &mut clock);
         if let Some(sink) = sink.as_mut() {
             sink(&mut decided)?;
-            timings.lap("publish facilities per county and class", &mut clock);
+            timings.lap("write facility parts per class and county", &mut clock);
         }
         for (i, outcome) in decided {
             outcomes[i] = Some(outcome);

@@ -1,4 +1,5 @@
-//! Writing the database: layers per county, run-wide layers, rejected rows, manifest.
+//! Writing the database: one layer per class and per area level for the whole run (counties in
+//! code order, each in its own row groups), findings, rejected rows, manifest.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -63,7 +64,7 @@ impl Style {
     }
 }
 
-/// Create `county=<code>/` for every county that will hold a layer.
+/// Create `county=<code>/` under `root` for every county that will hold a part.
 fn county_dirs(root: &Path, counties: &[&String]) -> Result<(), PipelineError> {
     for county in counties {
         let dir = root.join(format!("county={county}"));
@@ -204,7 +205,7 @@ pub fn publish(
         let mut facilities = Facilities::new(ctx, root)?;
         let mut clock = std::time::Instant::now();
         facilities.add(outcomes.iter_mut())?;
-        timings.lap("publish facilities per county and class", &mut clock);
+        timings.lap("publish facilities per class and county", &mut clock);
         write_all(ctx, outcomes, facilities, root, timings, progress)
     })
 }
@@ -274,15 +275,20 @@ fn in_staging<T>(
 /// The household sample survey, whose answers give the county estimates.
 const HOUSEHOLDS: &str = "DR-HH-01";
 
-/// The facility layers (`county=<code>/<CLASS>.parquet` and their styles), written batch by
-/// batch, and what the aggregates need of the accepted rows.
+/// The facility layers (`facilities/<CLASS>.parquet` and their styles), and what the aggregates
+/// need of the accepted rows.
+///
+/// Each batch's rows are written per class and county into parts under [`PARTS`] (a county's
+/// part that an earlier batch wrote is written again with the new rows after the old ones); once
+/// every batch is in, each class's parts are joined into its layer, county by county
+/// ([`Facilities::join_parts`]), and the parts removed.
 pub(crate) struct Facilities<'c> {
-    root: PathBuf,
+    parts_dir: PathBuf,
     counties: Vec<&'c String>,
     /// Pipeline position of each return, by its name as shown.
     file_order: HashMap<String, usize>,
-    /// The layers written, by (class, county).
-    layers: BTreeMap<(String, String), LayerFile>,
+    /// The parts written, by (class, county).
+    parts: BTreeMap<(String, String), Part>,
     /// Per class reported by township: the columns the aggregates read, of every accepted row in
     /// pipeline order, and the class's totals.
     aggregate_rows: BTreeMap<String, (DataFrame, Vec<String>)>,
@@ -295,11 +301,40 @@ pub(crate) struct Facilities<'c> {
     household_sums: Vec<DataFrame>,
 }
 
+/// A class's facilities of one county, written batch by batch: the file and its rows.
+type Part = (PathBuf, usize);
+
+/// The folder of the facility parts inside the staging folder (removed before the swap).
+const PARTS: &str = ".facility-parts";
+
+/// How a class's layer is shown: its name, group and style.
+fn class_layer(class: &riskcensus_core::ResolvedClass) -> (String, &'static str, qgis::LayerKind) {
+    let code = &class.node.code;
+    let has = |t: riskcensus_core::FieldType| class.fields.iter().any(|f| f.field_type == t);
+    let group = if code.starts_with("HB") {
+        "承灾体"
+    } else {
+        "减灾能力"
+    };
+    let kind = if has(riskcensus_core::FieldType::Longitude)
+        && has(riskcensus_core::FieldType::Latitude)
+    {
+        qgis::LayerKind::Facilities {
+            code: code.clone(),
+            zh: class.node.zh.clone(),
+        }
+    } else {
+        qgis::LayerKind::Table
+    };
+    (format!("{code} {}", class.node.zh), group, kind)
+}
+
 impl<'c> Facilities<'c> {
-    /// Ready to write under `root`: a `county=<code>/` directory for every county.
+    /// Ready to write under `root`: a parts folder per county.
     fn new(ctx: &'c Context<'_>, root: &Path) -> Result<Self, PipelineError> {
         let counties: Vec<&String> = ctx.counties.keys().collect();
-        county_dirs(root, &counties)?;
+        let parts_dir = root.join(PARTS);
+        county_dirs(&parts_dir, &counties)?;
         let mut file_order = HashMap::new();
         for (i, r) in ctx.pipeline.returns.iter().enumerate() {
             file_order
@@ -307,10 +342,10 @@ impl<'c> Facilities<'c> {
                 .or_insert(i);
         }
         Ok(Facilities {
-            root: root.to_path_buf(),
+            parts_dir,
             counties,
             file_order,
-            layers: BTreeMap::new(),
+            parts: BTreeMap::new(),
             aggregate_rows: BTreeMap::new(),
             village_counts: BTreeMap::new(),
             schemas: &ctx.schemas,
@@ -343,9 +378,8 @@ impl<'c> Facilities<'c> {
                 .schemas
                 .class(&code)
                 .ok_or_else(|| PipelineError::Internal(format!("class {code}")))?;
-            let written = self.write_class(class, &frame)?;
-            for (county, layer) in written {
-                self.layers.insert((code.clone(), county), layer);
+            for (county, part) in self.write_class(class, &frame)? {
+                self.parts.insert((code.clone(), county), part);
             }
             // Only the columns the aggregates read are kept.
             let totals = class.totals.clone();
@@ -399,12 +433,12 @@ impl<'c> Facilities<'c> {
         Ok(())
     }
 
-    /// Write a class's layers for the rows of `frame`, per county, in parallel.
+    /// Write a class's parts for the rows of `frame`, per county, in parallel.
     fn write_class(
         &self,
         class: &riskcensus_core::ResolvedClass,
         frame: &DataFrame,
-    ) -> Result<Vec<(String, LayerFile)>, PipelineError> {
+    ) -> Result<Vec<(String, Part)>, PipelineError> {
         let code = &class.node.code;
         let coordinate =
             |t: riskcensus_core::FieldType| class.fields.iter().find(|f| f.field_type == t);
@@ -412,21 +446,6 @@ impl<'c> Facilities<'c> {
             coordinate(riskcensus_core::FieldType::Longitude),
             coordinate(riskcensus_core::FieldType::Latitude),
         );
-        let zh = class.node.zh.clone();
-        let group = if code.starts_with("HB") {
-            "承灾体"
-        } else {
-            "减灾能力"
-        };
-        let kind = if lon.is_some() && lat.is_some() {
-            qgis::LayerKind::Facilities {
-                code: code.clone(),
-                zh: zh.clone(),
-            }
-        } else {
-            qgis::LayerKind::Table
-        };
-        let style = Style::new(&kind);
         // A class without points (the household survey) is published with null geometries.
         let points: Vec<Option<(f64, f64)>> = match (lon, lat) {
             (Some(lon), Some(lat)) => {
@@ -442,27 +461,61 @@ impl<'c> Facilities<'c> {
                 let part_points: Vec<Option<(f64, f64)>> =
                     rows.iter().map(|&i| points[i as usize]).collect();
                 let path = self
-                    .root
+                    .parts_dir
                     .join(format!("county={county}"))
                     .join(format!("{code}.parquet"));
-                let written = if self.layers.contains_key(&(code.clone(), county.clone())) {
+                let written = if self.parts.contains_key(&(code.clone(), county.clone())) {
                     self.write_after_earlier(&path, frame, &rows, part_points)?
                 } else {
                     write_geoparquet_rows(&path, frame, &rows, Geometries::Points(part_points))?
                 };
-                Ok((
-                    county.clone(),
-                    LayerFile {
-                        style: style.write_beside(&path)?,
-                        path,
-                        written,
-                        name: format!("{county} {code} {zh}"),
-                        group,
-                        kind: kind.clone(),
-                    },
-                ))
+                Ok((county.clone(), (path, written.rows)))
             })
             .collect()
+    }
+
+    /// Join each class's parts into `facilities/<CLASS>.parquet` under `root` (classes in
+    /// parallel, counties in code order, each county its own row groups), write its style and
+    /// remove the parts.
+    fn join_parts(
+        parts_dir: &Path,
+        parts: BTreeMap<(String, String), Part>,
+        schemas: &riskcensus_core::SchemaSet,
+        root: &Path,
+    ) -> Result<Vec<LayerFile>, PipelineError> {
+        let dir = root.join("facilities");
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        // Parts by class, counties in code order (the map's order).
+        let mut by_class: BTreeMap<String, Vec<Part>> = BTreeMap::new();
+        for ((class, _), part) in parts {
+            by_class.entry(class).or_default().push(part);
+        }
+        let layers = by_class
+            .into_par_iter()
+            .map(|(code, paths)| {
+                let class = schemas
+                    .class(&code)
+                    .ok_or_else(|| PipelineError::Internal(format!("class {code}")))?;
+                let (name, group, kind) = class_layer(class);
+                let path = dir.join(format!("{code}.parquet"));
+                let rows = paths.iter().map(|(_, rows)| rows).sum();
+                let mut writer = riskcensus_publish::grouped::GroupedWriter::create(&path, rows)?;
+                for (part, _) in &paths {
+                    let layer = riskcensus_publish::PointLayer::read(part)?;
+                    writer.write_group(layer.columns, Geometries::Points(layer.points))?;
+                }
+                Ok(LayerFile {
+                    written: writer.finish()?,
+                    style: Style::new(&kind).write_beside(&path)?,
+                    path,
+                    name,
+                    group,
+                    kind,
+                })
+            })
+            .collect::<Result<Vec<_>, PipelineError>>()?;
+        std::fs::remove_dir_all(parts_dir).map_err(io_err(parts_dir))?;
+        Ok(layers)
     }
 
     /// Rewrite a layer an earlier batch wrote, with `rows` of `frame` after its rows: the old rows
@@ -516,17 +569,20 @@ fn write_all(
         layers: Vec::new(),
     };
     let Facilities {
+        parts_dir,
         counties,
-        layers,
+        parts,
         aggregate_rows: township_classes,
         village_counts,
         household_sums,
+        schemas,
         ..
     } = facilities;
-    // Facility layers by class, then county.
-    for layer in layers.into_values() {
+    // Facility layers by class.
+    for layer in Facilities::join_parts(&parts_dir, parts, schemas, root)? {
         outputs.add(layer);
     }
+    timings.lap("join the facility layers of every county", &mut clock);
     progress.start(
         "汇总并写出村、乡镇、区县 aggregating and publishing areas",
         0,
@@ -601,7 +657,7 @@ fn write_all(
     let village_layer =
         capacity::with_capacity(&village_table, capacity::village_indicators(&village_table))?;
     let village_geometry = |code: &str| ctx.villages.get(code).map(|v| v.geometry.clone());
-    write_area_layers(
+    write_area_layer(
         root,
         &mut outputs,
         &counties,
@@ -623,7 +679,7 @@ fn write_all(
     )?;
     let outlines = ctx.villages.township_outlines();
     let township_geometry = |code: &str| outlines.get(code).cloned();
-    write_area_layers(
+    write_area_layer(
         root,
         &mut outputs,
         &counties,
@@ -920,10 +976,10 @@ fn class_rows(classes: &BTreeMap<String, (DataFrame, Vec<String>)>) -> Vec<Class
         .collect()
 }
 
-/// Write one polygon layer per county (`county=<code>/<file>.parquet` and its style) from an area
-/// table whose `key` column names each row's geometry.
+/// Write an area layer (`<file>.parquet` and its style) from an area table whose `key` column
+/// names each row's geometry: counties in code order, each its own row groups.
 #[allow(clippy::too_many_arguments)]
-fn write_area_layers(
+fn write_area_layer(
     root: &Path,
     outputs: &mut Outputs,
     counties: &[&String],
@@ -934,36 +990,33 @@ fn write_area_layers(
     title: &str,
 ) -> Result<(), PipelineError> {
     let kind = qgis::LayerKind::Capacity;
-    let style = Style::new(&kind);
     let keys = table.column(key)?.str()?;
-    let written: Vec<LayerFile> = split_by_county(table, counties)?
-        .into_par_iter()
-        .map(|(county, rows)| {
-            let geoms = rows
-                .iter()
-                .map(|&i| {
-                    keys.get(i as usize)
-                        .and_then(geometry)
-                        .unwrap_or_else(|| geo_types::MultiPolygon(vec![]))
-                })
-                .collect();
-            let path = root
-                .join(format!("county={county}"))
-                .join(format!("{file}.parquet"));
-            let written = write_geoparquet_rows(&path, table, &rows, Geometries::Polygons(geoms))?;
-            Ok(LayerFile {
-                style: style.write_beside(&path)?,
-                path,
-                written,
-                name: format!("{county} {title}"),
-                group: "减灾能力",
-                kind: kind.clone(),
-            })
-        })
-        .collect::<Result<_, PipelineError>>()?;
-    for layer in written {
-        outputs.add(layer);
+    let path = root.join(format!("{file}.parquet"));
+    let mut writer = riskcensus_publish::grouped::GroupedWriter::create(&path, table.height())?;
+    let groups = split_by_county(table, counties)?;
+    if groups.is_empty() {
+        writer.write_frame(table, &[], Geometries::Polygons(Vec::new()))?;
     }
+    for (_, rows) in groups {
+        let geoms = rows
+            .iter()
+            .map(|&i| {
+                keys.get(i as usize)
+                    .and_then(geometry)
+                    .unwrap_or_else(|| geo_types::MultiPolygon(vec![]))
+            })
+            .collect();
+        writer.write_frame(table, &rows, Geometries::Polygons(geoms))?;
+    }
+    let written = writer.finish()?;
+    outputs.add(LayerFile {
+        style: Style::new(&kind).write_beside(&path)?,
+        path,
+        written,
+        name: title.to_string(),
+        group: "减灾能力",
+        kind,
+    });
     Ok(())
 }
 

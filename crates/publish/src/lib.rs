@@ -21,6 +21,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod grouped;
 pub mod package;
 pub mod qgis;
 
@@ -156,7 +157,7 @@ pub enum Geometries {
 }
 
 impl Geometries {
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
             Geometries::Points(p) => p.len(),
             Geometries::Polygons(p) => p.len(),
@@ -214,7 +215,7 @@ fn gather<'a, T: polars::prelude::PolarsDataType>(
 /// Arrow arrays of `rows` of the frame (in that order), built straight from its columns: one
 /// copy per value, whatever the frame's chunks. (Gathering with polars first, then converting,
 /// copied every value twice and was a quarter of publishing a national run; perf.)
-fn to_arrow(
+pub(crate) fn to_arrow(
     frame: &DataFrame,
     rows: &[usize],
 ) -> Result<Vec<(ArrowField, ArrayRef)>, PublishError> {
@@ -552,13 +553,15 @@ fn write_rows(
 ///
 /// The writer derives both from the Arrow schema for every file it opens; a national run writes
 /// ≈ 81,000 layers of a few dozen schemas (one per class, the area layers, the findings).
-struct EncodedSchema {
-    parquet: SchemaDescriptor,
-    arrow_metadata: KeyValue,
+pub(crate) struct EncodedSchema {
+    pub(crate) parquet: SchemaDescriptor,
+    pub(crate) arrow_metadata: KeyValue,
 }
 
 /// The [`EncodedSchema`] of `schema`, from a cache shared by the writing threads.
-fn encoded_schema(schema: &Schema) -> Result<Arc<EncodedSchema>, parquet::errors::ParquetError> {
+pub(crate) fn encoded_schema(
+    schema: &Schema,
+) -> Result<Arc<EncodedSchema>, parquet::errors::ParquetError> {
     static CACHE: std::sync::LazyLock<Mutex<HashMap<Schema, Arc<EncodedSchema>>>> =
         std::sync::LazyLock::new(Mutex::default);
     // A poisoned lock only means another thread panicked while holding it; the map is whole.
@@ -590,18 +593,36 @@ fn encoded_schema(schema: &Schema) -> Result<Arc<EncodedSchema>, parquet::errors
     Ok(encoded)
 }
 
-/// Write attribute `columns` (Arrow, all of the same length) with their `geometries`, then
-/// `geometry` and `bbox`, and the GeoParquet metadata.
-fn write_columns(
-    path: &Path,
-    mut columns: Vec<(ArrowField, ArrayRef)>,
+/// The `geometry` (WKB) and `bbox` covering columns of some geometries, their extent and
+/// GeoParquet geometry type.
+pub(crate) struct GeometryColumns {
+    /// `geometry` then `bbox`.
+    pub(crate) columns: [(ArrowField, ArrayRef); 2],
+    /// The box around every geometry; `None` when there is none.
+    pub(crate) extent: Option<[f64; 4]>,
+    /// `Point` or `MultiPolygon`.
+    pub(crate) geometry_type: &'static str,
+}
+
+/// The smallest box holding both.
+pub(crate) fn union_box(a: Option<[f64; 4]>, b: Option<[f64; 4]>) -> Option<[f64; 4]> {
+    match (a, b) {
+        (None, b) => b,
+        (a, None) => a,
+        (Some(a), Some(b)) => Some([
+            a[0].min(b[0]),
+            a[1].min(b[1]),
+            a[2].max(b[2]),
+            a[3].max(b[3]),
+        ]),
+    }
+}
+
+/// Encode geometries as WKB (polygons counter-clockwise) with their bounding boxes.
+pub(crate) fn geometry_columns(
     geometries: Geometries,
-) -> Result<Written, PublishError> {
-    let shown = path.display().to_string();
-    let pq_err = |e: &dyn std::fmt::Display| PublishError::Parquet {
-        path: shown.clone(),
-        message: e.to_string(),
-    };
+    pq_err: &dyn Fn(&dyn std::fmt::Display) -> PublishError,
+) -> Result<GeometryColumns, PublishError> {
     let options = wkb::writer::WriteOptions {
         endianness: wkb::Endianness::LittleEndian,
     };
@@ -609,22 +630,12 @@ fn write_columns(
     let (mut xmin, mut ymin, mut xmax, mut ymax) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut extent: Option<[f64; 4]> = None;
     let mut buffer = Vec::new();
-    let mut grow = |b: [f64; 4]| {
-        extent = Some(match extent {
-            None => b,
-            Some(e) => [
-                e[0].min(b[0]),
-                e[1].min(b[1]),
-                e[2].max(b[2]),
-                e[3].max(b[3]),
-            ],
-        });
-    };
     let geometry_type = match &geometries {
         Geometries::Points(_) => "Point",
         Geometries::Polygons(_) => "MultiPolygon",
     };
     let mut push_bbox = |b: Option<[f64; 4]>| {
+        extent = union_box(extent, b);
         xmin.push(b.map(|b| b[0]));
         ymin.push(b.map(|b| b[1]));
         xmax.push(b.map(|b| b[2]));
@@ -639,7 +650,6 @@ fn write_columns(
                         wkb::writer::write_geometry(&mut buffer, &Point::new(x, y), &options)
                             .map_err(|e| pq_err(&e))?;
                         wkb_builder.append_value(&buffer);
-                        grow([x, y, x, y]);
                         push_bbox(Some([x, y, x, y]));
                     }
                     None => {
@@ -655,13 +665,10 @@ fn write_columns(
                 buffer.clear();
                 wkb::writer::write_geometry(&mut buffer, &mp, &options).map_err(|e| pq_err(&e))?;
                 wkb_builder.append_value(&buffer);
-                let b = mp
-                    .bounding_rect()
-                    .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
-                if let Some(b) = b {
-                    grow(b);
-                }
-                push_bbox(b);
+                push_bbox(
+                    mp.bounding_rect()
+                        .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]),
+                );
             }
         }
     }
@@ -676,15 +683,28 @@ fn write_columns(
         .collect();
     let bbox =
         StructArray::try_new(bbox_fields.clone(), bbox_arrays, None).map_err(|e| pq_err(&e))?;
-    columns.push((
-        ArrowField::new("geometry", ArrowType::Binary, true),
-        Arc::new(wkb_builder.finish()),
-    ));
-    columns.push((
-        ArrowField::new("bbox", ArrowType::Struct(bbox_fields), true),
-        Arc::new(bbox),
-    ));
+    Ok(GeometryColumns {
+        columns: [
+            (
+                ArrowField::new("geometry", ArrowType::Binary, true),
+                Arc::new(wkb_builder.finish()),
+            ),
+            (
+                ArrowField::new("bbox", ArrowType::Struct(bbox_fields), true),
+                Arc::new(bbox),
+            ),
+        ],
+        extent,
+        geometry_type,
+    })
+}
 
+/// The GeoParquet 1.1 `geo` metadata of a layer with this extent and geometry type.
+pub(crate) fn geo_metadata(
+    extent: Option<[f64; 4]>,
+    geometry_type: &'static str,
+    pq_err: &dyn Fn(&dyn std::fmt::Display) -> PublishError,
+) -> Result<String, PublishError> {
     let geo = GeoMetadata {
         columns: GeoColumns {
             geometry: GeometryColumn {
@@ -701,7 +721,7 @@ fn write_columns(
                 edges: "planar",
                 encoding: "WKB",
                 geometry_types: if extent.is_some() {
-                    &[geometry_type]
+                    std::slice::from_ref(&geometry_type)
                 } else {
                     &[]
                 },
@@ -711,14 +731,17 @@ fn write_columns(
         primary_column: "geometry",
         version: "1.1.0",
     };
-    let geo = serde_json::to_string(&geo).map_err(|e| pq_err(&e))?;
+    serde_json::to_string(&geo).map_err(|e| pq_err(&e))
+}
 
-    let (fields, arrays): (Vec<ArrowField>, Vec<ArrayRef>) = columns.into_iter().unzip();
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| pq_err(&e))?;
-    let encoded = encoded_schema(&schema).map_err(|e| pq_err(&e))?;
-    let small = batch.num_rows() < ZSTD_MIN_ROWS;
-    let props = WriterProperties::builder()
+/// The writer settings of a layer: a `small` one uncompressed and plain ([`ZSTD_MIN_ROWS`]),
+/// others zstd with dictionaries and page statistics; `metadata` as the file's key-values.
+pub(crate) fn writer_properties(
+    small: bool,
+    metadata: Vec<KeyValue>,
+    pq_err: &dyn Fn(&dyn std::fmt::Display) -> PublishError,
+) -> Result<WriterProperties, PublishError> {
+    Ok(WriterProperties::builder()
         .set_compression(if small {
             Compression::UNCOMPRESSED
         } else {
@@ -734,12 +757,38 @@ fn write_columns(
         // A small layer's column chunks are one page each: an offset index would only repeat
         // where that page starts.
         .set_offset_index_disabled(small)
-        // `geo`, then `ARROW:schema` as the writer itself would add it.
-        .set_key_value_metadata(Some(vec![
+        .set_key_value_metadata(Some(metadata))
+        .build())
+}
+
+/// Write attribute `columns` (Arrow, all of the same length) with their `geometries`, then
+/// `geometry` and `bbox`, and the GeoParquet metadata.
+fn write_columns(
+    path: &Path,
+    mut columns: Vec<(ArrowField, ArrayRef)>,
+    geometries: Geometries,
+) -> Result<Written, PublishError> {
+    let shown = path.display().to_string();
+    let pq_err = |e: &dyn std::fmt::Display| PublishError::Parquet {
+        path: shown.clone(),
+        message: e.to_string(),
+    };
+    let encoded = geometry_columns(geometries, &pq_err)?;
+    columns.extend(encoded.columns);
+    let geo = geo_metadata(encoded.extent, encoded.geometry_type, &pq_err)?;
+    let (fields, arrays): (Vec<ArrowField>, Vec<ArrayRef>) = columns.into_iter().unzip();
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| pq_err(&e))?;
+    let encoded = encoded_schema(&schema).map_err(|e| pq_err(&e))?;
+    // `geo`, then `ARROW:schema` as the writer itself would add it.
+    let props = writer_properties(
+        batch.num_rows() < ZSTD_MIN_ROWS,
+        vec![
             KeyValue::new("geo".to_string(), geo),
             encoded.arrow_metadata.clone(),
-        ]))
-        .build();
+        ],
+        &pq_err,
+    )?;
     let options = ArrowWriterOptions::new()
         .with_properties(props)
         .with_skip_arrow_metadata(true)

@@ -16,7 +16,7 @@ use arrow_schema::DataType;
 use geo::{BoundingRect, Intersects};
 use geo_types::{Geometry, MultiPolygon};
 use geozero::wkb::{FromWkb, WkbDialect};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use riskcensus_gpkg::writer::{Column, GpkgWriter, Kind, Value};
 
 /// A GeoParquet layer read into memory: geometry type, attribute columns, rows. Run-wide layers
@@ -38,9 +38,86 @@ pub enum Source<'a> {
     Parquet(&'a Path),
     /// A layer already read ([`read_layer`]).
     Read(&'a LayerData),
-    /// Several GeoParquet files of one layer (a class in every county), merged into one: columns
-    /// by name, in the order first seen; a column a file lacks is empty in its rows.
-    Merged(&'a [std::path::PathBuf]),
+    /// One county's rows of a run-wide layer: only its row groups are read.
+    County(&'a CountyLayer, &'a str),
+}
+
+/// A run-wide GeoParquet layer (`facilities/<CLASS>.parquet`, `villages.parquet` …) opened once
+/// for the county packages: its footer, and which row groups hold each county's rows, from the
+/// `county_code` statistics. A row group whose statistics name no single county (a file written
+/// by another tool) is read for every county; its rows are filtered by value.
+pub struct CountyLayer {
+    path: std::path::PathBuf,
+    metadata: ArrowReaderMetadata,
+    by_county: std::collections::BTreeMap<String, Vec<usize>>,
+    mixed: Vec<usize>,
+}
+
+impl CountyLayer {
+    /// Read the layer's footer and index its row groups by county.
+    pub fn open(path: &Path) -> Result<Self, String> {
+        let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+        let file = std::fs::File::open(path).map_err(|e| err(&e))?;
+        let metadata = ArrowReaderMetadata::load(&file, Default::default()).map_err(|e| err(&e))?;
+        let parquet = metadata.metadata();
+        let at = parquet
+            .file_metadata()
+            .schema_descr()
+            .columns()
+            .iter()
+            .position(|c| c.path().string() == "county_code")
+            .ok_or_else(|| err(&"no county_code column"))?;
+        let mut by_county: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
+        let mut mixed = Vec::new();
+        for (i, group) in parquet.row_groups().iter().enumerate() {
+            let bounds = group.column(at).statistics().and_then(|s| {
+                s.min_bytes_opt()
+                    .zip(s.max_bytes_opt())
+                    .filter(|(min, max)| min == max)
+                    .and_then(|(min, _)| std::str::from_utf8(min).ok())
+            });
+            match bounds {
+                Some(county) => by_county.entry(county.to_string()).or_default().push(i),
+                None => mixed.push(i),
+            }
+        }
+        Ok(CountyLayer {
+            path: path.to_path_buf(),
+            metadata,
+            by_county,
+            mixed,
+        })
+    }
+
+    /// Whether the layer may hold rows of `county`.
+    pub fn holds(&self, county: &str) -> bool {
+        self.by_county.contains_key(county) || !self.mixed.is_empty()
+    }
+
+    /// The row groups read for `county`, in file order.
+    pub fn row_groups(&self, county: &str) -> Vec<usize> {
+        let mut groups: Vec<usize> = (self.by_county.get(county).into_iter().flatten())
+            .chain(&self.mixed)
+            .copied()
+            .collect();
+        groups.sort_unstable();
+        groups
+    }
+
+    /// The rows of `county` (its `county_code`), in file order.
+    pub fn read_county(&self, county: &str) -> Result<LayerData, String> {
+        let err = |e: &dyn std::fmt::Display| format!("{}: {e}", self.path.display());
+        let file = std::fs::File::open(&self.path).map_err(|e| err(&e))?;
+        let builder =
+            ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone())
+                .with_row_groups(self.row_groups(county));
+        let mut data = read_rows(builder, &self.path)?;
+        if let Some(at) = data.columns.iter().position(|c| c.name == "county_code") {
+            data.rows
+                .retain(|(_, v)| matches!(v.get(at), Some(Value::Text(c)) if c == county));
+        }
+        Ok(data)
+    }
 }
 
 /// One GeoParquet layer to copy into a package.
@@ -89,8 +166,8 @@ pub fn write_package(
                     .collect();
                 (data.geometry_type, data.columns, rows)
             }
-            Source::Merged(paths) => {
-                let data = read_merged(paths)?;
+            Source::County(layer, county) => {
+                let data = layer.read_county(county)?;
                 (data.geometry_type, data.columns, data.rows)
             }
             Source::Read(data) => {
@@ -158,64 +235,20 @@ fn keep(
     true
 }
 
-/// Read several GeoParquet files as one layer (see [`Source::Merged`]).
-pub fn read_merged(paths: &[std::path::PathBuf]) -> Result<LayerData, String> {
-    let mut merged = LayerData {
-        geometry_type: String::new(),
-        columns: Vec::new(),
-        rows: Vec::new(),
-    };
-    for path in paths {
-        let data = read_layer(path)?;
-        let no_geometry = data.rows.iter().all(|(g, _)| g.is_none());
-        merged.geometry_type = match merged.geometry_type.as_str() {
-            // A county whose rows have no point says nothing about the layer's type.
-            current if no_geometry && data.geometry_type == "GEOMETRY" => current.to_string(),
-            "" => data.geometry_type.clone(),
-            same if same == data.geometry_type => data.geometry_type.clone(),
-            _ => "GEOMETRY".to_string(),
-        };
-        // Where each of this file's columns goes in the merged layer.
-        let at: Vec<usize> = (data.columns.iter())
-            .map(
-                |c| match merged.columns.iter().position(|m| m.name == c.name) {
-                    Some(i) => i,
-                    None => {
-                        merged.columns.push(c.clone());
-                        merged.columns.len() - 1
-                    }
-                },
-            )
-            .collect();
-        if merged
-            .rows
-            .first()
-            .is_some_and(|r| r.1.len() < merged.columns.len())
-        {
-            for row in &mut merged.rows {
-                row.1.resize(merged.columns.len(), Value::Null);
-            }
-        }
-        for (geometry, values) in data.rows {
-            let mut placed = vec![Value::Null; merged.columns.len()];
-            for (value, &i) in values.into_iter().zip(&at) {
-                placed[i] = value;
-            }
-            merged.rows.push((geometry, placed));
-        }
-    }
-    if merged.geometry_type.is_empty() {
-        merged.geometry_type = "GEOMETRY".to_string();
-    }
-    Ok(merged)
-}
-
 /// Read a GeoParquet layer: its geometry type, attribute columns and rows.
 pub fn read_layer(path: &Path) -> Result<LayerData, String> {
-    let shown = path.display();
-    let err = |e: &dyn std::fmt::Display| format!("{shown}: {e}");
+    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let file = std::fs::File::open(path).map_err(|e| err(&e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| err(&e))?;
+    read_rows(builder, path)
+}
+
+/// The rows a reader of a GeoParquet layer gives, with the layer's geometry type and columns.
+fn read_rows(
+    builder: ParquetRecordBatchReaderBuilder<std::fs::File>,
+    path: &Path,
+) -> Result<LayerData, String> {
+    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let geo: serde_json::Value = builder
         .metadata()
         .file_metadata()

@@ -29,7 +29,7 @@ pub enum LayerKind {
 /// A layer of the project: its path relative to the output root, name and group.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProjectLayer {
-    /// Path relative to the project file (`county=620402/villages.parquet`).
+    /// Path relative to the project file (`facilities/HB-PSF-01.parquet`, `villages.parquet`).
     pub path: String,
     /// Layer name shown in QGIS.
     pub name: String,
@@ -315,8 +315,8 @@ pub struct Extent {
 
 /// Write the `.qgs` project to `out` as it is made: layers grouped, CRS EPSG:4490 (with
 /// on-the-fly projection enabled), paths relative to the project file, opening on `extent`. A
-/// layer's `path` may name a GeoPackage layer (`x.gpkg|layername=villages`). A national project
-/// (≈ 160,000 layers) is ≈ 180 MB of XML, which is not held in memory at once.
+/// layer's `path` may name a GeoPackage layer (`x.gpkg|layername=villages`). The project is
+/// streamed, never held in memory whole.
 pub fn write_project(
     out: &mut impl std::io::Write,
     title: &str,
