@@ -337,8 +337,12 @@ fn float_column(file: &Checked, field: &str) -> Result<Option<Vec<Option<f64>>>,
     ))
 }
 
-/// The lines of a file's rows with an error finding (they will be rejected).
+/// The lines of a file's rows that will be rejected: those with an error finding (severities as
+/// the pipeline sets them), or every line when the file is rejected whole.
 fn error_lines(file: &Checked) -> std::collections::HashSet<u64> {
+    if file.findings.iter().any(crate::process::rejects_whole_file) {
+        return file.raw.lines.iter().copied().collect();
+    }
     file.findings
         .iter()
         .filter(|x| x.severity == riskcensus_core::Severity::Error)

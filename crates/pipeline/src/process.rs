@@ -348,6 +348,23 @@ pub(crate) fn process_batches(
     Ok(outcomes)
 }
 
+/// The pipeline's severity overrides; rules turned off drop their findings.
+fn apply_severities(ctx: &Context<'_>, findings: &mut Vec<Finding>) {
+    findings.retain_mut(|f| match ctx.pipeline.severity(f.rule) {
+        Some(s) => {
+            f.severity = s;
+            true
+        }
+        None => false,
+    });
+}
+
+/// Whether a finding rejects every row of its file: a missing required column, as an error (it
+/// names the header row, or no row).
+pub(crate) fn rejects_whole_file(finding: &Finding) -> bool {
+    finding.severity == Severity::Error && finding.rule == Rule::MissingColumn
+}
+
 /// Add a finding on a whole file (no row) to a decided file: the pipeline's severity applies,
 /// findings stay in row and rule order, and the counts follow.
 fn add_file_finding(ctx: &Context<'_>, outcome: &mut FileOutcome, mut finding: Finding) {
@@ -594,6 +611,8 @@ fn locate(ctx: &Context<'_>, validated: Validated<'_>) -> Result<Checked, Pipeli
             &ctx.villages,
         ));
     }
+    // The pipeline's severities now, so that the checks across files see each row's verdict.
+    apply_severities(ctx, &mut findings);
     Ok(Checked {
         index,
         class,
@@ -632,14 +651,8 @@ fn decide(
         changes,
     } = checked;
     let typed = &typed;
-    // The pipeline's severity overrides; rules turned off drop their findings.
-    findings.retain_mut(|f| match ctx.pipeline.severity(f.rule) {
-        Some(s) => {
-            f.severity = s;
-            true
-        }
-        None => false,
-    });
+    // The findings of the checks across files are new here.
+    apply_severities(ctx, &mut findings);
     // Put the point on every finding of a row whose point is known.
     // Lines increase row by row: a binary search finds a finding's row.
     let row_of_line = |line: u64| raw.lines.binary_search(&line).ok();
@@ -661,8 +674,7 @@ fn decide(
             Some(i) => {
                 reasons[i].insert(format!("{}: {}", f.rule.code(), f.message_zh));
             }
-            // A missing required column rejects every row of the file.
-            None if f.rule == Rule::MissingColumn => {
+            None if rejects_whole_file(f) => {
                 for r in &mut reasons {
                     r.insert(format!("{}: {}", f.rule.code(), f.message_zh));
                 }
