@@ -2,7 +2,7 @@
 
 # Run the Baiyin sample pipeline (the README's main command).
 run:
-    cargo run --release -- run pipelines/baiyin-2021.toml
+    cargo run -- run pipelines/baiyin-2021.toml
 
 # The test command (README): Rust tests + third-party reader tests.
 test:
