@@ -13,7 +13,9 @@ use serde::Serialize;
 use crate::finding::Rule;
 
 /// How sure a change is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
     /// Follows from other data of the row (a name from the division code, 代码类型 from the

@@ -191,8 +191,16 @@ impl Serialize for Rule {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Rule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        Rule::from_code(&code)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown rule `{code}`")))
+    }
+}
+
 /// One statement about the data: where, which rule, how serious, and why in both languages.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Finding {
     /// The input file as the pipeline names it.
     pub file: String,

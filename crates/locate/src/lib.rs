@@ -22,6 +22,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod cache;
 pub mod counties;
 pub mod layers;
 pub mod outlines;
@@ -151,7 +152,7 @@ impl Crs {
 }
 
 /// One village (or community) polygon.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Village {
     /// 12-digit code.
     pub code: String,

@@ -8,6 +8,7 @@ use riskcensus_core::schema::LocationKind;
 use riskcensus_core::table::LINE_COLUMN;
 use riskcensus_core::{FieldType, Finding, Register, ResolvedClass, Rule, SchemaSet, Severity};
 use riskcensus_ingest::Encoding;
+use riskcensus_locate::cache::{CheckedPolygons, PolygonCache};
 use riskcensus_locate::layers::{read_polygons, LayerSpec};
 use riskcensus_locate::{Crs, PointInput, VillageIndex};
 
@@ -68,16 +69,37 @@ pub fn prepare<'a>(
     }
     timings.lap("load schemas", &mut clock);
     // The register and the polygons are read at the same time: each is mostly one thread's work
-    // (the polygons' features are parsed in parallel, the split and the register are not).
-    let (register, polygons) = rayon::join(|| load_register(pipeline), || load_polygons(pipeline));
+    // (the polygons' features are parsed in parallel, the split and the register are not). The
+    // polygons come checked from the cache when they and the program are unchanged.
+    let cache = polygon_cache(pipeline);
+    let (register, polygons) = rayon::join(
+        || load_register(pipeline),
+        || match &cache {
+            Some((cache, key)) => match cache.load(key) {
+                Some(checked) => Ok(Loaded::Checked(checked)),
+                None => load_polygons(pipeline).map(Loaded::Read),
+            },
+            None => load_polygons(pipeline).map(Loaded::Read),
+        },
+    );
     let (register, register_sha256) = register?;
-    let Polygons {
-        villages,
-        unclosed,
-        villages_path,
-        counties,
-    } = polygons?;
-    for v in &villages {
+    let villages_path = pipeline.display_path(&pipeline.geometry.villages.path);
+    let checked = match polygons? {
+        Loaded::Checked(checked) => {
+            timings.lap("load register and checked polygons (cache)", &mut clock);
+            checked
+        }
+        Loaded::Read(polygons) => {
+            timings.lap("load register and polygons (in parallel)", &mut clock);
+            let checked = check_polygons(pipeline, polygons);
+            if let Some((cache, key)) = &cache {
+                // A cache that cannot be written only costs the next run the checks again.
+                let _ = cache.store(key, &checked);
+            }
+            checked
+        }
+    };
+    for v in &checked.villages {
         if register.get(&v.code).is_none() {
             return Err(PipelineError::Config {
                 message: format!(
@@ -87,14 +109,12 @@ pub fn prepare<'a>(
             });
         }
     }
-    timings.lap("load register and polygons (in parallel)", &mut clock);
-    let counties_path = pipeline.display_path(&pipeline.geometry.counties.path);
-    let (counties, mut geometry_findings) =
-        riskcensus_locate::counties::check_counties(counties, &counties_path);
-    let (checked, village_findings) =
-        riskcensus_locate::check_villages((villages, unclosed), &counties, &villages_path);
-    geometry_findings.extend(village_findings);
-    let villages = VillageIndex::new(checked);
+    let CheckedPolygons {
+        villages,
+        counties,
+        findings: geometry_findings,
+    } = checked;
+    let villages = VillageIndex::new(villages);
     timings.lap("check and index village polygons", &mut clock);
     Ok(Context {
         pipeline,
@@ -105,6 +125,65 @@ pub fn prepare<'a>(
         geometry_findings,
         counties,
     })
+}
+
+/// The polygons of a pipeline: checked, from the cache, or as read.
+enum Loaded {
+    Checked(CheckedPolygons),
+    Read(Polygons),
+}
+
+/// Check the counties, then the villages against them.
+fn check_polygons(pipeline: &Pipeline, polygons: Polygons) -> CheckedPolygons {
+    let Polygons {
+        villages,
+        unclosed,
+        villages_path,
+        counties,
+    } = polygons;
+    let counties_path = pipeline.display_path(&pipeline.geometry.counties.path);
+    let (counties, mut findings) =
+        riskcensus_locate::counties::check_counties(counties, &counties_path);
+    let (villages, village_findings) =
+        riskcensus_locate::check_villages((villages, unclosed), &counties, &villages_path);
+    findings.extend(village_findings);
+    CheckedPolygons {
+        villages,
+        counties,
+        findings,
+    }
+}
+
+/// The folder of the polygon cache: `RISKCENSUS_CACHE` (`off`: none), else the platform's cache
+/// folder (`~/.cache/riskcensus/polygons`, `%LOCALAPPDATA%\riskcensus\polygons`).
+pub fn cache_dir() -> Option<std::path::PathBuf> {
+    match std::env::var_os("RISKCENSUS_CACHE") {
+        Some(v) if v == "off" || v.is_empty() => None,
+        Some(dir) => Some(std::path::PathBuf::from(dir)),
+        None => dirs::cache_dir().map(|d| d.join("riskcensus").join("polygons")),
+    }
+}
+
+/// The polygon cache and this pipeline's key in it; `None` when off or the files cannot be read
+/// (the reading then says why).
+fn polygon_cache(pipeline: &Pipeline) -> Option<(PolygonCache, String)> {
+    let dir = cache_dir()?;
+    let geometry = &pipeline.geometry;
+    // How the layers are read and how findings name them.
+    let settings = format!(
+        "{geometry:?}\n{}\n{}",
+        pipeline.display_path(&geometry.villages.path),
+        pipeline.display_path(&geometry.counties.path)
+    );
+    let key = riskcensus_locate::cache::key(
+        &settings,
+        &[
+            geometry.villages.path.as_path(),
+            geometry.counties.path.as_path(),
+        ],
+    )
+    .ok()?;
+    Some((PolygonCache::new(&dir), key))
 }
 
 fn read_file(path: &std::path::Path) -> Result<Vec<u8>, PipelineError> {

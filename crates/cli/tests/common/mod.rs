@@ -13,6 +13,7 @@ pub fn repo() -> PathBuf {
 }
 
 /// Run the `riskcensus` binary from the repository root.
+#[allow(dead_code)] // not every test file runs it this way
 pub fn riskcensus(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_riskcensus"))
         .args(args)
