@@ -10,6 +10,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use riskcensus_aggregate::{by_county, by_village_counts, capacity, ClassRows};
 use riskcensus_core::Level;
+use riskcensus_publish::grouped::HashingFile;
 use riskcensus_publish::{
     findings_frame, qgis, write_geoparquet, write_geoparquet_rows, Geometries, PublishError,
     Written,
@@ -149,35 +150,13 @@ fn write_file(path: &Path, bytes: &[u8], rows: usize) -> Result<Written, Pipelin
 fn write_streamed(
     path: &Path,
     rows: usize,
-    write: impl FnOnce(&mut HashingWriter) -> std::io::Result<()>,
+    write: impl FnOnce(&mut HashingFile) -> std::io::Result<()>,
 ) -> Result<Written, PipelineError> {
     let file = std::fs::File::create(path).map_err(io_err(path))?;
-    let mut out = HashingWriter {
-        file: std::io::BufWriter::new(file),
-        hasher: sha2::Sha256::default(),
-    };
+    let mut out = HashingFile::new(file);
     write(&mut out).map_err(io_err(path))?;
-    std::io::Write::flush(&mut out.file).map_err(io_err(path))?;
-    let sha256 = hex::encode(sha2::Digest::finalize(out.hasher));
+    let sha256 = out.finish().map_err(io_err(path))?;
     Ok(Written { rows, sha256 })
-}
-
-/// A buffered file that hashes (sha256) what is written to it.
-struct HashingWriter {
-    file: std::io::BufWriter<std::fs::File>,
-    hasher: sha2::Sha256,
-}
-
-impl std::io::Write for HashingWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let written = self.file.write(buf)?;
-        sha2::Digest::update(&mut self.hasher, &buf[..written]);
-        Ok(written)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.file.flush()
-    }
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> PipelineError + '_ {

@@ -37,10 +37,27 @@ use crate::{
     writer_properties, Geometries, PublishError, Written,
 };
 
-/// A buffered file that hashes (sha256) what passes.
-struct HashingFile {
+/// A buffered file that hashes (sha256) what is written to it, for files made as they are written
+/// (never held in memory whole) whose hash the manifest lists.
+pub struct HashingFile {
     file: std::io::BufWriter<std::fs::File>,
     hasher: Sha256,
+}
+
+impl HashingFile {
+    /// Write to `file`.
+    pub fn new(file: std::fs::File) -> Self {
+        HashingFile {
+            file: std::io::BufWriter::new(file),
+            hasher: Sha256::default(),
+        }
+    }
+
+    /// Flush the file; the sha256 (hex) of everything written.
+    pub fn finish(mut self) -> std::io::Result<String> {
+        self.file.flush()?;
+        Ok(hex::encode(self.hasher.finalize()))
+    }
 }
 
 impl Write for HashingFile {
@@ -162,12 +179,9 @@ impl GroupedWriter {
                 .file
                 .take()
                 .ok_or_else(|| pq_err(&"the file is closed"))?;
-            let out = HashingFile {
-                file: std::io::BufWriter::new(file),
-                hasher: Sha256::default(),
-            };
-            let writer = ArrowWriter::try_new_with_options(out, schema.clone(), options)
-                .map_err(|e| pq_err(&e))?;
+            let writer =
+                ArrowWriter::try_new_with_options(HashingFile::new(file), schema.clone(), options)
+                    .map_err(|e| pq_err(&e))?;
             self.writer = Some((writer, schema));
         }
         let Some((writer, schema)) = self.writer.as_mut() else {
@@ -201,13 +215,13 @@ impl GroupedWriter {
         };
         let geo = geo_metadata(self.extent, self.geometry_type.unwrap_or("Point"), &pq_err)?;
         writer.append_key_value_metadata(KeyValue::new("geo".to_string(), geo));
-        let mut out = writer.into_inner().map_err(|e| pq_err(&e))?;
-        out.file
-            .flush()
+        let out = writer.into_inner().map_err(|e| pq_err(&e))?;
+        let sha256 = out
+            .finish()
             .map_err(|source| PublishError::Io { path, source })?;
         Ok(Written {
             rows: self.rows,
-            sha256: hex::encode(out.hasher.finalize()),
+            sha256,
         })
     }
 }
