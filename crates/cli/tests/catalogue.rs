@@ -384,6 +384,13 @@ fn pipeline_cases() -> Vec<Case> {
             "batch_mib",
         ),
         replace(
+            "chunk_mib of zero",
+            "name = \"baiyin-2021\"",
+            "name = \"baiyin-2021\"\nchunk_mib = 0",
+            2,
+            "chunk_mib = 0",
+        ),
+        replace(
             "unknown encoding",
             "encoding = \"gbk\"",
             "encoding = \"latin1\"",

@@ -240,6 +240,98 @@ fn results_do_not_depend_on_the_batch_size() {
     }
 }
 
+#[test]
+fn results_do_not_depend_on_the_chunk_size() {
+    // A large return is read and validated in chunks, in parallel. A record per chunk (a byte's
+    // budget), a few records, or the whole file: the same findings at the same rows, the same
+    // rejected rows and the same database, byte for byte. The schools return is rewritten with
+    // line breaks inside quoted addresses and a duplicate of an early row near the end (a
+    // finding that spans chunks), so records and lines differ and a chunk cut inside a quoted
+    // cell would show.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schools = repo().join("sample_data/returns/HB-PSF-01_学校.csv");
+    let mut reader = csv::Reader::from_path(&schools).expect("schools");
+    let header = reader.headers().expect("header").clone();
+    let address = header
+        .iter()
+        .position(|h| h == "详细地址")
+        .expect("详细地址");
+    let mut rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.expect("record").iter().map(str::to_string).collect())
+        .collect();
+    for (i, row) in rows.iter_mut().enumerate() {
+        if i % 3 == 0 {
+            row[address] = format!("{}\r\n（\"东\"校区）", row[address]);
+        }
+    }
+    let early = rows[1].clone();
+    rows.push(early);
+    let rewritten = dir.path().join("学校_多行地址.csv");
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_path(&rewritten)
+        .expect("write");
+    writer.write_record(&header).expect("header");
+    for row in &rows {
+        writer.write_record(row).expect("row");
+    }
+    writer.flush().expect("flush");
+    let text =
+        std::fs::read_to_string(repo().join("pipelines/baiyin-2021.toml")).expect("pipeline");
+    let text = text
+        .replace(
+            "\"../sample_data/returns/HB-PSF-01_学校.csv\"",
+            &format!("\"{}\"", rewritten.display()),
+        )
+        .replace("\"../", &format!("\"{}/", repo().display()));
+    assert!(
+        text.contains("学校_多行地址"),
+        "the pipeline names the schools return"
+    );
+    let run = |name: &str, mib: f64| -> PathBuf {
+        let pipeline = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&pipeline, format!("chunk_mib = {mib:e}\n{text}")).expect("write");
+        let out = dir.path().join(name);
+        let output = riskcensus(&[
+            "run",
+            pipeline.to_str().expect("utf-8"),
+            "--out",
+            out.to_str().expect("utf-8"),
+            "-q",
+        ]);
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        out
+    };
+    let whole = run("whole", 1024.0);
+    let findings = std::fs::read_to_string(whole.join("findings.csv")).expect("findings");
+    assert!(
+        findings
+            .lines()
+            .any(|l| l.contains("dup.credit_code") && l.contains("学校_多行地址")),
+        "the duplicate row is a finding"
+    );
+    let manifest = |out: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).expect("m"))
+            .expect("json")
+    };
+    for (name, mib) in [("record", 1e-9), ("kib", 1.0 / 1024.0)] {
+        let chunked = run(name, mib);
+        assert_eq!(
+            std::fs::read_to_string(chunked.join("findings.csv")).expect("findings"),
+            findings,
+            "findings with chunks of {mib} MiB"
+        );
+        let (a, b) = (manifest(&whole), manifest(&chunked));
+        for key in ["inputs", "outputs", "totals"] {
+            assert_eq!(
+                a[key], b[key],
+                "manifest `{key}` differs, chunks of {mib} MiB"
+            );
+        }
+    }
+}
+
 /// A copy of the sample pipeline in a temp dir with one edit applied.
 fn broken_pipeline(dir: &Path, edit: impl FnOnce(String) -> String) -> PathBuf {
     let text =

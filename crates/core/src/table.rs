@@ -37,6 +37,9 @@ pub struct RawTable {
     pub frame: DataFrame,
     /// Line number of each row (1 = header).
     pub lines: Vec<u64>,
+    /// Rows in each of the chunks the file was read in, in order (they add up to the table's
+    /// height): validation works chunk by chunk along the same cuts.
+    pub parts: Vec<usize>,
     /// Required fields with no column: every row is rejected for them.
     pub missing_required: Vec<String>,
     /// Structure findings.

@@ -236,6 +236,7 @@ impl<'a> TableBuilder<'a> {
             encoding,
             columns: self.columns,
             frame,
+            parts: vec![height],
             lines: self.lines,
             missing_required: self.missing_required,
             outlines: Vec::new(),

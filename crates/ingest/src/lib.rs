@@ -25,6 +25,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 mod builder;
+pub mod chunks;
 pub mod excel;
 pub mod gpkg;
 pub mod limits;
@@ -131,6 +132,26 @@ pub fn ingest_file(
     sheet: Option<&str>,
     class: &ResolvedClass,
 ) -> Result<RawTable, IngestError> {
+    ingest_file_in_chunks(
+        path,
+        display_name,
+        encoding,
+        sheet,
+        class,
+        chunks::CHUNK_BYTES,
+    )
+}
+
+/// [`ingest_file`], a CSV read in chunks of about `chunk_bytes` ([`ingest_bytes_in_chunks`]);
+/// spreadsheets and GeoPackages are read whole.
+pub fn ingest_file_in_chunks(
+    path: &Path,
+    display_name: &str,
+    encoding: Encoding,
+    sheet: Option<&str>,
+    class: &ResolvedClass,
+    chunk_bytes: usize,
+) -> Result<RawTable, IngestError> {
     if excel::is_spreadsheet(path) {
         return excel::ingest_excel(path, display_name, sheet, class);
     }
@@ -151,7 +172,7 @@ pub fn ingest_file(
                 path: display_name.to_string(),
                 source,
             })?;
-        ingest_bytes(display_name, buffer, encoding, class)
+        ingest_bytes_in_chunks(display_name, buffer, encoding, class, chunk_bytes)
     })
 }
 
@@ -259,12 +280,25 @@ pub(crate) fn read_with_sha256(path: &Path, name: &str) -> Result<(Vec<u8>, Stri
     Ok((bytes, sha256))
 }
 
-/// Ingest bytes already read.
+/// Ingest bytes already read, in chunks of [`chunks::CHUNK_BYTES`].
 pub fn ingest_bytes(
     name: &str,
     bytes: &[u8],
     encoding: Encoding,
     class: &ResolvedClass,
+) -> Result<RawTable, IngestError> {
+    ingest_bytes_in_chunks(name, bytes, encoding, class, chunks::CHUNK_BYTES)
+}
+
+/// [`ingest_bytes`], the records after the header cut into chunks of about `chunk_bytes`
+/// ([`chunks`]) and parsed in parallel. The table is the same whatever the chunk size; its
+/// [`RawTable::parts`] say where the chunks were cut, for validation to work along them.
+pub fn ingest_bytes_in_chunks(
+    name: &str,
+    bytes: &[u8],
+    encoding: Encoding,
+    class: &ResolvedClass,
+    chunk_bytes: usize,
 ) -> Result<RawTable, IngestError> {
     let sha256 = hex::encode(Sha256::digest(bytes));
     let (text, encoding_found) = decode_borrowed(name, bytes, encoding)?;
@@ -272,13 +306,12 @@ pub fn ingest_bytes(
         .flexible(true)
         .has_headers(false)
         .from_reader(text.as_bytes());
-    let mut records = reader.records();
     let csv_err = |e: csv::Error| IngestError::Csv {
         path: name.to_string(),
         line: e.position().map_or(0, |p| p.line()),
         message: e.to_string(),
     };
-    let header: Vec<String> = match records.next() {
+    let header: Vec<String> = match reader.records().next() {
         Some(r) => r.map_err(csv_err)?.iter().map(str::to_string).collect(),
         None => {
             return Err(IngestError::Empty {
@@ -286,15 +319,69 @@ pub fn ingest_bytes(
             })
         }
     };
+    let body = usize::try_from(reader.position().byte()).unwrap_or(text.len());
     let limits = limits::Limits::new(name);
     limits.check_columns(1, header.len())?;
-    // Columns sized once for the file's lines: growing them row by row copied every column
+    let parts: Vec<chunks::Chunk> = chunks::record_chunks(&text, body, chunk_bytes.max(1));
+    let parse = |index: usize, chunk: &chunks::Chunk| {
+        let mut table = parse_chunk(
+            name,
+            class,
+            &header,
+            &text[chunk.bytes.clone()],
+            chunk.first_line,
+        )?;
+        if index > 0 {
+            // The header's findings are the first chunk's.
+            table.findings.retain(|f| f.row != Some(1));
+        }
+        Ok(table)
+    };
+    let mut tables: Vec<RawTable> = if parts.len() > 1 {
+        use rayon::prelude::*;
+        parts
+            .par_iter()
+            .enumerate()
+            .map(|(i, c)| parse(i, c))
+            .collect::<Result<_, IngestError>>()?
+    } else {
+        parts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| parse(i, c))
+            .collect::<Result<_, _>>()?
+    };
+    if tables.is_empty() {
+        tables.push(parse_chunk(name, class, &header, "", 2)?);
+    }
+    concat(name, tables, sha256, encoding_found)
+}
+
+/// The records of one chunk (text whose first line is `first_line` of the file) as a table with
+/// `header`'s columns.
+fn parse_chunk(
+    name: &str,
+    class: &ResolvedClass,
+    header: &[String],
+    text: &str,
+    first_line: u64,
+) -> Result<RawTable, IngestError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    let csv_err = |e: csv::Error| IngestError::Csv {
+        path: name.to_string(),
+        line: first_line + e.position().map_or(0, |p| p.line().saturating_sub(1)),
+        message: e.to_string(),
+    };
+    let limits = limits::Limits::new(name);
+    // Columns sized once for the chunk's lines: growing them row by row copied every column
     // several times over and faulted in fresh memory each time (perf).
     let rows_hint = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
-    let mut table = builder::TableBuilder::new(name, class, &header, 1, rows_hint);
-    let mut counter = LineCounter::new(&text);
-    drop(records);
-    // One record buffer for the whole file. A record's fields lie end to end in it: they are
+    let mut table = builder::TableBuilder::new(name, class, header, 1, rows_hint);
+    let mut counter = LineCounter::starting_at(text, first_line);
+    // One record buffer for the whole chunk. A record's fields lie end to end in it: they are
     // checked as UTF-8 in one simdutf8 call per record, then cut at their ends, which `str::get`
     // checks are character boundaries (the csv crate's own check per record was a sixth of
     // ingest time, and one check per field 2 % of a validation's CPU time).
@@ -330,7 +417,7 @@ pub fn ingest_bytes(
     // reader takes the end of the file as the field's end.
     let last_record = text.as_bytes().get(last_record_start..).unwrap_or_default();
     if limits::ends_inside_quotes(last_record) {
-        let mut counter = LineCounter::new(&text);
+        let mut counter = LineCounter::starting_at(text, first_line);
         return Err(IngestError::Csv {
             path: name.to_string(),
             line: counter.line_at(last_record_start),
@@ -339,7 +426,38 @@ pub fn ingest_bytes(
                 .into(),
         });
     }
-    table.finish(sha256, encoding_found)
+    table.finish(String::new(), "")
+}
+
+/// The chunks' tables, in order, as the file's one table.
+fn concat(
+    name: &str,
+    tables: Vec<RawTable>,
+    sha256: String,
+    encoding: &'static str,
+) -> Result<RawTable, IngestError> {
+    let mut tables = tables.into_iter();
+    let Some(mut table) = tables.next() else {
+        return Err(IngestError::Empty {
+            path: name.to_string(),
+        });
+    };
+    table.parts = vec![table.lines.len()];
+    for next in tables {
+        table
+            .frame
+            .vstack_mut_owned(next.frame)
+            .map_err(|source| IngestError::Frame {
+                path: name.to_string(),
+                source,
+            })?;
+        table.parts.push(next.lines.len());
+        table.lines.extend(next.lines);
+        table.findings.extend(next.findings);
+    }
+    table.sha256 = sha256;
+    table.encoding = encoding;
+    Ok(table)
 }
 
 /// An empty vector with `fields`'s allocation, for the fields of another record.
@@ -360,11 +478,17 @@ struct LineCounter<'a> {
 }
 
 impl<'a> LineCounter<'a> {
+    #[cfg(test)]
     fn new(text: &'a str) -> Self {
+        Self::starting_at(text, 1)
+    }
+
+    /// A counter for `text` whose first line is line `line` of its file.
+    fn starting_at(text: &'a str, line: u64) -> Self {
         LineCounter {
             bytes: text.as_bytes(),
             scanned: 0,
-            line: 1,
+            line,
         }
     }
 

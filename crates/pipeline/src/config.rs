@@ -164,6 +164,10 @@ pub struct Pipeline {
     /// of a run grows with the batch, not with the whole census. Results do not depend on it.
     #[serde(default)]
     pub batch_mib: Option<u64>,
+    /// A large CSV return is read and validated in chunks of about this many MiB (default 32), in
+    /// parallel. Results do not depend on it.
+    #[serde(default)]
+    pub chunk_mib: Option<f64>,
     /// Which GeoPackages a run writes: `counties` (default, `counties/<code>_<name>.gpkg` with a
     /// project each), `all` (those and `<name>.gpkg` of the whole run) or `none` (GeoParquet only: a national run saves most of a minute per
     /// 1,000 counties).

@@ -67,6 +67,16 @@ pub fn prepare<'a>(
             Crs::parse(c)?;
         }
     }
+    if let Some(mib) = pipeline.chunk_mib {
+        if !(mib.is_finite() && mib > 0.0) {
+            return Err(PipelineError::Config {
+                message: format!(
+                    "{}: chunk_mib = {mib}: give a size in MiB above 0 (e.g. 32)",
+                    pipeline.file.display()
+                ),
+            });
+        }
+    }
     timings.lap("load schemas", &mut clock);
     // The register and the polygons are read at the same time: each is mostly one thread's work
     // (the polygons' features are parsed in parallel, the split and the register are not). The
@@ -542,12 +552,18 @@ fn ingest<'a>(ctx: &Context<'a>, index: usize) -> Result<Ingested<'a>, PipelineE
         .as_deref()
         .and_then(Encoding::parse)
         .unwrap_or_default();
-    let raw = riskcensus_ingest::ingest_file(
+    let chunk_bytes = ctx.pipeline.chunk_mib.map_or(
+        riskcensus_ingest::chunks::CHUNK_BYTES,
+        // At least a byte (a record per chunk); checked finite and above 0 in `prepare`.
+        |mib| (mib * f64::from(1u32 << 20)).max(1.0) as usize,
+    );
+    let raw = riskcensus_ingest::ingest_file_in_chunks(
         &conf.path,
         &shown,
         encoding,
         conf.sheet.as_deref(),
         &class,
+        chunk_bytes,
     )?;
     Ok(Ingested {
         index,

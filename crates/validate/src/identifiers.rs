@@ -1,9 +1,8 @@
 //! Identifier rules, row by row over whole columns: division codes against the register
 //! (existence, level, names, with a code suggested by the row's names), credit codes against
-//! GB 32100 (length, charset, checksum, registration region), and duplicates within the file
-//! (credit code, name in village).
+//! GB 32100 (length, charset, checksum, registration region). Duplicates within the file are
+//! [`crate::file_rules`]'.
 
-use foldhash::{HashMap, HashMapExt};
 use polars::prelude::*;
 use riskcensus_core::table::RawTable;
 use riskcensus_core::uscc::{self, UsccProblem};
@@ -11,8 +10,8 @@ use riskcensus_core::{
     DivisionCode, Field, FieldType, Finding, Level, Register, ResolvedClass, Rule,
 };
 
+use crate::names_agree;
 use crate::suggest::{self, lookup_by_names, suggest_nbs_code};
-use crate::{names_agree, normalize_name};
 
 /// The evaluated columns of one file, and how findings name them.
 pub(crate) struct Columns<'a> {
@@ -37,8 +36,7 @@ pub(crate) fn check(
     findings: &mut Vec<Finding>,
 ) -> PolarsResult<()> {
     division_codes(columns, register, findings)?;
-    credit_codes(columns, findings)?;
-    duplicate_names(columns, findings)
+    credit_codes(columns, findings)
 }
 
 /// Division codes against the register: unknown (a civil-affairs number, or a code the row's
@@ -214,7 +212,7 @@ fn division_codes(
 }
 
 /// Credit codes against GB 32100 (unless 代码类型 says 机构编码), their registration region
-/// against the row's county, and the same code twice in the file.
+/// against the row's county.
 fn credit_codes(columns: &Columns<'_>, findings: &mut Vec<Finding>) -> PolarsResult<()> {
     let Columns {
         raw,
@@ -247,7 +245,6 @@ fn credit_codes(columns: &Columns<'_>, findings: &mut Vec<Finding>) -> PolarsRes
                 .and_then(|c| c.str().ok().cloned()),
             None => None,
         };
-        let mut first_seen: HashMap<&str, u64> = HashMap::new();
         for (i, v) in values.iter().enumerate() {
             let Some(v) = v else { continue };
             let line = lines.get(i).unwrap_or(0);
@@ -300,67 +297,6 @@ fn credit_codes(columns: &Columns<'_>, findings: &mut Vec<Finding>) -> PolarsRes
                             .in_column(header(&cf.id), Some(v.to_string())),
                         );
                     }
-                }
-            }
-            if let Some(first) = first_seen.get(v) {
-                findings.push(
-                    Finding::new(
-                        &raw.file,
-                        &raw.class,
-                        Rule::DuplicateCreditCode,
-                        format!("统一社会信用代码与第 {first} 行重复"),
-                        format!("same credit code as row {first}"),
-                    )
-                    .at_row(line)
-                    .in_column(header(&cf.id), Some(v.to_string())),
-                );
-            } else {
-                first_seen.insert(v, line);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The same name twice in one village (normalised: spaces and brackets ignored).
-fn duplicate_names(columns: &Columns<'_>, findings: &mut Vec<Finding>) -> PolarsResult<()> {
-    let Columns {
-        raw,
-        class,
-        evaluated,
-        lines,
-        header,
-        code_field,
-    } = *columns;
-    if let (Some(nf), Some(cf)) = (class.field("name"), code_field) {
-        if let (Ok(names), Ok(codes)) = (
-            evaluated.column(nf.id.as_str()),
-            evaluated.column(cf.id.as_str()),
-        ) {
-            let (names, codes) = (names.str()?.clone(), codes.str()?.clone());
-            let mut first_seen: HashMap<(String, &str), u64> = HashMap::new();
-            for (i, (name, code)) in names.iter().zip(codes.iter()).enumerate() {
-                let (Some(name), Some(code)) = (name, code) else {
-                    continue;
-                };
-                let key = (normalize_name(name), code);
-                let line = lines.get(i).unwrap_or(0);
-                if let Some(first) = first_seen.get(&key) {
-                    findings.push(
-                        Finding::new(
-                            &raw.file,
-                            &raw.class,
-                            Rule::DuplicateName,
-                            format!("与第 {first} 行同名且同村（{code}），疑为重复填报"),
-                            format!(
-                                "same name and village ({code}) as row {first}: likely filed twice"
-                            ),
-                        )
-                        .at_row(line)
-                        .in_column(header(&nf.id), Some(name.to_string())),
-                    );
-                } else {
-                    first_seen.insert(key, line);
                 }
             }
         }

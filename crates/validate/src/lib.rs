@@ -22,22 +22,24 @@
 #![deny(missing_docs)]
 
 pub mod derive;
+mod file_rules;
 mod identifiers;
 mod masks;
 pub mod multi;
+mod rows;
 pub mod suggest;
 
 pub use suggest::suggest_nbs_code;
 
 use polars::prelude::*;
 pub use riskcensus_core::schema::normalize_name;
-use riskcensus_core::table::{RawTable, LINE_COLUMN};
-use riskcensus_core::{Confidence, Field, FieldType, Finding, Register, ResolvedClass, Rule};
+use riskcensus_core::table::RawTable;
+use riskcensus_core::{Confidence, Field, FieldType, Finding, Register, ResolvedClass};
 
 /// The result of validating one table.
 #[derive(Debug, Clone)]
 pub struct Validated {
-    /// One typed column per schema field (field ids) plus [`LINE_COLUMN`], row for row with the
+    /// One typed column per schema field (field ids) plus [`LINE_COLUMN`](riskcensus_core::table::LINE_COLUMN), row for row with the
     /// raw table.
     pub typed: DataFrame,
     /// Every finding, structure findings from ingest first.
@@ -61,7 +63,7 @@ pub fn dtype_of(t: FieldType) -> DataType {
     }
 }
 
-fn typed_expr(f: &Field) -> Expr {
+pub(crate) fn typed_expr(f: &Field) -> Expr {
     let c = col(f.id.as_str());
     match f.field_type {
         FieldType::Boolean => when(c.clone().eq(lit("是")))
@@ -132,6 +134,10 @@ pub fn parse_date(text: &str) -> Option<chrono::NaiveDate> {
 }
 
 /// Validate a raw table against its class, with pipeline settings.
+///
+/// The rules of single rows run chunk by chunk along the table's [`RawTable::parts`] (the cuts
+/// ingest read the file in), in parallel; the rules over the whole file (duplicates, unit slips)
+/// then run once over all of it ([`file_rules`]). The result is the same whatever the cuts.
 pub fn validate_with(
     raw: &RawTable,
     class: &ResolvedClass,
@@ -149,165 +155,40 @@ pub fn validate_with(
         .iter()
         .filter(|f| base.column(f.id.as_str()).is_ok())
         .collect();
-    let masks::Masks { exprs, masks } = masks::build(&present, class, &base, options);
-
-    let typed_cols: Vec<Expr> = present
-        .iter()
-        .map(|f| typed_expr(f).alias(format!("__t_{}", f.id).as_str()))
-        .collect();
-    let mut frame = base.clone();
-    for f in present.iter().filter(|f| f.field_type == FieldType::Date) {
-        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-        let days: Int32Chunked = frame
-            .column(f.id.as_str())?
-            .str()?
-            .iter()
-            .map(|v| {
-                v.and_then(parse_date)
-                    .map(|d| (d - epoch).num_days() as i32)
-            })
-            .collect();
-        frame.with_column(
-            days.into_series()
-                .with_name(format!("__t_{}", f.id).as_str().into())
-                .into_date()
-                .into(),
-        )?;
-    }
-    for f in present
-        .iter()
-        .filter(|f| f.field_type == FieldType::MultiEnum)
-    {
-        let column = frame.column(f.id.as_str())?.str()?.clone();
-        let name = format!("__t_{}", f.id);
-        // Most cells are already `a;b`: the column is then used as it is, not rebuilt.
-        let normalized: StringChunked = if column
-            .iter()
-            .flatten()
-            .any(|v| multi::canonical(v, &f.codes).is_some())
-        {
-            column
-                .iter()
-                .map(|v| v.map(|v| multi::canonical(v, &f.codes).unwrap_or_else(|| v.to_string())))
-                .collect()
-        } else {
-            column
-        };
-        frame.with_column(normalized.with_name(name.as_str().into()).into_column())?;
-    }
-    // Two projections over a frame in memory: the optimiser has nothing to push down, and
-    // running it on these wide plans for each of hundreds of files cost a sixth of validation.
-    let evaluated = frame
-        .lazy()
-        .without_optimizations()
-        .with_columns(typed_cols)
-        .with_columns(exprs)
-        .collect()?;
-
-    let lines = evaluated.column(LINE_COLUMN)?.u64()?.clone();
-    let mut findings = raw.findings.clone();
-    findings.extend(derived_findings);
-    // The header as written, or the form's label for a derived column the file lacks.
-    let header = |field: &str| {
-        raw.header_of(field).map(str::to_string).unwrap_or_else(|| {
-            class
-                .field(field)
-                .map_or_else(|| field.to_string(), Field::label_with_unit)
-        })
-    };
-    let raw_value = |field: &str, i: usize| -> Option<String> {
-        evaluated
-            .column(field)
-            .ok()?
-            .str()
-            .ok()?
-            .get(i)
-            .map(str::to_string)
-    };
-    for m in &masks {
-        let mask = evaluated.column(m.name.as_str())?.bool()?;
-        for (i, hit) in mask.iter().enumerate() {
-            if hit != Some(true) {
-                continue;
-            }
-            let line = lines.get(i).unwrap_or(0);
-            let value = raw_value(&m.field, i);
-            let mut finding =
-                Finding::new(&raw.file, &raw.class, m.rule, m.zh.clone(), m.en.clone())
-                    .at_row(line);
-            if let (Rule::CodeList, Some(f), Some(v)) = (m.rule, class.field(&m.field), &value) {
-                finding = with_nearest_codes(finding, v, &f.codes);
-            }
-            findings.push(finding.in_column(header(&m.field), value));
-        }
-    }
-
-    // Multi-select values: every item in the code list.
-    for f in present
-        .iter()
-        .filter(|f| f.field_type == FieldType::MultiEnum)
-    {
-        let values = evaluated.column(f.id.as_str())?.str()?.clone();
-        for (i, v) in values.iter().enumerate() {
-            let Some(v) = v else { continue };
-            let bad = multi::unknown_items(v, &f.codes);
-            if !bad.is_empty() {
-                findings.push(
-                    Finding::new(
-                        &raw.file,
-                        &raw.class,
-                        Rule::CodeList,
-                        format!(
-                            "“{}”中的“{}”不在代码表中（可选：{}，多选用“;”分隔）",
-                            f.label_with_unit(),
-                            bad.join("、"),
-                            f.codes.join("、")
-                        ),
-                        format!(
-                            "“{}”: “{}” not in the code list ({}; separate choices with ;)",
-                            f.en,
-                            bad.join(", "),
-                            f.codes.join(", ")
-                        ),
-                    )
-                    .at_row(lines.get(i).unwrap_or(0))
-                    .in_column(header(&f.id), Some(v.to_string())),
-                );
-                // The nearest entries are named; the suggestion would be for the whole cell.
-                if let ([item], Some(last)) = (bad.as_slice(), findings.pop()) {
-                    findings.push(with_nearest_codes(last, item, &f.codes).suggesting(None));
-                }
-            }
-        }
-    }
-    identifiers::check(
-        &identifiers::Columns {
+    let check = |(offset, len): (usize, usize)| {
+        rows::check(
             raw,
             class,
-            evaluated: &evaluated,
-            lines: &lines,
-            header: &header,
-            code_field: class
-                .fields
-                .iter()
-                .find(|f| f.field_type == FieldType::DivisionCode),
-        },
-        register,
-        &mut findings,
-    )?;
-
-    // The typed frame: every field of the class, in schema order.
-    let height = evaluated.height();
-    let mut out: Vec<Column> = Vec::with_capacity(class.fields.len() + 1);
-    for f in &class.fields {
-        let c = match evaluated.column(format!("__t_{}", f.id).as_str()) {
-            Ok(c) => c.clone().with_name(f.id.as_str().into()),
-            Err(_) => Column::full_null(f.id.as_str().into(), height, &dtype_of(f.field_type)),
-        };
-        out.push(c);
+            register,
+            options,
+            &present,
+            &base.slice(offset as i64, len),
+        )
+    };
+    let slices = slices(&raw.parts, base.height());
+    let checked: Vec<rows::Checked> = if slices.len() > 1 {
+        use rayon::prelude::*;
+        slices
+            .into_par_iter()
+            .map(check)
+            .collect::<PolarsResult<_>>()?
+    } else {
+        slices.into_iter().map(check).collect::<PolarsResult<_>>()?
+    };
+    let mut findings = raw.findings.clone();
+    findings.extend(derived_findings);
+    let mut typed: Option<DataFrame> = None;
+    for part in checked {
+        findings.extend(part.findings);
+        match typed.as_mut() {
+            None => typed = Some(part.typed),
+            Some(t) => {
+                t.vstack_mut_owned(part.typed)?;
+            }
+        }
     }
-    out.push(evaluated.column(LINE_COLUMN)?.clone());
-    let typed = DataFrame::new(height, out)?;
+    let typed = typed.ok_or_else(|| polars_err!(ComputeError: "no rows checked"))?;
+    findings.extend(file_rules::check(raw, class, &base, &typed, &present)?);
     findings.sort_by(|a, b| a.row.cmp(&b.row).then(a.rule.cmp(&b.rule)));
     Ok(Validated {
         typed,
@@ -316,8 +197,35 @@ pub fn validate_with(
     })
 }
 
+/// `(offset, rows)` of each part of a table of `height` rows (one slice, maybe empty, when the
+/// parts do not add up to it).
+fn slices(parts: &[usize], height: usize) -> Vec<(usize, usize)> {
+    if parts.len() < 2 || parts.iter().sum::<usize>() != height {
+        return vec![(0, height)];
+    }
+    let mut offset = 0;
+    parts
+        .iter()
+        .map(|&rows| {
+            let slice = (offset, rows);
+            offset += rows;
+            slice
+        })
+        .collect()
+}
+
+/// The column as a finding names it: the header as written, or the form's label for a derived
+/// column the file lacks.
+pub(crate) fn header_of(raw: &RawTable, class: &ResolvedClass, field: &str) -> String {
+    raw.header_of(field).map(str::to_string).unwrap_or_else(|| {
+        class
+            .field(field)
+            .map_or_else(|| field.to_string(), Field::label_with_unit)
+    })
+}
+
 /// A code-list finding with the entries nearest to the value named (a unique one suggested).
-fn with_nearest_codes(mut finding: Finding, value: &str, codes: &[String]) -> Finding {
+pub(crate) fn with_nearest_codes(mut finding: Finding, value: &str, codes: &[String]) -> Finding {
     let near = suggest::nearest_codes(value, codes);
     if near.is_empty() {
         return finding;

@@ -5,9 +5,10 @@
 
 use polars::prelude::*;
 use riskcensus_core::schema::Check;
-use riskcensus_core::{Field, FieldType, ResolvedClass, Rule};
+use riskcensus_core::table::{RawTable, LINE_COLUMN};
+use riskcensus_core::{Field, FieldType, Finding, ResolvedClass, Rule};
 
-use crate::Options;
+use crate::{header_of, Options};
 
 /// A boolean column per rule and field, true where the rule fires.
 pub(crate) struct Mask {
@@ -46,7 +47,8 @@ impl Masks {
     }
 }
 
-/// Every mask of a file whose present fields are `present` (the frame `base` holds them).
+/// Every mask of one row's rules for a file whose present fields are `present` (the frame `base`
+/// holds them): all but [`whole_file`]'s.
 pub(crate) fn build(
     present: &[&Field],
     class: &ResolvedClass,
@@ -56,9 +58,54 @@ pub(crate) fn build(
     let mut masks = Masks::default();
     field_rules(&mut masks, present, options);
     coarse_coordinates(&mut masks, present);
-    unit_slips(&mut masks, present);
     cross_field(&mut masks, class, base);
     masks
+}
+
+/// The masks that compare a row with the rest of its file (unit slips), for the whole file.
+pub(crate) fn whole_file(present: &[&Field]) -> Masks {
+    let mut masks = Masks::default();
+    unit_slips(&mut masks, present);
+    masks
+}
+
+/// The findings of `masks`, evaluated in `evaluated` (which holds the cells under their field
+/// ids and [`LINE_COLUMN`]), in mask order, each mask's in row order.
+pub(crate) fn findings(
+    raw: &RawTable,
+    class: &ResolvedClass,
+    evaluated: &DataFrame,
+    masks: &[Mask],
+) -> PolarsResult<Vec<Finding>> {
+    let lines = evaluated.column(LINE_COLUMN)?.u64()?;
+    let raw_value = |field: &str, i: usize| -> Option<String> {
+        evaluated
+            .column(field)
+            .ok()?
+            .str()
+            .ok()?
+            .get(i)
+            .map(str::to_string)
+    };
+    let mut findings = Vec::new();
+    for m in masks {
+        let mask = evaluated.column(m.name.as_str())?.bool()?;
+        for (i, hit) in mask.iter().enumerate() {
+            if hit != Some(true) {
+                continue;
+            }
+            let line = lines.get(i).unwrap_or(0);
+            let value = raw_value(&m.field, i);
+            let mut finding =
+                Finding::new(&raw.file, &raw.class, m.rule, m.zh.clone(), m.en.clone())
+                    .at_row(line);
+            if let (Rule::CodeList, Some(f), Some(v)) = (m.rule, class.field(&m.field), &value) {
+                finding = crate::with_nearest_codes(finding, v, &f.codes);
+            }
+            findings.push(finding.in_column(header_of(raw, class, &m.field), value));
+        }
+    }
+    Ok(findings)
 }
 
 fn fmt_num(v: f64) -> String {
