@@ -11,7 +11,6 @@
 
 mod batches;
 pub mod config;
-mod cross_file;
 pub mod error;
 pub mod output;
 mod packages;

@@ -6,11 +6,12 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use riskcensus_core::schema::LocationKind;
 use riskcensus_core::table::LINE_COLUMN;
-use riskcensus_core::{FieldType, Finding, Register, ResolvedClass, Rule, SchemaSet, Severity};
+use riskcensus_core::{FieldType, Finding, Register, ResolvedClass, SchemaSet, Severity};
 use riskcensus_ingest::Encoding;
 use riskcensus_locate::cache::{CheckedPolygons, PolygonCache};
 use riskcensus_locate::layers::{read_polygons, LayerSpec};
 use riskcensus_locate::{Crs, PointInput, VillageIndex};
+use riskcensus_validate::across_files::{rejects_whole_file, FileRows};
 
 use crate::config::{LayerConf, Pipeline, ReturnConf};
 use crate::error::PipelineError;
@@ -370,7 +371,7 @@ pub(crate) fn process_batches(
     let plan = crate::batches::plan(ctx, &sizes);
     let size_of = |index: usize| sizes.get(index).copied().unwrap_or(0);
     timings.batches = plan.batches.len();
-    let mut cross_file = crate::cross_file::CrossFile::new(&classes);
+    let mut across_files = riskcensus_validate::across_files::AcrossFiles::new(&classes);
     let mut outcomes: Vec<Option<FileOutcome>> = returns.iter().map(|_| None).collect();
     // Four steps per file: read, validate, locate, decide.
     progress.start("核查 checking returns", 4 * returns.len() as u64);
@@ -400,7 +401,21 @@ pub(crate) fn process_batches(
             |v| locate(ctx, v).map(advance(progress)),
         )?;
         timings.lap("locate (parallel over files)", &mut clock);
-        cross_file.check_batch(&mut checked, ctx.pipeline.sampled_villages.as_deref())?;
+        let mut rows: Vec<FileRows<'_>> = checked
+            .iter_mut()
+            .map(|c| FileRows {
+                class: &c.class,
+                shown: &c.shown,
+                raw: &c.raw,
+                typed: &c.typed,
+                codes: &c.codes,
+                lon: &c.lon,
+                lat: &c.lat,
+                findings: &mut c.findings,
+            })
+            .collect();
+        across_files.check_batch(&mut rows, ctx.pipeline.sampled_villages.as_deref())?;
+        drop(rows);
         timings.lap("checks across files", &mut clock);
         let mut decided: Vec<(usize, FileOutcome)> = largest_first(
             checked,
@@ -426,7 +441,12 @@ pub(crate) fn process_batches(
     let first_file = |outcomes: &[FileOutcome], class: &str| {
         outcomes.iter().position(|o| o.class.node.code == class)
     };
-    let coverage = cross_file.coverage_findings(&ctx.villages, |class| {
+    let villages = ctx
+        .villages
+        .villages()
+        .iter()
+        .map(|v| (v.code.as_str(), v.township.as_str()));
+    let coverage = across_files.coverage_findings(villages, |class| {
         first_file(&outcomes, class).map(|i| outcomes[i].report.file.clone())
     });
     for finding in coverage {
@@ -446,12 +466,6 @@ fn apply_severities(ctx: &Context<'_>, findings: &mut Vec<Finding>) {
         }
         None => false,
     });
-}
-
-/// Whether a finding rejects every row of its file: a missing required column, as an error (it
-/// names the header row, or no row).
-pub(crate) fn rejects_whole_file(finding: &Finding) -> bool {
-    finding.severity == Severity::Error && finding.rule == Rule::MissingColumn
 }
 
 /// Add a finding on a whole file (no row) to a decided file: the pipeline's severity applies,

@@ -21,6 +21,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod across_files;
 pub mod derive;
 mod file_rules;
 mod identifiers;

@@ -1,25 +1,49 @@
 //! Checks that need more than one file: the same object filed twice in one class, and
 //! plausibility against another class's population figures.
 //!
-//! Returns are checked batch by batch ([`crate::batches`]); [`CrossFile`] carries from one batch to
-//! the next only compact keys and figures, so that a batch's text can be dropped once its rows are
-//! decided.
+//! A pipeline checks its returns batch by batch; [`AcrossFiles`] carries from one batch to the
+//! next only compact keys and figures, so that a batch's text can be dropped once its rows are
+//! decided. The findings the checks see are final (the pipeline's severities applied), so a row's
+//! fate is decided once.
 
 use std::collections::hash_map::Entry;
 
 use foldhash::{HashMap, HashMapExt};
 use rayon::prelude::*;
 
+use polars::prelude::*;
 use riskcensus_core::schema::{normalize_name, Check};
-use riskcensus_core::{Finding, ResolvedClass, Rule};
+use riskcensus_core::table::RawTable;
+use riskcensus_core::{Finding, ResolvedClass, Rule, Severity};
 
-use crate::error::PipelineError;
-use crate::process::Checked;
+/// One return of a batch, as the checks across files see it: validated and located, its rows
+/// not yet decided.
+pub struct FileRows<'a> {
+    /// Its class.
+    pub class: &'a ResolvedClass,
+    /// The file as findings name it.
+    pub shown: &'a str,
+    /// The table as read (lines and headers).
+    pub raw: &'a RawTable,
+    /// Typed values (field ids), row for row with `raw`.
+    pub typed: &'a DataFrame,
+    /// The declared 12-digit division code per row; null where it is not 12 digits.
+    pub codes: &'a StringChunked,
+    /// Longitude and latitude per row in EPSG:4490, where the point is usable.
+    pub lon: &'a [Option<f64>],
+    /// See `lon`.
+    pub lat: &'a [Option<f64>],
+    /// Its findings so far, with their final severities; the checks add theirs.
+    pub findings: &'a mut Vec<Finding>,
+}
 
-fn text_column<'f>(
-    typed: &'f polars::prelude::DataFrame,
-    field: &str,
-) -> Result<Vec<Option<&'f str>>, PipelineError> {
+/// Whether a finding rejects every row of its file: a missing required column, as an error (it
+/// names the header row, or no row).
+pub fn rejects_whole_file(finding: &Finding) -> bool {
+    finding.severity == Severity::Error && finding.rule == Rule::MissingColumn
+}
+
+fn text_column<'f>(typed: &'f DataFrame, field: &str) -> PolarsResult<Vec<Option<&'f str>>> {
     Ok(match typed.column(field) {
         Ok(col) => col.str()?.iter().collect(),
         Err(_) => vec![None; typed.height()],
@@ -29,7 +53,7 @@ fn text_column<'f>(
 /// What the checks across files carry from one batch of returns to the next: the keys of earlier
 /// files per class (duplicates), the figures of referenced classes (population, township sums) and
 /// the villages and townships with a usable capacity return.
-pub(crate) struct CrossFile {
+pub struct AcrossFiles {
     /// Keys of the files already checked, per class; dropped after a class's last file.
     seen: HashMap<String, ClassSeen>,
     /// Files not yet checked, per class.
@@ -70,9 +94,9 @@ fn row_key(kind: &[u8], parts: &[&str]) -> u128 {
 /// The classes whose coverage `ind.missing_input` reports: (class, counted per township).
 const COVERAGE: [(&str, bool); 2] = [("DR-GRS-02", false), ("DR-GRS-01", true)];
 
-impl CrossFile {
+impl AcrossFiles {
     /// Ready for the pipeline's returns, given each return's class.
-    pub(crate) fn new(classes: &[&ResolvedClass]) -> Self {
+    pub fn new(classes: &[&ResolvedClass]) -> Self {
         let mut files_left: HashMap<String, usize> = HashMap::new();
         let mut population = HashMap::new();
         let mut sums = HashMap::new();
@@ -101,7 +125,7 @@ impl CrossFile {
                 }
             }
         }
-        CrossFile {
+        AcrossFiles {
             seen: HashMap::new(),
             files_left,
             population,
@@ -112,11 +136,11 @@ impl CrossFile {
 
     /// Run the checks across files on a batch (files of a class in pipeline order, every file of
     /// a referenced class in earlier batches or in this one), then keep what later batches need.
-    pub(crate) fn check_batch(
+    pub fn check_batch(
         &mut self,
-        files: &mut [Checked],
+        files: &mut [FileRows<'_>],
         sampled: Option<&[String]>,
-    ) -> Result<(), PipelineError> {
+    ) -> PolarsResult<()> {
         self.duplicates_across_files(files)?;
         self.per_resident(files)?;
         self.villages_within_township(files)?;
@@ -127,9 +151,9 @@ impl CrossFile {
 
     /// `dup.across_files`: a row of a later file of a class with the credit code, or the name
     /// and village, of a row of an earlier file of the same class.
-    fn duplicates_across_files(&mut self, files: &mut [Checked]) -> Result<(), PipelineError> {
+    fn duplicates_across_files<'a>(&mut self, files: &mut [FileRows<'a>]) -> PolarsResult<()> {
         // Classes are independent: each runs on its own, its files in pipeline order.
-        let mut by_class: std::collections::BTreeMap<String, Vec<&mut Checked>> =
+        let mut by_class: std::collections::BTreeMap<String, Vec<&mut FileRows<'a>>> =
             std::collections::BTreeMap::new();
         for file in files.iter_mut() {
             by_class
@@ -137,7 +161,7 @@ impl CrossFile {
                 .or_default()
                 .push(file);
         }
-        let work: Vec<(String, ClassSeen, usize, Vec<&mut Checked>)> = by_class
+        let work: Vec<(String, ClassSeen, usize, Vec<&mut FileRows<'a>>)> = by_class
             .into_iter()
             .map(|(class, files)| {
                 let seen = self.seen.remove(&class).unwrap_or_default();
@@ -151,7 +175,7 @@ impl CrossFile {
                 let left = duplicates_in_class(&mut seen, left, files)?;
                 Ok((class, seen, left))
             })
-            .collect::<Result<_, PipelineError>>()?;
+            .collect::<PolarsResult<_>>()?;
         for (class, seen, left) in done {
             if left > 0 {
                 self.seen.insert(class.clone(), seen);
@@ -164,21 +188,21 @@ impl CrossFile {
 
 /// Check a class's files of a batch against the keys seen so far; `left` files of the class
 /// (these included) remain. Returns how many remain after them.
-fn duplicates_in_class(
+fn duplicates_in_class<'a>(
     seen: &mut ClassSeen,
     mut left: usize,
-    files: Vec<&mut Checked>,
-) -> Result<usize, PipelineError> {
+    files: Vec<&mut FileRows<'a>>,
+) -> PolarsResult<usize> {
     for file in files {
         left = left.saturating_sub(1);
         // The keys of the class's last file are never looked up.
         if seen.keys.is_empty() && left == 0 {
             continue;
         }
-        let credit = text_column(&file.typed, "credit_code")?;
-        let names = text_column(&file.typed, "name")?;
+        let credit = text_column(file.typed, "credit_code")?;
+        let names = text_column(file.typed, "name")?;
         let file_index = u32::try_from(seen.files.len())
-            .map_err(|_| PipelineError::Internal("more than 2³² files in a class".into()))?;
+            .map_err(|_| polars_err!(ComputeError: "more than 2³² files in a class"))?;
         let keys_of = |i: usize| {
             let credit = credit[i].map(|c| row_key(b"credit", &[c]));
             let name = match (names[i], file.codes.get(i)) {
@@ -211,7 +235,7 @@ fn duplicates_in_class(
             if let Some((other, other_line)) = first {
                 let other = seen.files.get(other as usize).map_or("", String::as_str);
                 file.findings.push(
-                    Finding::new(&file.shown, &file.class.node.code, Rule::AcrossFiles,
+                    Finding::new(file.shown, &file.class.node.code, Rule::AcrossFiles,
                         format!("与 {other} 第 {other_line} 行为同一对象（信用代码或同村同名相同），重复填报"),
                         format!("the same object as row {other_line} of {other} (same credit code, or same name in the same village)"))
                     .at_row(line)
@@ -223,7 +247,7 @@ fn duplicates_in_class(
             }
         }
         if left > 0 {
-            seen.files.push(file.shown.clone());
+            seen.files.push(file.shown.to_string());
             for (k, line) in new_keys {
                 seen.keys.entry(k).or_insert((file_index, line));
             }
@@ -232,10 +256,10 @@ fn duplicates_in_class(
     Ok(left)
 }
 
-impl CrossFile {
+impl AcrossFiles {
     /// `plaus.capacity_vs_population`: `field` above `ratio` × the resident population that the
     /// village's return of `population_class` gives (its first row without errors).
-    fn per_resident(&mut self, files: &mut [Checked]) -> Result<(), PipelineError> {
+    fn per_resident(&mut self, files: &mut [FileRows<'_>]) -> PolarsResult<()> {
         let checks: Vec<(usize, String, f64, String, String)> = files
             .iter()
             .enumerate()
@@ -297,7 +321,7 @@ impl CrossFile {
                 };
                 if *value > ratio * residents {
                     let mut f = Finding::new(
-                        &file.shown,
+                        file.shown,
                         &file.class.node.code,
                         Rule::CapacityVsPopulation,
                         format!(
@@ -324,38 +348,34 @@ impl CrossFile {
 }
 
 /// A field's values as numbers, or `None` when the file lacks the column.
-fn float_column(file: &Checked, field: &str) -> Result<Option<Vec<Option<f64>>>, PipelineError> {
+fn float_column(file: &FileRows<'_>, field: &str) -> PolarsResult<Option<Vec<Option<f64>>>> {
     let Ok(column) = file.typed.column(field) else {
         return Ok(None);
     };
     Ok(Some(
-        column
-            .cast(&polars::prelude::DataType::Float64)?
-            .f64()?
-            .iter()
-            .collect(),
+        column.cast(&DataType::Float64)?.f64()?.iter().collect(),
     ))
 }
 
 /// The lines of a file's rows that will be rejected: those with an error finding (severities as
 /// the pipeline sets them), or every line when the file is rejected whole.
-fn error_lines(file: &Checked) -> std::collections::HashSet<u64> {
-    if file.findings.iter().any(crate::process::rejects_whole_file) {
+fn error_lines(file: &FileRows<'_>) -> std::collections::HashSet<u64> {
+    if file.findings.iter().any(rejects_whole_file) {
         return file.raw.lines.iter().copied().collect();
     }
     file.findings
         .iter()
-        .filter(|x| x.severity == riskcensus_core::Severity::Error)
+        .filter(|x| x.severity == Severity::Error)
         .filter_map(|x| x.row)
         .collect()
 }
 
 /// Values of `field` per division code, from the rows of `class`'s files without errors.
 fn clean_values(
-    files: &[Checked],
+    files: &[FileRows<'_>],
     class: &str,
     field: &str,
-) -> Result<Vec<(String, f64)>, PipelineError> {
+) -> PolarsResult<Vec<(String, f64)>> {
     let mut out = Vec::new();
     for f in files.iter().filter(|f| f.class.node.code == class) {
         let Some(values) = float_column(f, field)? else {
@@ -371,9 +391,9 @@ fn clean_values(
     Ok(out)
 }
 
-impl CrossFile {
+impl AcrossFiles {
     /// `xt.rollup`: the village returns of a township add up to more than the township's figure.
-    fn villages_within_township(&mut self, files: &mut [Checked]) -> Result<(), PipelineError> {
+    fn villages_within_township(&mut self, files: &mut [FileRows<'_>]) -> PolarsResult<()> {
         let checks: Vec<(usize, String, String, String, f64)> = files
             .iter()
             .enumerate()
@@ -437,7 +457,7 @@ impl CrossFile {
                 };
                 if sum > value * (1.0 + tolerance) {
                     found.push(
-                        Finding::new(&file.shown, &file.class.node.code, Rule::Rollup,
+                        Finding::new(file.shown, &file.class.node.code, Rule::Rollup,
                             format!("所属 {n} 个村（社区）填报的“{}”合计 {sum} 超过本乡镇填报的 {value}", spec.zh),
                             format!("the {n} village returns of this township add up to {sum} “{}”, more than the township's {value}", spec.en))
                         .at_row(file.raw.lines[row])
@@ -453,7 +473,7 @@ impl CrossFile {
     /// Keep what later batches need from this one's files, after its checks: the figures of the
     /// (class, field) pairs the pipeline's classes check against, and the villages and townships
     /// with a usable capacity return.
-    fn keep_figures(&mut self, files: &[Checked]) -> Result<(), PipelineError> {
+    fn keep_figures(&mut self, files: &[FileRows<'_>]) -> PolarsResult<()> {
         for ((class, field), population) in self.population.iter_mut() {
             for (code, v) in clean_values(files, class, field)? {
                 population.entry(code).or_insert(v);
@@ -485,21 +505,19 @@ impl CrossFile {
     /// `ind.missing_input`: villages without a DR-GRS-02 return and townships without a
     /// DR-GRS-01 return (rows with errors do not count) get null capacity indicators. One finding
     /// per class that has returns, for its first file (`first_file` gives its name as shown).
-    pub(crate) fn coverage_findings(
+    ///
+    /// `villages` are the pipeline's villages, each as (village code, township code).
+    pub fn coverage_findings<'v>(
         &self,
-        villages: &riskcensus_locate::VillageIndex,
+        villages: impl Iterator<Item = (&'v str, &'v str)>,
         first_file: impl Fn(&str) -> Option<String>,
     ) -> Vec<Finding> {
-        let all_villages: std::collections::BTreeSet<&str> = villages
-            .villages()
-            .iter()
-            .map(|v| v.code.as_str())
-            .collect();
-        let all_townships: std::collections::BTreeSet<&str> = villages
-            .villages()
-            .iter()
-            .map(|v| v.township.as_str())
-            .collect();
+        let mut all_villages = std::collections::BTreeSet::new();
+        let mut all_townships = std::collections::BTreeSet::new();
+        for (village, township) in villages {
+            all_villages.insert(village);
+            all_townships.insert(township);
+        }
         let mut out = Vec::new();
         for (class, townships) in COVERAGE {
             let Some(shown) = first_file(class) else {
@@ -531,7 +549,7 @@ fn add_to_township(sums: &mut HashMap<String, (f64, usize)>, code: &str, v: f64)
 
 /// `xt.not_sampled`: household returns outside the villages the pipeline lists as sampled. Without
 /// a list, one `xt.not_checked` info per file says so.
-pub(crate) fn sampled_villages_only(files: &mut [Checked], sampled: Option<&[String]>) {
+pub fn sampled_villages_only(files: &mut [FileRows<'_>], sampled: Option<&[String]>) {
     let sampled: Option<std::collections::HashSet<&str>> =
         sampled.map(|s| s.iter().map(String::as_str).collect());
     for file in files.iter_mut().filter(|f| {
@@ -541,7 +559,7 @@ pub(crate) fn sampled_villages_only(files: &mut [Checked], sampled: Option<&[Str
             .any(|c| matches!(c, Check::SampledVillagesOnly))
     }) {
         let Some(sampled) = &sampled else {
-            file.findings.push(Finding::new(&file.shown, &file.class.node.code, Rule::NotChecked,
+            file.findings.push(Finding::new(file.shown, &file.class.node.code, Rule::NotChecked,
                 "流水线未列出抽样村（sampled_villages），未核对家庭问卷是否来自抽样村",
                 "the pipeline lists no sampled villages (sampled_villages): households were not checked against the sample"));
             continue;
@@ -559,7 +577,7 @@ pub(crate) fn sampled_villages_only(files: &mut [Checked], sampled: Option<&[Str
             if !sampled.contains(code) {
                 found.push(
                     Finding::new(
-                        &file.shown,
+                        file.shown,
                         &file.class.node.code,
                         Rule::NotSampled,
                         format!("村（社区）{code} 不在本次抽样村名单中"),
