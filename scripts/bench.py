@@ -11,6 +11,10 @@ villages; seed 1, 1 % planted defects):
                GeoParquet out;
 - `duckdb`   — bench/peer/duckdb_floor.py: DuckDB + spatial, CSV → GeoParquet, no checks (the floor).
 
+Each size runs on two shapes of the same rows: as `synth` writes them, one file per province and
+class (≈ 960 files at 5.4 M rows), and merged into one file per class (31 files, the largest over
+a million rows: a merge step below, outside the timing).
+
 Each is run RUNS times (default 3); the table gives the median wall time and the largest peak RSS
 (`wait4` rusage of the child and its children). Prints markdown for BENCHMARKS.md.
 
@@ -24,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,6 +72,36 @@ def repeat(argv, runs, after=None, fresh=None):
     return secs, rss, extra
 
 
+def merged_per_class(census):
+    """The census of `census` with each class's returns merged into one file (the header once), in
+    a sibling folder that links the register, schemas and geometry. Made once per census."""
+    merged = census.parent / f"{census.name}-per-class"
+    pipeline = tomllib.loads((census / "pipeline.toml").read_text(encoding="utf-8"))
+    done = merged / "pipeline.toml"
+    if done.exists() and done.stat().st_mtime >= (census / "synth.json").stat().st_mtime:
+        return merged
+    shutil.rmtree(merged, ignore_errors=True)
+    (merged / "returns").mkdir(parents=True)
+    for name in ("register.csv", "schemas", "geometry", "synth.json"):
+        (merged / name).symlink_to(census / name)
+    by_class = {}
+    for r in pipeline["returns"]:
+        by_class.setdefault(r["class"], []).append(census / r["path"])
+    text = (census / "pipeline.toml").read_text(encoding="utf-8")
+    text = text[:text.index("[[returns]]")]
+    for code, paths in by_class.items():
+        with open(merged / "returns" / f"{code}.csv", "wb") as out:
+            for i, path in enumerate(paths):
+                with open(path, "rb") as f:
+                    header = f.readline()
+                    if i == 0:
+                        out.write(header)
+                    shutil.copyfileobj(f, out)
+        text += f'[[returns]]\nclass = "{code}"\npath = "returns/{code}.csv"\n\n'
+    done.write_text(text, encoding="utf-8")
+    return merged
+
+
 def stage_medians(timings):
     """Median seconds and median memory held at the stage's end (MiB) per stage over the runs'
     --timings files."""
@@ -77,6 +112,37 @@ def stage_medians(timings):
         return statistics.median(values) if all(v is not None for v in values) else None
 
     return [(name, median_of(i, "seconds"), median_of(i, "rss_mib")) for i, name in enumerate(stages)]
+
+
+def bench_census(census, label, rows, runs, table, stage_tables):
+    """Every command on the census in `census`, RUNS times each; rows added to the tables. Returns
+    the databases written (removed at the end of the benchmark)."""
+    pipeline = census / "pipeline.toml"
+    databases = []
+
+    timings_file = census / "timings.json"
+    # Every run writes a database of its own, and they are all removed at the end of the
+    # benchmark: on the reference machine's ext4, which has no journal, creating files
+    # within minutes of deleting a national database (~160,000 files) makes every creation
+    # scan the inodes just freed (the kernel's `recently_deleted`, a quarter of a run's CPU
+    # samples; BENCHMARKS.md). That is a cost of the benchmark's clean-up, not of the run.
+    secs, rss, timings = repeat(
+        lambda i: [BIN, "run", pipeline, "--out", census / f"db-{i + 1}", "-q", "--timings", timings_file],
+        runs, after=lambda: json.loads(timings_file.read_text()))
+    databases.extend(census / f"db-{i + 1}" for i in range(runs))
+    table.append((label, "riskcensus run", rows, secs, rss))
+    stage_tables.append((label, stage_medians(timings)))
+    secs, rss, _ = repeat([BIN, "validate", "--pipeline", pipeline, "--format", "json", "-o",
+                           census / "findings.json"], runs)
+    table.append((label, "riskcensus validate", rows, secs, rss))
+    secs, rss, _ = repeat([PY, REPO / "bench/peer/peer.py", census, census / "peer-out"], runs,
+                          fresh=census / "peer-out")
+    table.append((label, "peer: pandas + geopandas", rows, secs, rss))
+    secs, rss, _ = repeat([PY, REPO / "bench/peer/duckdb_floor.py", census, census / "duckdb-out"], runs,
+                          fresh=census / "duckdb-out")
+    table.append((label, "floor: DuckDB CSV → GeoParquet, no checks", rows, secs, rss))
+
+    return databases
 
 
 def main():
@@ -113,29 +179,9 @@ def main():
         if any(have.get(k) != v for k, v in want.items()):
             subprocess.run([BIN, "synth", "--villages", str(villages), "--rows", str(rows), "--seed", "1",
                             "--out", census], check=True, cwd=REPO)
-        pipeline = census / "pipeline.toml"
-        label = f"synthetic census, {rows:,} rows, {villages:,} villages"
-        timings_file = census / "timings.json"
-        # Every run writes a database of its own, and they are all removed at the end of the
-        # benchmark: on the reference machine's ext4, which has no journal, creating files
-        # within minutes of deleting a national database (~160,000 files) makes every creation
-        # scan the inodes just freed (the kernel's `recently_deleted`, a quarter of a run's CPU
-        # samples; BENCHMARKS.md). That is a cost of the benchmark's clean-up, not of the run.
-        secs, rss, timings = repeat(
-            lambda i: [BIN, "run", pipeline, "--out", census / f"db-{i + 1}", "-q", "--timings", timings_file],
-            runs, after=lambda: json.loads(timings_file.read_text()))
-        databases.extend(census / f"db-{i + 1}" for i in range(runs))
-        table.append((label, "riskcensus run", rows, secs, rss))
-        stage_tables.append((label, stage_medians(timings)))
-        secs, rss, _ = repeat([BIN, "validate", "--pipeline", pipeline, "--format", "json", "-o",
-                               census / "findings.json"], runs)
-        table.append((label, "riskcensus validate", rows, secs, rss))
-        secs, rss, _ = repeat([PY, REPO / "bench/peer/peer.py", census, census / "peer-out"], runs,
-                              fresh=census / "peer-out")
-        table.append((label, "peer: pandas + geopandas", rows, secs, rss))
-        secs, rss, _ = repeat([PY, REPO / "bench/peer/duckdb_floor.py", census, census / "duckdb-out"], runs,
-                              fresh=census / "duckdb-out")
-        table.append((label, "floor: DuckDB CSV → GeoParquet, no checks", rows, secs, rss))
+        for shape, files in (("per province", census), ("one file per class", merged_per_class(census))):
+            databases.extend(bench_census(files, f"synthetic census, {rows:,} rows, {villages:,} villages, {shape}",
+                                          rows, runs, table, stage_tables))
 
     for database in databases:
         shutil.rmtree(database, ignore_errors=True)
