@@ -60,14 +60,46 @@ def test_only_plain_arrow_types_and_no_extension_tag(parquet_files):
         assert b"geoarrow" not in (schema.metadata or {}).get(b"ARROW:schema", b"")
 
 
+def expected_compression(meta):
+    """riskcensus_publish::Packing: files under 1,024 rows uncompressed; files whose row groups
+    (a county each) hold under 1,024 rows on average Snappy; others zstd."""
+    if meta.num_rows < 1_024:
+        return "UNCOMPRESSED"
+    return "SNAPPY" if meta.num_rows / meta.num_row_groups < 1_024 else "ZSTD"
+
+
 def test_compression_and_row_groups(parquet_files):
-    # zstd from 1,024 rows up (riskcensus_publish::ZSTD_MIN_ROWS); smaller files uncompressed.
     for path in parquet_files:
         meta = pq.read_metadata(path)
-        want = "ZSTD" if meta.num_rows >= 1_024 else "UNCOMPRESSED"
+        want = expected_compression(meta)
         for rg in range(meta.num_row_groups):
             assert meta.row_group(rg).num_rows <= 65_536
             assert meta.row_group(rg).column(0).compression == want
+
+
+def test_snappy_and_zstd_layers_of_a_larger_census_read_everywhere(tmp_path):
+    """A synthetic census large enough for every packing: per-class layers of many small county
+    row groups (Snappy) and of few large ones (zstd). pyarrow, DuckDB and geopandas read every
+    row the manifest counts."""
+    census = tmp_path / "census"
+    made = run_riskcensus("synth", "--villages", 3000, "--rows", 60000, "--out", census)
+    assert made.returncode == 0, made.stderr
+    out = tmp_path / "db"
+    result = run_riskcensus("run", census / "pipeline.toml", "--out", out, "--gpkg", "none")
+    assert result.returncode in (0, 1), result.stderr
+    rows = {o["path"]: o["rows"] for o in manifest(out)["outputs"] if o["path"].endswith(".parquet")}
+    seen = set()
+    con = duckdb_spatial()
+    for name, count in rows.items():
+        path = out / name
+        meta = pq.read_metadata(path)
+        compression = meta.row_group(0).column(0).compression if meta.num_row_groups else None
+        assert compression in (None, expected_compression(meta)), name
+        seen.add(compression)
+        assert pq.read_table(path).num_rows == count, name
+        assert con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0] == count, name
+        assert len(gpd.read_parquet(path)) == count, name
+    assert {"SNAPPY", "ZSTD"} <= seen, seen
 
 
 def test_geopandas_reads_every_file_with_the_declared_crs_types_and_rows(database, parquet_files):

@@ -478,7 +478,8 @@ impl<'c> Facilities<'c> {
                 let (name, group, kind) = class_layer(class);
                 let path = dir.join(format!("{code}.parquet"));
                 let rows = paths.iter().map(|(_, rows)| rows).sum();
-                let mut writer = riskcensus_publish::grouped::GroupedWriter::create(&path, rows)?;
+                let mut writer =
+                    riskcensus_publish::grouped::GroupedWriter::create(&path, rows, paths.len())?;
                 for (part, _) in &paths {
                     let layer = riskcensus_publish::PointLayer::read(part)?;
                     writer.write_group(layer.columns, Geometries::Points(layer.points))?;
@@ -971,8 +972,9 @@ fn write_area_layer(
     let kind = qgis::LayerKind::Capacity;
     let keys = table.column(key)?.str()?;
     let path = root.join(format!("{file}.parquet"));
-    let mut writer = riskcensus_publish::grouped::GroupedWriter::create(&path, table.height())?;
     let groups = split_by_county(table, counties)?;
+    let mut writer =
+        riskcensus_publish::grouped::GroupedWriter::create(&path, table.height(), groups.len())?;
     if groups.is_empty() {
         writer.write_frame(table, &[], Geometries::Polygons(Vec::new()))?;
     }

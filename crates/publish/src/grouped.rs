@@ -11,7 +11,7 @@
 //! use riskcensus_publish::{grouped::GroupedWriter, Geometries};
 //! let dir = std::env::temp_dir().join(format!("rc-grouped-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir).unwrap();
-//! let mut writer = GroupedWriter::create(&dir.join("schools.parquet"), 3).unwrap();
+//! let mut writer = GroupedWriter::create(&dir.join("schools.parquet"), 3, 2).unwrap();
 //! let a = df!("county_code" => ["620402", "620402"]).unwrap();
 //! let b = df!("county_code" => ["620403"]).unwrap();
 //! writer.write_frame(&a, &[0, 1], Geometries::Points(vec![Some((104.1, 36.5)), None])).unwrap();
@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     encoded_schema, geo_metadata, geometry_columns, hilbert_order, to_arrow, union_box,
-    writer_properties, Geometries, PublishError, Written,
+    writer_properties, Geometries, Packing, PublishError, Written,
 };
 
 /// A buffered file that hashes (sha256) what is written to it, for files made as they are written
@@ -88,14 +88,15 @@ pub struct GroupedWriter {
     extent: Option<[f64; 4]>,
     geometry_type: Option<&'static str>,
     rows: usize,
-    /// Written as a small layer ([`ZSTD_MIN_ROWS`](crate::ZSTD_MIN_ROWS)).
-    small: bool,
+    /// How its column chunks are encoded.
+    packing: Packing,
 }
 
 impl GroupedWriter {
-    /// Create the file (written when the first group comes) for a layer of `rows` rows in all
-    /// (which decides its compression, as for every layer).
-    pub fn create(path: &Path, rows: usize) -> Result<Self, PublishError> {
+    /// Create the file (written when the first group comes) for a layer of `rows` rows in all,
+    /// in about `groups` groups (which decide its compression: small groups are Snappy-compressed,
+    /// as zstd's set-up per column chunk would cost more than it saves).
+    pub fn create(path: &Path, rows: usize, groups: usize) -> Result<Self, PublishError> {
         let file = std::fs::File::create(path).map_err(|source| PublishError::Io {
             path: path.display().to_string(),
             source,
@@ -107,7 +108,7 @@ impl GroupedWriter {
             extent: None,
             geometry_type: None,
             rows: 0,
-            small: rows < crate::ZSTD_MIN_ROWS,
+            packing: Packing::of(rows, groups),
         })
     }
 
@@ -170,7 +171,7 @@ impl GroupedWriter {
             let schema = Arc::new(Schema::new(fields.clone()));
             let encoded = encoded_schema(&schema).map_err(|e| pq_err(&e))?;
             let props =
-                writer_properties(self.small, vec![encoded.arrow_metadata.clone()], &pq_err)?;
+                writer_properties(self.packing, vec![encoded.arrow_metadata.clone()], &pq_err)?;
             let options = ArrowWriterOptions::new()
                 .with_properties(props)
                 .with_skip_arrow_metadata(true)
