@@ -36,6 +36,75 @@ pub mod xlsx_file;
 
 pub use plan::{plan, Column, Plan};
 
+use std::path::Path;
+
+use riskcensus_core::{Change, Finding, ResolvedClass};
+use riskcensus_ingest::Encoding;
+
+/// One return to fix: how it is shown in findings, where it is and how it was read.
+#[derive(Debug, Clone, Copy)]
+pub struct Return<'a> {
+    /// The name findings and changes give it (`Finding::file`).
+    pub shown: &'a str,
+    /// The file.
+    pub path: &'a Path,
+    /// A workbook's sheet (default: the class's, else the first).
+    pub sheet: Option<&'a str>,
+    /// A CSV's encoding.
+    pub encoding: Encoding,
+}
+
+/// What [`fix_file`] made of a return.
+#[derive(Debug)]
+pub enum Fixed {
+    /// The corrected file (CSV as UTF-8 with BOM, or the form) and every change made.
+    Written(Vec<u8>, Vec<Change>),
+    /// A workbook format that is not rewritten (.xls, .xlsb, .ods): its extension.
+    NotRewritten(String),
+}
+
+/// Fix one return from a validation's findings and derived values (all files' may be given: only
+/// those of `ret.shown` are used).
+pub fn fix_file(
+    ret: &Return<'_>,
+    class: &ResolvedClass,
+    findings: &[Finding],
+    derived: &[Change],
+) -> Result<Fixed, FixError> {
+    let extension = ret
+        .path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let form = matches!(extension.as_str(), "xlsx" | "xlsm");
+    if riskcensus_ingest::excel::is_spreadsheet(ret.path) && !form {
+        return Ok(Fixed::NotRewritten(extension));
+    }
+    let findings: Vec<Finding> = findings
+        .iter()
+        .filter(|f| f.file == ret.shown)
+        .cloned()
+        .collect();
+    let derived: Vec<Change> = derived
+        .iter()
+        .filter(|c| c.file == ret.shown)
+        .cloned()
+        .collect();
+    let plan = plan(class, &findings, &derived);
+    let (bytes, changes) = if form {
+        xlsx_file::fix_xlsx(ret.shown, ret.path, ret.sheet, class, &plan)?
+    } else {
+        let bytes = std::fs::read(ret.path).map_err(|source| {
+            FixError::Ingest(riskcensus_ingest::IngestError::Io {
+                path: ret.shown.to_string(),
+                source,
+            })
+        })?;
+        csv_file::fix_csv(ret.shown, &bytes, ret.encoding, class, &plan)?
+    };
+    Ok(Fixed::Written(bytes, changes))
+}
+
 /// Why a file could not be fixed.
 #[derive(Debug, thiserror::Error)]
 pub enum FixError {

@@ -318,33 +318,64 @@ impl Pipeline {
         files: &[PathBuf],
         class: Option<&str>,
     ) -> Result<Pipeline, PipelineError> {
+        let named: Vec<(PathBuf, String)> = files
+            .iter()
+            .map(|path| {
+                let name = path.file_name().map(|n| n.to_string_lossy().to_string());
+                (path.clone(), name.unwrap_or_default())
+            })
+            .collect();
+        self.with_named_files(&named, class, &std::env::current_dir().unwrap_or_default())
+    }
+
+    /// [`Pipeline::with_files`] for files stored under other names than the ones that tell their
+    /// class (uploads kept under generated names): `(path, name as sent)`. Paths are shown
+    /// relative to `base`.
+    pub fn with_named_files(
+        &self,
+        files: &[(PathBuf, String)],
+        class: Option<&str>,
+        base: &Path,
+    ) -> Result<Pipeline, PipelineError> {
         let mut p = self.clone();
         p.returns = files
             .iter()
-            .map(|path| {
-                if !path.exists() {
-                    return Err(PipelineError::Config { message: format!("{} does not exist", path.display()) });
-                }
-                let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-                let known = self.returns.iter().find(|r| r.path.file_name().map(|n| n.to_string_lossy()) == Some(name.as_str().into()));
-                let from_name = || {
-                    let upper = name.to_ascii_uppercase();
-                    ["HB-", "DR-"].iter().any(|p| upper.starts_with(p)).then(|| upper.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect::<String>())
-                };
-                let class = class.map(str::to_string).or_else(|| known.map(|r| r.class.clone())).or_else(from_name).ok_or_else(|| PipelineError::Config {
-                    message: format!("cannot tell the class of {}: give --class CODE or start the file name with the class code (HB-PSF-01_…)", path.display()),
-                })?;
-                Ok(ReturnConf {
-                    class: class.trim_end_matches('-').to_string(),
-                    path: path.clone(),
-                    encoding: known.and_then(|r| r.encoding.clone()),
-                    crs: known.and_then(|r| r.crs.clone()),
-                    sheet: known.and_then(|r| r.sheet.clone()),
-                })
-            })
+            .map(|(path, name)| self.return_for(path, name, class))
             .collect::<Result<_, _>>()?;
-        p.base = std::env::current_dir().unwrap_or_default();
+        p.base = base.to_path_buf();
         Ok(p)
+    }
+
+    /// The return entry of file `path` sent as `name` (see [`Pipeline::with_files`]).
+    fn return_for(
+        &self,
+        path: &Path,
+        name: &str,
+        class: Option<&str>,
+    ) -> Result<ReturnConf, PipelineError> {
+        if !path.exists() {
+            return Err(PipelineError::Config {
+                message: format!("{} does not exist", path.display()),
+            });
+        }
+        let known = self
+            .returns
+            .iter()
+            .find(|r| r.path.file_name().map(|n| n.to_string_lossy()) == Some(name.into()));
+        let class = class
+            .map(str::to_string)
+            .or_else(|| known.map(|r| r.class.clone()))
+            .or_else(|| class_in_name(name))
+            .ok_or_else(|| PipelineError::Config {
+                message: format!("cannot tell the class of {name}: give --class CODE or start the file name with the class code (HB-PSF-01_…)"),
+            })?;
+        Ok(ReturnConf {
+            class: class.trim_end_matches('-').to_string(),
+            path: path.to_path_buf(),
+            encoding: known.and_then(|r| r.encoding.clone()),
+            crs: known.and_then(|r| r.crs.clone()),
+            sheet: known.and_then(|r| r.sheet.clone()),
+        })
     }
 
     /// Every file the pipeline reads: the pipeline file, register, polygons and returns (the
@@ -402,4 +433,20 @@ impl Pipeline {
             .display()
             .to_string()
     }
+}
+
+/// The class code a file name starts with (`HB-PSF-01_学校.csv` → `HB-PSF-01`), if any.
+pub fn class_in_name(name: &str) -> Option<String> {
+    let upper = name.to_ascii_uppercase();
+    ["HB-", "DR-"]
+        .iter()
+        .any(|p| upper.starts_with(p))
+        .then(|| {
+            upper
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect::<String>()
+                .trim_end_matches('-')
+                .to_string()
+        })
 }

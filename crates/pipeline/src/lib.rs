@@ -209,6 +209,26 @@ pub fn validate_only_with(
     Ok(report(&ctx, &outcomes, None, timings))
 }
 
+/// [`validate_only_with`], with each file's rejected rows as `run` writes them to `rejected/`
+/// (CSV, UTF-8 with BOM), one per entry of the report's `files`.
+pub fn validate_keeping_rejected(
+    pipeline: &Pipeline,
+    progress: &dyn Progress,
+) -> Result<(RunReport, Vec<Vec<u8>>), PipelineError> {
+    let mut timings = Timings::default();
+    let ctx = load(pipeline, &mut timings, progress)?;
+    let outcomes = process::check_all(&ctx, &mut timings, progress)?;
+    let rejected = outcomes
+        .iter()
+        .map(|o| {
+            publish::rejected_csv(o).map_err(|message| {
+                PipelineError::Internal(format!("rejected rows of {}: {message}", o.report.file))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((report(&ctx, &outcomes, None, timings), rejected))
+}
+
 /// Load the references a run needs (schemas, register, polygons).
 fn load<'a>(
     pipeline: &'a Pipeline,

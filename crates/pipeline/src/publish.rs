@@ -1027,12 +1027,23 @@ fn sha256(bytes: &[u8]) -> String {
 }
 
 fn write_rejected(path: &Path, o: &FileOutcome) -> Result<Written, PipelineError> {
-    let err = |e: &dyn std::fmt::Display| {
+    let bytes = rejected_csv(o).map_err(|message| {
         PipelineError::Output(PublishError::Parquet {
             path: path.display().to_string(),
-            message: e.to_string(),
+            message,
         })
-    };
+    })?;
+    std::fs::write(path, &bytes).map_err(io_err(path))?;
+    Ok(Written {
+        rows: o.rejected.height(),
+        sha256: sha256(&bytes),
+    })
+}
+
+/// A file's rejected rows as `rejected/` holds them: the original columns, then the row and the
+/// reasons (CSV, UTF-8 with BOM).
+pub(crate) fn rejected_csv(o: &FileOutcome) -> Result<Vec<u8>, String> {
+    let err = |e: &dyn std::fmt::Display| e.to_string();
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     w.write_record(&o.rejected_headers).map_err(|e| err(&e))?;
     let columns: Vec<&StringChunked> = o
@@ -1044,12 +1055,18 @@ fn write_rejected(path: &Path, o: &FileOutcome) -> Result<Written, PipelineError
                 && c.name().as_str() != "__reasons"
         })
         .map(|c| c.str())
-        .collect::<PolarsResult<_>>()?;
+        .collect::<PolarsResult<_>>()
+        .map_err(|e| err(&e))?;
     let lines = o
         .rejected
-        .column(riskcensus_core::table::LINE_COLUMN)?
-        .u64()?;
-    let reasons = o.rejected.column("__reasons")?.str()?;
+        .column(riskcensus_core::table::LINE_COLUMN)
+        .and_then(|c| c.u64())
+        .map_err(|e| err(&e))?;
+    let reasons = o
+        .rejected
+        .column("__reasons")
+        .and_then(|c| c.str())
+        .map_err(|e| err(&e))?;
     for i in 0..o.rejected.height() {
         let mut record: Vec<String> = columns
             .iter()
@@ -1059,12 +1076,7 @@ fn write_rejected(path: &Path, o: &FileOutcome) -> Result<Written, PipelineError
         record.push(reasons.get(i).unwrap_or("").to_string());
         w.write_record(&record).map_err(|e| err(&e))?;
     }
-    let bytes = w.into_inner().map_err(|e| err(&e))?;
-    std::fs::write(path, &bytes).map_err(io_err(path))?;
-    Ok(Written {
-        rows: o.rejected.height(),
-        sha256: sha256(&bytes),
-    })
+    w.into_inner().map_err(|e| err(&e))
 }
 
 #[cfg(test)]

@@ -26,56 +26,29 @@ pub fn fix(
     let mut skipped = 0;
     for ((conf, file), target) in p.returns.iter().zip(&report.files).zip(&targets) {
         let shown = file.file.as_str();
-        let extension = conf
-            .path
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase())
-            .unwrap_or_default();
-        let form = matches!(extension.as_str(), "xlsx" | "xlsm");
-        if riskcensus_ingest::excel::is_spreadsheet(&conf.path) && !form {
-            eprintln!("{shown}: .{extension} workbooks are not rewritten (only .xlsx/.xlsm); fix it by hand from the findings (skipped)");
-            skipped += 1;
-            continue;
-        }
         let class = schemas
             .class(&conf.class)
             .ok_or_else(|| PipelineError::Internal(format!("class {}", conf.class)))?;
-        let findings: Vec<_> = report
-            .findings
-            .iter()
-            .filter(|f| f.file == shown)
-            .cloned()
-            .collect();
-        let derived: Vec<_> = report
-            .changes
-            .iter()
-            .filter(|c| c.file == shown)
-            .cloned()
-            .collect();
-        let plan = riskcensus_fix::plan(class, &findings, &derived);
-        let fixed = if form {
-            riskcensus_fix::xlsx_file::fix_xlsx(
-                shown,
-                &conf.path,
-                conf.sheet.as_deref(),
-                class,
-                &plan,
-            )
-        } else {
-            let bytes = std::fs::read(&conf.path).map_err(|source| {
-                PipelineError::Input(riskcensus_ingest::IngestError::Io {
-                    path: shown.to_string(),
-                    source,
-                })
-            })?;
-            let encoding = conf
+        let ret = riskcensus_fix::Return {
+            shown,
+            path: &conf.path,
+            sheet: conf.sheet.as_deref(),
+            encoding: conf
                 .encoding
                 .as_deref()
                 .and_then(Encoding::parse)
-                .unwrap_or_default();
-            riskcensus_fix::csv_file::fix_csv(shown, &bytes, encoding, class, &plan)
+                .unwrap_or_default(),
         };
-        let (fixed, changes) = fixed.map_err(|e| PipelineError::Internal(e.to_string()))?;
+        let fixed = riskcensus_fix::fix_file(&ret, class, &report.findings, &report.changes)
+            .map_err(|e| PipelineError::Internal(e.to_string()))?;
+        let (fixed, changes) = match fixed {
+            riskcensus_fix::Fixed::Written(bytes, changes) => (bytes, changes),
+            riskcensus_fix::Fixed::NotRewritten(extension) => {
+                eprintln!("{shown}: .{extension} workbooks are not rewritten (only .xlsx/.xlsm); fix it by hand from the findings (skipped)");
+                skipped += 1;
+                continue;
+            }
+        };
         std::fs::write(target, fixed).map_err(|e| write_error(target, &e))?;
         eprintln!("{shown} → {}: {} changes", target.display(), changes.len());
         all_changes.extend(changes);
