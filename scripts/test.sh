@@ -11,6 +11,7 @@ scripts/pyenv.sh
 # Chromium (HTML report), QGIS with PyQGIS and GDAL (county GeoPackages and projects).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 /usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1 || missing+=(python3-qgis qgis-providers)
 command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
 # A CJK font, so that the maps QGIS renders show the Chinese labels (as GIS staff's desktops do).

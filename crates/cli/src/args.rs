@@ -129,6 +129,23 @@ pub enum Command {
         #[arg(long, default_value = "schemas")]
         schemas: PathBuf,
     },
+    /// A local web page for census technicians: upload returns, read the findings on a table and
+    /// a map, download the corrected files; the office view checks the pipeline's returns and
+    /// builds the database.
+    Serve {
+        /// The pipeline file (TOML): register, polygons, schemas, rules, returns.
+        #[arg(long)]
+        pipeline: PathBuf,
+        /// Address to listen on. Any address other than loopback needs the token.
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+        listen: std::net::SocketAddr,
+        /// The token clients must give (default on a non-loopback address: generated, printed).
+        #[arg(long)]
+        token: Option<String>,
+        /// Largest upload, all files together, in MiB.
+        #[arg(long, default_value_t = 64, value_name = "N")]
+        max_upload_mib: usize,
+    },
     /// Inspect the class schemas.
     Schema {
         /// Schema directory.

@@ -11,6 +11,7 @@ mod fix;
 mod progress;
 mod run;
 mod schema;
+mod serve;
 mod synth;
 mod template;
 mod validate;
@@ -80,6 +81,12 @@ pub fn dispatch(args: Args) -> ExitCode {
             class,
             out,
         } => fix::fix(&files, &pipeline, class.as_deref(), &out),
+        Command::Serve {
+            pipeline,
+            listen,
+            token,
+            max_upload_mib,
+        } => serve::serve(pipeline, listen, token, max_upload_mib),
         Command::Schema { schemas, action } => schema::schema(&schemas, action),
         Command::Template {
             codes,
