@@ -181,10 +181,17 @@ def test_a_technician_checks_fixes_and_publishes_in_the_browser(server, browser)
     browser.get(url + "/office?lang=en")
     browser.find_element(By.ID, "office-build").click()
     wait_for(browser, "#built", timeout=300)
-    packages = browser.find_elements(By.CSS_SELECTOR, "#packages a")
+    packages = browser.find_elements(By.CSS_SELECTOR, "#per-county td.packages a")
     gpkgs = [a for a in packages if a.text.endswith(".gpkg")]
     assert len(gpkgs) == 5, [a.text for a in packages]
     assert int(browser.find_element(By.ID, "office-read").text) == read
+    # The published rows per county are what DuckDB counts in the database's facility layers.
+    import duckdb
+    db = pipeline.parent / "db"
+    counted = dict(duckdb.sql(f"SELECT county_code, count(*) FROM read_parquet('{db}/facilities/*.parquet') GROUP BY 1").fetchall())
+    shown = {tr.find_elements(By.TAG_NAME, "td")[0].text: int(tr.find_elements(By.TAG_NAME, "td")[2].text)
+             for tr in browser.find_elements(By.CSS_SELECTOR, "#per-county tbody tr")}
+    assert shown == counted and len(shown) == 5
     shot(browser, "4-office-built.png")
     with urllib.request.urlopen(gpkgs[0].get_attribute("href")) as response:
         assert response.read(16) == b"SQLite format 3\x00"

@@ -318,29 +318,32 @@ impl Pipeline {
         files: &[PathBuf],
         class: Option<&str>,
     ) -> Result<Pipeline, PipelineError> {
-        let named: Vec<(PathBuf, String)> = files
+        let named: Vec<(PathBuf, String, Option<String>)> = files
             .iter()
             .map(|path| {
                 let name = path.file_name().map(|n| n.to_string_lossy().to_string());
-                (path.clone(), name.unwrap_or_default())
+                (
+                    path.clone(),
+                    name.unwrap_or_default(),
+                    class.map(str::to_string),
+                )
             })
             .collect();
-        self.with_named_files(&named, class, &std::env::current_dir().unwrap_or_default())
+        self.with_named_files(&named, &std::env::current_dir().unwrap_or_default())
     }
 
     /// [`Pipeline::with_files`] for files stored under other names than the ones that tell their
-    /// class (uploads kept under generated names): `(path, name as sent)`. Paths are shown
-    /// relative to `base`.
+    /// class (uploads kept under generated names): `(path, name as sent, class if known)`.
+    /// Paths are shown relative to `base`.
     pub fn with_named_files(
         &self,
-        files: &[(PathBuf, String)],
-        class: Option<&str>,
+        files: &[(PathBuf, String, Option<String>)],
         base: &Path,
     ) -> Result<Pipeline, PipelineError> {
         let mut p = self.clone();
         p.returns = files
             .iter()
-            .map(|(path, name)| self.return_for(path, name, class))
+            .map(|(path, name, class)| self.return_for(path, name, class.as_deref()))
             .collect::<Result<_, _>>()?;
         p.base = base.to_path_buf();
         Ok(p)

@@ -89,6 +89,26 @@ impl CountyLayer {
         })
     }
 
+    /// Rows per county from the row groups' metadata alone: `None` when a row group holds
+    /// several counties (a layer not written by riskcensus; read it instead).
+    pub fn rows_per_county(&self) -> Option<std::collections::BTreeMap<String, usize>> {
+        if !self.mixed.is_empty() {
+            return None;
+        }
+        let groups = self.metadata.metadata().row_groups();
+        let rows = |i: &usize| {
+            groups
+                .get(*i)
+                .map_or(0, |g| usize::try_from(g.num_rows()).unwrap_or(0))
+        };
+        Some(
+            self.by_county
+                .iter()
+                .map(|(county, at)| (county.clone(), at.iter().map(rows).sum()))
+                .collect(),
+        )
+    }
+
     /// Whether the layer may hold rows of `county`.
     pub fn holds(&self, county: &str) -> bool {
         self.by_county.contains_key(county) || !self.mixed.is_empty()

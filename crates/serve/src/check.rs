@@ -77,16 +77,22 @@ pub fn check(
     progress: &dyn Progress,
 ) -> Result<Checked, String> {
     let started = std::time::Instant::now();
-    let named: Vec<(PathBuf, String)> = uploads
+    let schemas = SchemaSet::load(&pipeline.schemas).map_err(|e| e.to_string())?;
+    let named = uploads
         .iter()
-        .map(|u| (u.stored.clone(), u.name.clone()))
-        .collect();
+        .map(|u| {
+            Ok((
+                u.stored.clone(),
+                u.name.clone(),
+                class_of(pipeline, u, class, &schemas)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
     let p = pipeline
-        .with_named_files(&named, class, inputs)
+        .with_named_files(&named, inputs)
         .map_err(|e| e.to_string())?;
     let (report, rejected) =
         riskcensus_pipeline::validate_keeping_rejected(&p, progress).map_err(|e| e.to_string())?;
-    let schemas = SchemaSet::load(&p.schemas).map_err(|e| e.to_string())?;
     let mut downloads = Vec::new();
     let mut changes = Vec::new();
     let mut notes = Vec::new();
@@ -222,6 +228,35 @@ pub fn check(
         downloads,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The class of an upload: the one chosen on the page; else the pipeline's (a return of the
+/// same name) or the code the name starts with (`None`: the pipeline decides); else recognised
+/// from the name or headers ([`crate::recognise`]).
+fn class_of(
+    pipeline: &Pipeline,
+    upload: &Upload,
+    chosen: Option<&str>,
+    schemas: &SchemaSet,
+) -> Result<Option<String>, String> {
+    if let Some(class) = chosen {
+        return Ok(Some(class.to_string()));
+    }
+    let known = pipeline.returns.iter().any(|r| {
+        r.path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy() == upload.name)
+    });
+    if known || riskcensus_pipeline::config::class_in_name(&upload.name).is_some() {
+        return Ok(None);
+    }
+    match crate::recognise::class_of(&upload.stored, &upload.name, schemas) {
+        Some(class) => Ok(Some(class)),
+        None => Err(format!(
+            "无法识别“{0}”的类别：请在页面上选择类别，或让文件名以类别代码开头（如 HB-PSF-01_学校.csv）/ cannot tell the class of “{0}” from its name or headers: choose the class on the page, or start the file name with the class code (HB-PSF-01_…)",
+            upload.name
+        )),
+    }
 }
 
 fn write(out: &Path, key: &str, bytes: &[u8]) -> Result<(), String> {

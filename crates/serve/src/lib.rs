@@ -35,6 +35,7 @@ mod download;
 mod map;
 mod office;
 mod pages;
+pub mod recognise;
 mod sessions;
 mod upload;
 

@@ -31,7 +31,12 @@ enum OfficeState {
     Idle,
     Running(&'static str, Arc<Stage>),
     Checked(Arc<Vec<FileReport>>),
-    Built(Arc<Vec<FileReport>>, Arc<Vec<Package>>, PathBuf),
+    Built(
+        Arc<Vec<FileReport>>,
+        Arc<Vec<Package>>,
+        Arc<Published>,
+        PathBuf,
+    ),
     Failed(String),
 }
 
@@ -45,7 +50,7 @@ impl Office {
     /// The packages of the last build.
     pub fn packages(&self) -> Arc<Vec<Package>> {
         match &*lock(&self.state) {
-            OfficeState::Built(_, packages, _) => packages.clone(),
+            OfficeState::Built(_, packages, ..) => packages.clone(),
             _ => Arc::default(),
         }
     }
@@ -108,23 +113,14 @@ pub async fn page(State(state): State<Arc<AppState>>, Query(q): Query<LangQuery>
             );
         }
         OfficeState::Checked(files) => body.push_str(&per_class(lang, &files)),
-        OfficeState::Built(files, packages, output) => {
+        OfficeState::Built(files, packages, published, output) => {
             let _ = write!(
                 body,
-                r#"<p id="built">{} <code>{}</code></p><h2>{}</h2><ul id="packages">"#,
+                r#"<p id="built">{} <code>{}</code></p>"#,
                 lang.t("数据库已生成：", "Database built:"),
                 html_escape::encode_text(&output.display().to_string()),
-                lang.t("县级数据包", "County packages"),
             );
-            for pkg in packages.iter() {
-                let _ = write!(
-                    body,
-                    r#"<li><a href="/office/package/{}" download="{name}">{name}</a></li>"#,
-                    pkg.key,
-                    name = html_escape::encode_double_quoted_attribute(&pkg.name)
-                );
-            }
-            body.push_str("</ul>");
+            body.push_str(&per_county(lang, &published, &packages));
             body.push_str(&per_class(lang, &files));
         }
         OfficeState::Failed(message) => {
@@ -222,7 +218,13 @@ fn start(state: Arc<AppState>, lang: Lang, build: bool) -> Response {
             let outcome = if build {
                 riskcensus_pipeline::run_with(p, None, stage.as_ref()).map(|report| {
                     let output = report.output.clone().unwrap_or_else(|| p.output.clone());
-                    OfficeState::Built(Arc::new(report.files), Arc::new(packages(&output)), output)
+                    let published = Arc::new(published(&output));
+                    OfficeState::Built(
+                        Arc::new(report.files),
+                        Arc::new(packages(&output)),
+                        published,
+                        output,
+                    )
                 })
             } else {
                 riskcensus_pipeline::validate_only_with(p, stage.as_ref())
@@ -234,6 +236,68 @@ fn start(state: Arc<AppState>, lang: Lang, build: bool) -> Response {
         });
     }
     Redirect::to(&format!("/office?lang={}", lang.t("zh", "en"))).into_response()
+}
+
+/// Published rows per county and class: county code → class → rows, from the row groups of
+/// `facilities/<CLASS>.parquet` (one county per row group).
+type Published = std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>;
+
+fn published(output: &std::path::Path) -> Published {
+    let mut counts = Published::new();
+    let Ok(entries) = std::fs::read_dir(output.join("facilities")) else {
+        return counts;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        let Some(class) = path.file_stem().map(|s| s.to_string_lossy().to_string()) else {
+            continue;
+        };
+        let per_county = riskcensus_publish::package::CountyLayer::open(&path)
+            .ok()
+            .and_then(|layer| layer.rows_per_county());
+        for (county, rows) in per_county.into_iter().flatten() {
+            counts
+                .entry(county)
+                .or_default()
+                .insert(class.clone(), rows);
+        }
+    }
+    counts
+}
+
+/// One row per county: its published rows per class, in all, and its package files.
+fn per_county(lang: Lang, published: &Published, packages: &[Package]) -> String {
+    let mut out = format!(
+        r#"<h2>{}</h2><table id="per-county"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        lang.t("按区县", "By county"),
+        lang.t("区县", "county"),
+        lang.t("入库（按类别）", "published rows by class"),
+        lang.t("合计", "total"),
+        lang.t("县级数据包", "county package"),
+    );
+    for (county, classes) in published {
+        let by_class: Vec<String> = classes.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        let total: usize = classes.values().sum();
+        let links: Vec<String> = packages
+            .iter()
+            .filter(|p| p.name.starts_with(county.as_str()))
+            .map(|p| {
+                format!(
+                    r#"<a href="/office/package/{}" download="{name}">{name}</a>"#,
+                    p.key,
+                    name = html_escape::encode_double_quoted_attribute(&p.name)
+                )
+            })
+            .collect();
+        let _ = write!(
+            out,
+            r#"<tr><td>{county}</td><td class="by-class">{}</td><td>{total}</td><td class="packages">{}</td></tr>"#,
+            by_class.join(" · "),
+            links.join("<br>")
+        );
+    }
+    out.push_str("</tbody></table>");
+    out
 }
 
 /// The files of the county packages under `output/counties/`, by name.

@@ -366,3 +366,37 @@ async fn other_sites_and_other_host_names_are_refused_on_loopback() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(message.contains("another web site"), "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_return_without_its_class_code_is_recognised_or_the_page_asks_for_the_class() {
+    let state = state(Limits::default(), "127.0.0.1:8080", None);
+    let bytes = std::fs::read(repo().join(GCJ_FILE)).expect("sample");
+    let (_, headers, _) = upload(&state, &[("避难场所名单2021.csv", &bytes)], None).await;
+    let session = location(&headers)
+        .split('?')
+        .next()
+        .expect("path")
+        .to_string();
+    assert_eq!(wait_done(&state, &session).await["state"], "done");
+    let (_, _, page) = send(&state, get(&session)).await;
+    assert!(
+        page.contains("<td>避难场所名单2021.csv</td><td>DR-GOV-10</td>"),
+        "recognised by its headers"
+    );
+
+    let (_, headers, _) = upload(&state, &[("名单.csv", "甲,乙\n1,2\n".as_bytes())], None).await;
+    let session = location(&headers)
+        .split('?')
+        .next()
+        .expect("path")
+        .to_string();
+    let failed = wait_done(&state, &session).await;
+    assert_eq!(failed["state"], "failed");
+    assert!(
+        failed["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("choose the class on the page"),
+        "{failed}"
+    );
+}
