@@ -59,11 +59,14 @@ impl Access {
         let token = token.filter(|t| !t.is_empty());
         if addr.ip().is_loopback() {
             let port = addr.port();
-            let hosts = vec![
+            let mut hosts = vec![
                 format!("127.0.0.1:{port}"),
                 format!("localhost:{port}"),
                 format!("[::1]:{port}"),
             ];
+            if port == 80 {
+                hosts.extend(["127.0.0.1", "localhost", "[::1]"].map(String::from));
+            }
             Self {
                 token,
                 hosts: Some(hosts),

@@ -91,8 +91,8 @@ pub fn check(
     let p = pipeline
         .with_named_files(&named, inputs)
         .map_err(|e| e.to_string())?;
-    let (report, rejected) =
-        riskcensus_pipeline::validate_keeping_rejected(&p, progress).map_err(|e| e.to_string())?;
+    let (report, rejected) = riskcensus_pipeline::validate_keeping_rejected(&p, progress)
+        .map_err(|e| as_sent(&e.to_string(), &p, uploads))?;
     let mut downloads = Vec::new();
     let mut changes = Vec::new();
     let mut notes = Vec::new();
@@ -228,6 +228,24 @@ pub fn check(
         downloads,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// `message` with the uploads' stored names (`1.csv`) replaced by the names they were sent with.
+fn as_sent(message: &str, p: &Pipeline, uploads: &[Upload]) -> String {
+    let mut stored: Vec<(String, &str)> = uploads
+        .iter()
+        .map(|u| (p.display_path(&u.stored), u.name.as_str()))
+        .collect();
+    // `11.csv` before `1.csv`; through placeholders, so a sent name is never replaced again.
+    stored.sort_by_key(|(shown, _)| std::cmp::Reverse(shown.len()));
+    let mut text = message.to_string();
+    for (i, (shown, _)) in stored.iter().enumerate() {
+        text = text.replace(shown.as_str(), &format!("\u{0}{i}\u{0}"));
+    }
+    for (i, (_, name)) in stored.iter().enumerate() {
+        text = text.replace(&format!("\u{0}{i}\u{0}"), name);
+    }
+    text
 }
 
 /// The class of an upload: the one chosen on the page; else the pipeline's (a return of the

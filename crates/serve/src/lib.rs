@@ -36,6 +36,7 @@ mod map;
 mod office;
 mod pages;
 pub mod recognise;
+mod results;
 mod sessions;
 mod upload;
 

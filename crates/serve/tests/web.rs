@@ -400,3 +400,28 @@ async fn a_return_without_its_class_code_is_recognised_or_the_page_asks_for_the_
         "{failed}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_return_is_named_as_it_was_sent() {
+    let state = state(Limits::default(), "127.0.0.1:8080", None);
+    let broken = "单位名称,行政区划代码\n\"未闭合的引号,620402001001\n";
+    let (_, headers, _) = upload(
+        &state,
+        &[("DR-GOV-10_避难场所.csv", broken.as_bytes())],
+        None,
+    )
+    .await;
+    let session = location(&headers)
+        .split('?')
+        .next()
+        .expect("path")
+        .to_string();
+    let failed = wait_done(&state, &session).await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    let message = failed["message"].as_str().unwrap_or("");
+    assert!(message.contains("DR-GOV-10_避难场所.csv"), "{message}");
+    assert!(
+        !message.contains("1.csv"),
+        "the stored name is not shown: {message}"
+    );
+}
