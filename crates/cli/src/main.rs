@@ -22,7 +22,7 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// the national village table, was built. National run on tmpfs: 1,785–1,858 MiB with the default,
 /// 1,644–1,656 MiB with 50 ms in the same 31–33 s (10 ms: 1,621–1,630 MiB but ≈ 1.3 s slower; 0 ms:
 /// ≈ 5 s slower). `validate` keeps the default: it builds no table after its batches, and 50 ms
-/// cost it ≈ 0.6 s of system time for 55 MiB less (BENCHMARKS.md, seventh pass).
+/// cost it ≈ 0.6 s of system time for 55 MiB less (BENCHMARKS.md before 2026-12-06, seventh pass: git history).
 const RUN_PURGE_DELAY_MS: std::os::raw::c_long = 50;
 
 /// Set [`RUN_PURGE_DELAY_MS`] unless `MIMALLOC_PURGE_DELAY` is set (the environment still wins).
@@ -41,7 +41,7 @@ fn return_freed_memory_promptly() {
 /// (`perf`). Same build with and without this call, two runs each, national census: validation
 /// 15.3 / 15.7 s → 15.1 / 14.6 s, system time 3.2–3.9 s → 1.8–2.0 s, peak 1,168–1,177 MiB →
 /// 1,127–1,142 MiB, report identical; run (tmpfs) 32.9–35.2 s → 33.8–34.9 s, peak 1,653–1,659 MiB
-/// → 1,559 MiB (BENCHMARKS.md, eighth pass).
+/// → 1,559 MiB (BENCHMARKS.md before 2026-12-06, eighth pass: git history).
 ///
 /// mimalloc's own switch, `MIMALLOC_ALLOW_THP=0`, is read when the process starts, before `main`,
 /// and its first arena is advised by then; `PR_SET_THP_DISABLE` covers it from its next fault.

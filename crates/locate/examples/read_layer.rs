@@ -1,6 +1,6 @@
 //! Time reading polygon layers: `cargo run --release -p riskcensus-locate --example read_layer --
 //! FILE…` prints, per file, the features read, wall seconds and peak RSS growth. Used by
-//! BENCHMARKS.md (*Polygon layers by format*) to compare GeoJSON, Shapefile, GeoPackage and
+//! BENCHMARKS.md (*Reading 600,000 village polygons*) to compare GeoJSON, Shapefile, GeoPackage and
 //! GeoParquet holding the same villages.
 
 use std::path::Path;
