@@ -168,15 +168,17 @@ fn per_class(lang: Lang, files: &[FileReport]) -> String {
         c[2] += f.accepted;
         c[3] += f.rejected;
     }
-    let mut out = format!(
-        r#"<h2>{}</h2><table id="per-class"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-        lang.t("按类别", "By class"),
-        lang.t("类别", "class"),
-        lang.t("文件数", "files"),
-        lang.t("读入", "read"),
-        lang.t("通过", "accepted"),
-        lang.t("退回", "rejected"),
-    );
+    let mut out = format!(r#"<h2>{}</h2>"#, lang.t("按类别", "By class"));
+    out.push_str(&crate::pages::table_start(
+        "per-class",
+        &[
+            lang.t("类别", "class"),
+            lang.t("文件数", "files"),
+            lang.t("读入", "read"),
+            lang.t("通过", "accepted"),
+            lang.t("退回", "rejected"),
+        ],
+    ));
     for (class, [n, read, accepted, rejected]) in &classes {
         let _ = write!(out, "<tr><td>{class}</td><td>{n}</td><td>{read}</td><td>{accepted}</td><td>{rejected}</td></tr>");
     }
@@ -267,14 +269,16 @@ fn published(output: &std::path::Path) -> Published {
 
 /// One row per county: its published rows per class, in all, and its package files.
 fn per_county(lang: Lang, published: &Published, packages: &[Package]) -> String {
-    let mut out = format!(
-        r#"<h2>{}</h2><table id="per-county"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-        lang.t("按区县", "By county"),
-        lang.t("区县", "county"),
-        lang.t("入库（按类别）", "published rows by class"),
-        lang.t("合计", "total"),
-        lang.t("县级数据包", "county package"),
-    );
+    let mut out = format!(r#"<h2>{}</h2>"#, lang.t("按区县", "By county"));
+    out.push_str(&crate::pages::table_start(
+        "per-county",
+        &[
+            lang.t("区县", "county"),
+            lang.t("入库（按类别）", "published rows by class"),
+            lang.t("合计", "total"),
+            lang.t("县级数据包", "county package"),
+        ],
+    ));
     for (county, classes) in published {
         let by_class: Vec<String> = classes.iter().map(|(c, n)| format!("{c} {n}")).collect();
         let total: usize = classes.values().sum();

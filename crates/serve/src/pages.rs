@@ -69,6 +69,16 @@ pub(crate) fn attr(s: &str) -> std::borrow::Cow<'_, str> {
     html_escape::encode_double_quoted_attribute(s)
 }
 
+/// `<table id="…"><thead>` with a header cell per text (escaped), then `<tbody>`.
+pub fn table_start(id: &str, headers: &[&str]) -> String {
+    let mut out = format!(r#"<table id="{id}"><thead><tr>"#);
+    for h in headers {
+        let _ = write!(out, "<th>{}</th>", esc(h));
+    }
+    out.push_str("</tr></thead><tbody>");
+    out
+}
+
 /// The frame of every page: title, navigation, language switch.
 pub fn layout(lang: Lang, title: &str, here: &str, head: &str, body: &str) -> Html<String> {
     let other = lang.other();

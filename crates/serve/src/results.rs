@@ -76,18 +76,23 @@ fn link(lang: Lang, id: &str, d: &Download) -> String {
 
 fn files_table(lang: Lang, id: &str, c: &Checked) -> String {
     let mut out = format!(
-        r#"<h2>{} ({})</h2><table id="files"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        r#"<h2>{} ({})</h2>"#,
         lang.t("文件", "Files"),
         c.files.len(),
-        lang.t("文件", "file"),
-        lang.t("类别", "class"),
-        lang.t("编码", "encoding"),
-        lang.t("读入", "read"),
-        lang.t("通过", "accepted"),
-        lang.t("退回", "rejected"),
-        lang.t("错误/警告", "errors/warnings"),
-        lang.t("下载", "downloads"),
     );
+    out.push_str(&crate::pages::table_start(
+        "files",
+        &[
+            lang.t("文件", "file"),
+            lang.t("类别", "class"),
+            lang.t("编码", "encoding"),
+            lang.t("读入", "read"),
+            lang.t("通过", "accepted"),
+            lang.t("退回", "rejected"),
+            lang.t("错误/警告", "errors/warnings"),
+            lang.t("下载", "downloads"),
+        ],
+    ));
     for (i, f) in c.files.iter().enumerate() {
         let links: Vec<String> = c
             .downloads
@@ -114,14 +119,16 @@ fn files_table(lang: Lang, id: &str, c: &Checked) -> String {
 }
 
 fn rules_table(lang: Lang, c: &Checked) -> String {
-    let mut out = format!(
-        r#"<h2>{}</h2><table id="rules"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-        lang.t("按规则", "By rule"),
-        lang.t("级别", "severity"),
-        lang.t("规则", "rule"),
-        lang.t("说明", "title"),
-        lang.t("条数", "count"),
-    );
+    let mut out = format!(r#"<h2>{}</h2>"#, lang.t("按规则", "By rule"));
+    out.push_str(&crate::pages::table_start(
+        "rules",
+        &[
+            lang.t("级别", "severity"),
+            lang.t("规则", "rule"),
+            lang.t("说明", "title"),
+            lang.t("条数", "count"),
+        ],
+    ));
     for (severity, rule, n) in riskcensus_report::rule_counts(&c.findings) {
         let _ = write!(
             out,
@@ -198,18 +205,19 @@ fn findings_table(lang: Lang, c: &Checked) -> String {
             })
         );
     }
-    let _ = write!(
-        out,
-        r#"<table id="findings"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-        lang.t("级别", "severity"),
-        lang.t("规则", "rule"),
-        lang.t("文件", "file"),
-        lang.t("行", "row"),
-        lang.t("列", "column"),
-        lang.t("值", "value"),
-        lang.t("说明", "message"),
-        lang.t("建议", "suggestion"),
-    );
+    out.push_str(&crate::pages::table_start(
+        "findings",
+        &[
+            lang.t("级别", "severity"),
+            lang.t("规则", "rule"),
+            lang.t("文件", "file"),
+            lang.t("行", "row"),
+            lang.t("列", "column"),
+            lang.t("值", "value"),
+            lang.t("说明", "message"),
+            lang.t("建议", "suggestion"),
+        ],
+    ));
     for f in listed {
         let column = f.column.as_deref().unwrap_or("");
         let _ = write!(

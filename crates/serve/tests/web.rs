@@ -91,6 +91,12 @@ async fn upload(
     send(state, request).await
 }
 
+/// The session's path (`/s/<id>`) an upload redirected to.
+fn session_of(headers: &[(String, String)]) -> String {
+    let location = location(headers);
+    location.split('?').next().unwrap_or_default().to_string()
+}
+
 fn location(headers: &[(String, String)]) -> String {
     headers
         .iter()
@@ -141,11 +147,7 @@ async fn an_upload_is_checked_as_validate_checks_it_and_its_fix_validates_clean(
     let name = "DR-GOV-10_应急避难场所_高德坐标.csv";
     let (status, headers, _) = upload(&state, &[(name, &bytes)], None).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let session = location(&headers)
-        .split('?')
-        .next()
-        .expect("path")
-        .to_string();
+    let session = session_of(&headers);
     let done = wait_done(&state, &session).await;
     assert_eq!(done["state"], "done", "{done}");
 
@@ -372,11 +374,7 @@ async fn a_return_without_its_class_code_is_recognised_or_the_page_asks_for_the_
     let state = state(Limits::default(), "127.0.0.1:8080", None);
     let bytes = std::fs::read(repo().join(GCJ_FILE)).expect("sample");
     let (_, headers, _) = upload(&state, &[("避难场所名单2021.csv", &bytes)], None).await;
-    let session = location(&headers)
-        .split('?')
-        .next()
-        .expect("path")
-        .to_string();
+    let session = session_of(&headers);
     assert_eq!(wait_done(&state, &session).await["state"], "done");
     let (_, _, page) = send(&state, get(&session)).await;
     assert!(
@@ -385,11 +383,7 @@ async fn a_return_without_its_class_code_is_recognised_or_the_page_asks_for_the_
     );
 
     let (_, headers, _) = upload(&state, &[("名单.csv", "甲,乙\n1,2\n".as_bytes())], None).await;
-    let session = location(&headers)
-        .split('?')
-        .next()
-        .expect("path")
-        .to_string();
+    let session = session_of(&headers);
     let failed = wait_done(&state, &session).await;
     assert_eq!(failed["state"], "failed");
     assert!(
@@ -411,11 +405,7 @@ async fn an_unreadable_return_is_named_as_it_was_sent() {
         None,
     )
     .await;
-    let session = location(&headers)
-        .split('?')
-        .next()
-        .expect("path")
-        .to_string();
+    let session = session_of(&headers);
     let failed = wait_done(&state, &session).await;
     assert_eq!(failed["state"], "failed", "{failed}");
     let message = failed["message"].as_str().unwrap_or("");
