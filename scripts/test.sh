@@ -8,7 +8,8 @@ cargo build --workspace --bins --locked
 cargo test --workspace --locked
 scripts/pyenv.sh
 # Debian's programs for the tests that use the real thing, when we may install them: headless
-# Chromium (HTML report), QGIS with PyQGIS and GDAL (county GeoPackages and projects).
+# Chromium with its WebDriver (the HTML report; `riskcensus serve` driven as a technician would),
+# QGIS with PyQGIS and GDAL (county GeoPackages and projects).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
