@@ -18,6 +18,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod templates;
 pub mod writer;
 
 use std::path::Path;

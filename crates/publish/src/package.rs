@@ -17,7 +17,8 @@ use geo::{BoundingRect, Intersects};
 use geo_types::{Geometry, MultiPolygon};
 use geozero::wkb::{FromWkb, WkbDialect};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
-use riskcensus_gpkg::writer::{Column, GpkgWriter, Kind, Value};
+pub use riskcensus_gpkg::templates::Templates;
+use riskcensus_gpkg::writer::{Column, GpkgWriter, Kind, TableSpec, Value};
 
 /// A GeoParquet layer read into memory: geometry type, attribute columns, rows. Run-wide layers
 /// (counties, findings) are read once and filtered into each county's package.
@@ -165,7 +166,8 @@ pub struct LayerWritten {
     pub drawn: bool,
 }
 
-/// Write `layers` into a new GeoPackage at `path`; what was written of each, in order.
+/// Write `layers` into a new GeoPackage at `path`, one layer after the other (only one layer's
+/// rows in memory: the run-wide package); what was written of each, in order.
 pub fn write_package(
     path: &Path,
     layers: &[PackageLayer<'_>],
@@ -174,51 +176,83 @@ pub fn write_package(
     let mut gpkg = GpkgWriter::create(path, last_change)?;
     let mut written = Vec::with_capacity(layers.len());
     for layer in layers {
-        let area_box = layer.within.and_then(|area| area.bounding_rect());
-        let keep = |g: &Option<Geometry<f64>>, v: &[Value], columns: &[Column]| {
-            keep(layer, area_box, columns, g.as_ref(), v)
-        };
-        let (geometry_type, columns, rows): (String, Vec<Column>, Rows) = match layer.source {
-            Source::Parquet(path) => {
-                let data = read_layer(path)?;
-                let rows = (data.rows.into_iter())
-                    .filter(|(g, v)| keep(g, v, &data.columns))
-                    .collect();
-                (data.geometry_type, data.columns, rows)
-            }
-            Source::County(layer, county) => {
-                let data = layer.read_county(county)?;
-                (data.geometry_type, data.columns, data.rows)
-            }
-            Source::Read(data) => {
-                let rows = (data.rows.iter())
-                    .filter(|(g, v)| keep(g, v, &data.columns))
-                    .cloned()
-                    .collect();
-                (data.geometry_type.clone(), data.columns.clone(), rows)
-            }
-        };
-        if geometry_type == "GEOMETRY" && rows.iter().all(|(g, _)| g.is_none()) {
-            // No geometry at all (household returns): a plain table, nothing to draw or style.
-            let values = rows.into_iter().map(|(_, v)| v);
-            let rows = gpkg.add_attributes(layer.table, layer.description, &columns, values)?;
-            written.push(LayerWritten { rows, drawn: false });
-            continue;
-        }
-        let rows = gpkg.add_layer(
-            layer.table,
-            layer.description,
-            &geometry_type,
-            &columns,
-            rows,
-        )?;
-        if let Some(qml) = layer.qml {
-            gpkg.add_default_style(layer.table, layer.description, qml)?;
-        }
-        written.push(LayerWritten { rows, drawn: true });
+        let (table, rows) = package_rows(layer)?;
+        gpkg.create_table(&table)?;
+        written.push(insert(&mut gpkg, &table, rows)?);
     }
     gpkg.finish()?;
     Ok(written)
+}
+
+/// Write `layers` into a new GeoPackage at `path` that starts as a copy of the template with the
+/// same tables (a county package: all its layers' rows are read first, as the tables depend on
+/// them); what was written of each, in order.
+pub fn write_from_template(
+    path: &Path,
+    layers: &[PackageLayer<'_>],
+    templates: &Templates,
+) -> Result<Vec<LayerWritten>, String> {
+    let (tables, rows): (Vec<TableSpec>, Vec<Rows>) = (layers.iter())
+        .map(package_rows)
+        .collect::<Result<Vec<_>, String>>()?
+        .into_iter()
+        .unzip();
+    let mut gpkg = templates.create(path, &tables)?;
+    let written = (tables.iter().zip(rows))
+        .map(|(table, rows)| insert(&mut gpkg, table, rows))
+        .collect::<Result<_, String>>()?;
+    gpkg.finish()?;
+    Ok(written)
+}
+
+/// A layer's table in the package and the rows it gets. A layer without any geometry
+/// (household returns) is a plain table, nothing to draw or style.
+fn package_rows(layer: &PackageLayer<'_>) -> Result<(TableSpec, Rows), String> {
+    let area_box = layer.within.and_then(|area| area.bounding_rect());
+    let keep = |g: &Option<Geometry<f64>>, v: &[Value], columns: &[Column]| {
+        keep(layer, area_box, columns, g.as_ref(), v)
+    };
+    let (geometry_type, columns, rows): (String, Vec<Column>, Rows) = match layer.source {
+        Source::Parquet(path) => {
+            let data = read_layer(path)?;
+            let rows = (data.rows.into_iter())
+                .filter(|(g, v)| keep(g, v, &data.columns))
+                .collect();
+            (data.geometry_type, data.columns, rows)
+        }
+        Source::County(layer, county) => {
+            let data = layer.read_county(county)?;
+            (data.geometry_type, data.columns, data.rows)
+        }
+        Source::Read(data) => {
+            let rows = (data.rows.iter())
+                .filter(|(g, v)| keep(g, v, &data.columns))
+                .cloned()
+                .collect();
+            (data.geometry_type.clone(), data.columns.clone(), rows)
+        }
+    };
+    let drawn = geometry_type != "GEOMETRY" || rows.iter().any(|(g, _)| g.is_some());
+    let table = TableSpec {
+        table: layer.table.to_string(),
+        description: layer.description.to_string(),
+        geometry_type: drawn.then_some(geometry_type),
+        columns,
+        style: layer.qml.filter(|_| drawn).map(str::to_string),
+    };
+    Ok((table, rows))
+}
+
+/// Insert a layer's rows into its table.
+fn insert(gpkg: &mut GpkgWriter, table: &TableSpec, rows: Rows) -> Result<LayerWritten, String> {
+    Ok(if table.geometry_type.is_some() {
+        let rows = gpkg.insert_features(&table.table, &table.columns, rows)?;
+        LayerWritten { rows, drawn: true }
+    } else {
+        let values = rows.into_iter().map(|(_, v)| v);
+        let rows = gpkg.insert_attributes(&table.table, &table.columns, values)?;
+        LayerWritten { rows, drawn: false }
+    })
 }
 
 /// The rows of a layer: geometry (if any) and values in column order.
