@@ -13,7 +13,6 @@ mod batches;
 pub mod config;
 pub mod error;
 pub mod output;
-mod packages;
 mod process;
 mod publish;
 

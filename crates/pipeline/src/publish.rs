@@ -12,7 +12,8 @@ use riskcensus_aggregate::{by_county, by_village_counts, capacity, ClassRows};
 use riskcensus_core::Level;
 use riskcensus_publish::grouped::HashingFile;
 use riskcensus_publish::{
-    findings_frame, qgis, write_geoparquet, write_geoparquet_rows, Geometries, PublishError,
+    county_packages, findings_frame, qgis, write_geoparquet, write_geoparquet_rows, Geometries,
+    PublishError,
     Written,
 };
 use serde_json::json;
@@ -785,7 +786,7 @@ fn write_all(
     };
     let write_project = || {
         write_streamed(&project_path, 0, |out| {
-            let extent = crate::packages::extent(ctx.counties.values().map(|(_, g)| g));
+            let extent = county_packages::extent(ctx.counties.values().map(|(_, g)| g));
             qgis::write_project(out, &ctx.pipeline.name, &layers, extent)
         })
     };
@@ -804,13 +805,15 @@ fn write_all(
     timings.lap("publish findings and the QGIS project", &mut clock);
     // A GeoPackage per county, read back from the layers just written.
     use crate::config::GpkgOutput;
+    let (counties, date) = (&ctx.counties, &ctx.pipeline.reference_date);
     if ctx.pipeline.gpkg != GpkgOutput::None {
-        for (path, w) in crate::packages::write_county_packages(ctx, root, &layers)? {
+        for (path, w) in county_packages::write_county_packages(root, &layers, counties, date)? {
             outputs.record(&path, w);
         }
     }
     if ctx.pipeline.gpkg == GpkgOutput::All {
-        for (path, w) in crate::packages::write_run_package(ctx, root, &layers)? {
+        let name = &ctx.pipeline.name;
+        for (path, w) in county_packages::write_run_package(root, &layers, counties, name, date)? {
             outputs.record(&path, w);
         }
     }

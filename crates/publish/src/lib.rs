@@ -21,6 +21,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod county_packages;
 pub mod grouped;
 pub mod package;
 pub mod qgis;

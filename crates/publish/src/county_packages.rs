@@ -1,30 +1,33 @@
-//! The county packages of a database: `counties/<code>_<name>.gpkg`, one per county, each with
-//! the county's facility layers, villages, townships, its outline and the findings inside it,
-//! styled for QGIS ([`riskcensus_publish::package`]). Written from the GeoParquet layers of the
-//! run once they are written.
+//! The packages of a database: `counties/<code>_<name>.gpkg`, one per county, each with the
+//! county's facility layers, villages, townships, its outline and the findings inside it, styled
+//! for QGIS ([`crate::package`]), each with its QGIS project; and on request one package of the
+//! whole run. Written from the GeoParquet layers of the run once they are written.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use geo_types::MultiPolygon;
 use rayon::prelude::*;
-use riskcensus_publish::package::{
-    read_layer, write_package, CountyLayer, LayerData, PackageLayer, Source,
+
+use crate::package::{
+    read_layer, write_from_template, write_package, CountyLayer, LayerData, PackageLayer, Source,
+    Templates,
 };
-use riskcensus_publish::qgis::{self, ProjectLayer};
-use riskcensus_publish::Written;
+use crate::qgis::{self, ProjectLayer};
+use crate::{PublishError, Written};
 
-use crate::error::PipelineError;
-use crate::process::Context;
+/// County outlines by 6-digit code, with names.
+pub type Counties = BTreeMap<String, (String, MultiPolygon<f64>)>;
 
-fn io_error(path: &Path, source: std::io::Error) -> PipelineError {
-    PipelineError::Output(riskcensus_publish::PublishError::Io {
+fn io_error(path: &Path, source: std::io::Error) -> PublishError {
+    PublishError::Io {
         path: path.display().to_string(),
         source,
-    })
+    }
 }
 
 /// The extent of polygons, for a project to open on.
-pub(crate) fn extent<'a>(
+pub fn extent<'a>(
     polygons: impl IntoIterator<Item = &'a geo_types::MultiPolygon<f64>>,
 ) -> Option<qgis::Extent> {
     use geo::BoundingRect;
@@ -107,12 +110,15 @@ fn plan<'a>(
     planned
 }
 
-/// The package and project of each county that has a layer: their paths and what was written.
-pub(crate) fn write_county_packages(
-    ctx: &Context<'_>,
+/// The package and project of each county that has a layer of the database at `root` (whose
+/// `layers` the run's project lists): their paths and what was written. `reference_date`
+/// (`YYYY-MM-DD`) is every layer's last change.
+pub fn write_county_packages(
     root: &Path,
     layers: &[ProjectLayer],
-) -> Result<Vec<(PathBuf, Written)>, PipelineError> {
+    counties: &Counties,
+    reference_date: &str,
+) -> Result<Vec<(PathBuf, Written)>, PublishError> {
     let dir = root.join("counties");
     std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
     // The layers with rows per county (facilities by class, villages, townships), in project
@@ -126,25 +132,25 @@ pub(crate) fn write_county_packages(
                 .map_err(|message| io_error(&path, std::io::Error::other(message)))
         })
         .collect::<Result<_, _>>()?;
-    let by_county: BTreeMap<&str, Vec<&(CountyLayer, &ProjectLayer)>> = (ctx.counties.keys())
+    let by_county: BTreeMap<&str, Vec<&(CountyLayer, &ProjectLayer)>> = (counties.keys())
         .map(|code| {
             let own = indexed.iter().filter(|(l, _)| l.holds(code)).collect();
             (code.as_str(), own)
         })
         .filter(|(_, own): &(_, Vec<_>)| !own.is_empty())
         .collect();
-    let last_change = format!("{}T00:00:00.000Z", ctx.pipeline.reference_date);
+    let last_change = format!("{reference_date}T00:00:00.000Z");
+    let templates = Templates::new(&last_change);
     // The run-wide layers, read once and filtered into each package.
     let read = |name: &str| {
         let path = root.join(name);
         read_layer(&path).map_err(|message| io_error(&path, std::io::Error::other(message)))
     };
-    let (counties, findings) = (read("counties.parquet")?, read("findings.parquet")?);
+    let (county_rows, findings) = (read("counties.parquet")?, read("findings.parquet")?);
     let written: Vec<Vec<(PathBuf, Written)>> = by_county
         .into_par_iter()
         .map(|(code, own)| {
-            let (name, outline) = ctx
-                .counties
+            let (name, outline) = counties
                 .get(code)
                 .map(|(n, g)| (n.as_str(), Some(g)))
                 .unwrap_or(("", None));
@@ -154,7 +160,7 @@ pub(crate) fn write_county_packages(
                 .collect();
             let file = format!("{code}_{safe}.gpkg");
             let path = dir.join(&file);
-            let planned = plan(code, &own, &counties, &findings);
+            let planned = plan(code, &own, &county_rows, &findings);
             let styles: Vec<String> = planned.iter().map(|p| qgis::qml(&p.kind)).collect();
             let package: Vec<PackageLayer<'_>> = planned
                 .iter()
@@ -170,7 +176,7 @@ pub(crate) fn write_county_packages(
                     within: if p.within { outline } else { None },
                 })
                 .collect();
-            let results = write_package(&path, &package, &last_change)
+            let results = write_from_template(&path, &package, &templates)
                 .map_err(|message| io_error(&path, std::io::Error::other(message)))?;
             let rows = results.iter().map(|r| r.rows).sum();
             let project_layers: Vec<ProjectLayer> = planned
@@ -199,17 +205,19 @@ pub(crate) fn write_county_packages(
                 extent(outline),
             )
         })
-        .collect::<Result<_, PipelineError>>()?;
+        .collect::<Result<_, PublishError>>()?;
     Ok(written.into_iter().flatten().collect())
 }
 
 /// The run-wide package `<name>.gpkg` (`--gpkg all`): one layer per class with every county's
 /// rows, villages, townships, counties and every finding; and its project `<name>_gpkg.qgs`.
-pub(crate) fn write_run_package(
-    ctx: &Context<'_>,
+pub fn write_run_package(
     root: &Path,
     layers: &[ProjectLayer],
-) -> Result<Vec<(PathBuf, Written)>, PipelineError> {
+    counties: &Counties,
+    name: &str,
+    reference_date: &str,
+) -> Result<Vec<(PathBuf, Written)>, PublishError> {
     // Every layer of the run, under its file's name.
     let tables: Vec<(String, &ProjectLayer, PathBuf)> = (layers.iter())
         .map(|l| {
@@ -221,10 +229,9 @@ pub(crate) fn write_run_package(
             (table, l, path)
         })
         .collect();
-    let name = &ctx.pipeline.name;
     let file = format!("{name}.gpkg");
     let path = root.join(&file);
-    let last_change = format!("{}T00:00:00.000Z", ctx.pipeline.reference_date);
+    let last_change = format!("{reference_date}T00:00:00.000Z");
     let names: Vec<String> = tables.iter().map(|(_, l, _)| l.name.clone()).collect();
     let styles: Vec<String> = tables.iter().map(|(_, l, _)| qgis::qml(&l.kind)).collect();
     let package: Vec<PackageLayer<'_>> = (tables.iter().zip(&names).zip(&styles))
@@ -253,7 +260,7 @@ pub(crate) fn write_run_package(
         .collect();
     let project = root.join(format!("{name}_gpkg.qgs"));
     let rows = results.iter().map(|r| r.rows).sum();
-    let extent = extent(ctx.counties.values().map(|(_, g)| g));
+    let extent = extent(counties.values().map(|(_, g)| g));
     finish(path, rows, project, name, &project_layers, extent)
 }
 
@@ -265,7 +272,7 @@ fn finish(
     title: &str,
     layers: &[ProjectLayer],
     extent: Option<qgis::Extent>,
-) -> Result<Vec<(PathBuf, Written)>, PipelineError> {
+) -> Result<Vec<(PathBuf, Written)>, PublishError> {
     let mut bytes = Vec::new();
     qgis::write_project(&mut bytes, title, layers, extent).map_err(|e| io_error(&project, e))?;
     std::fs::write(&project, &bytes).map_err(|e| io_error(&project, e))?;
