@@ -15,10 +15,15 @@ Each size runs on two shapes of the same rows: as `synth` writes them, one file 
 class (≈ 960 files at 5.4 M rows), and merged into one file per class (31 files, the largest over
 a million rows: a merge step below, outside the timing).
 
+Village shapes (`--shapes`, default `tiling,grid`): synth's jittered tiling, and grid cells (four
+villages meeting at each corner, straight shared borders); `slivers` (neighbours overlapping by
+≈ 2 m, as digitised boundaries do) can be added. Each shape is its own census of the same sizes.
+
 Each is run RUNS times (default 3); the table gives the median wall time and the largest peak RSS
 (`wait4` rusage of the child and its children). Prints markdown for BENCHMARKS.md.
 
-Usage: bench.py [ROWS ...] [--runs N]      (default sizes: 100000 1000000 5400000)
+Usage: bench.py [ROWS ...] [--runs N] [--shapes tiling,grid,slivers]
+       (default sizes: 100000 1000000 5400000)
 """
 import json
 import os
@@ -152,6 +157,11 @@ def main():
         i = args.index("--runs")
         runs = int(args[i + 1])
         del args[i:i + 2]
+    shapes = ["tiling", "grid"]
+    if "--shapes" in args:
+        i = args.index("--shapes")
+        shapes = args[i + 1].split(",")
+        del args[i:i + 2]
     sizes = [int(a) for a in args] or [100_000, 1_000_000, 5_400_000]
     WORK.mkdir(parents=True, exist_ok=True)
     table = []
@@ -171,17 +181,18 @@ def main():
         table.append((label, mode, sample_rows, secs, rss))
 
     for rows in sizes:
-        villages = max(rows // 9, 1)
-        census = WORK / f"synth-{rows}"
-        summary = census / "synth.json"
-        want = {"rows": rows, "villages": villages}
-        have = json.loads(summary.read_text()) if summary.exists() else {}
-        if any(have.get(k) != v for k, v in want.items()):
-            subprocess.run([BIN, "synth", "--villages", str(villages), "--rows", str(rows), "--seed", "1",
-                            "--out", census], check=True, cwd=REPO)
-        for shape, files in (("per province", census), ("one file per class", merged_per_class(census))):
-            databases.extend(bench_census(files, f"synthetic census, {rows:,} rows, {villages:,} villages, {shape}",
-                                          rows, runs, table, stage_tables))
+        for village_shape in shapes:
+            villages = max(rows // 9, 1)
+            census = WORK / (f"synth-{rows}" if village_shape == "tiling" else f"synth-{rows}-{village_shape}")
+            summary = census / "synth.json"
+            want = {"rows": rows, "villages": villages, "village_shape": village_shape}
+            have = json.loads(summary.read_text()) if summary.exists() else {}
+            if any(have.get(k, "tiling" if k == "village_shape" else None) != v for k, v in want.items()):
+                subprocess.run([BIN, "synth", "--villages", str(villages), "--rows", str(rows), "--seed", "1",
+                                "--village-shape", village_shape, "--out", census], check=True, cwd=REPO)
+            for layout, files in (("per province", census), ("one file per class", merged_per_class(census))):
+                label = f"synthetic census, {rows:,} rows, {villages:,} villages ({village_shape}), {layout}"
+                databases.extend(bench_census(files, label, rows, runs, table, stage_tables))
 
     for database in databases:
         shutil.rmtree(database, ignore_errors=True)

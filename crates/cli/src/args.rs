@@ -128,6 +128,11 @@ pub enum Command {
         /// Schema directory (copied to DIR/schemas).
         #[arg(long, default_value = "schemas")]
         schemas: PathBuf,
+        /// How villages tile their county: `tiling` (jittered strips sharing their borders),
+        /// `grid` (rectangles on a lon/lat grid) or `slivers` (the tiling with every village's
+        /// vertices moved ≈ 2 m on their own: overlaps and gaps as in digitised boundaries).
+        #[arg(long, default_value = "tiling", value_name = "SHAPE")]
+        village_shape: riskcensus_synth::VillageShape,
     },
     /// A local web page for census technicians: upload returns, read the findings on a table and
     /// a map, download the corrected files; the office view checks the pipeline's returns and

@@ -6,6 +6,11 @@
 //! the strip borders are jittered polylines shared by the cells above and below, so neighbours
 //! share their borders exactly and the county outline stays the rectangle. Townships are runs of
 //! consecutive cells in boustrophedon order, hence contiguous.
+//!
+//! [`VillageShape`] picks other tessellations of the same hierarchy: axis-aligned grid cells
+//! (straight borders, four villages meeting at a corner), or slivers (every village's vertices
+//! moved by up to ≈ 2 m on their own, so neighbours overlap and leave gaps as digitised
+//! boundaries do).
 
 use std::io::Write;
 
@@ -30,6 +35,47 @@ const WEST: f64 = 98.0;
 const SOUTH: f64 = 24.0;
 const WIDTH: f64 = 24.0;
 const HEIGHT: f64 = 18.0;
+
+/// How villages tile a county.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VillageShape {
+    /// Strips cut at jittered positions with jittered borders, shared exactly by neighbours.
+    #[default]
+    Tiling,
+    /// Rectangles on a grid: straight borders, cuts aligned from strip to strip.
+    Grid,
+    /// The tiling with each village's vertices moved by up to [`SLIVER`] degrees on their own:
+    /// neighbours no longer share borders, leaving slivers of overlap and gap.
+    Slivers,
+}
+
+/// How far (degrees, ≈ 2 m) [`VillageShape::Slivers`] moves a vertex in x and in y.
+pub const SLIVER: f64 = 2e-5;
+
+impl std::fmt::Display for VillageShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            VillageShape::Tiling => "tiling",
+            VillageShape::Grid => "grid",
+            VillageShape::Slivers => "slivers",
+        })
+    }
+}
+
+impl std::str::FromStr for VillageShape {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "tiling" => Ok(VillageShape::Tiling),
+            "grid" => Ok(VillageShape::Grid),
+            "slivers" => Ok(VillageShape::Slivers),
+            _ => Err(format!(
+                "unknown village shape “{s}” (tiling, grid, slivers)"
+            )),
+        }
+    }
+}
 
 /// A province.
 #[derive(Debug, Clone)]
@@ -124,6 +170,9 @@ pub struct Geography {
     pub townships: Vec<Township>,
     /// Villages.
     pub villages: Vec<Village>,
+    /// How villages tile their county.
+    pub shape: VillageShape,
+    seed: u64,
 }
 
 impl Geography {
@@ -138,6 +187,19 @@ impl Geography {
     ///     && v.code.starts_with(&g.counties[v.county].code)));
     /// ```
     pub fn new(villages: usize, seed: u64) -> Geography {
+        Geography::shaped(villages, seed, VillageShape::Tiling)
+    }
+
+    /// Lay out `villages` villages (at least 1) tiling their counties as `shape` says.
+    ///
+    /// ```
+    /// use riskcensus_synth::{Geography, VillageShape};
+    /// let grid = Geography::shaped(500, 1, VillageShape::Grid);
+    /// let v = &grid.villages[0];
+    /// // A grid cell is a rectangle: five vertices, closed.
+    /// assert_eq!(grid.ring(v).len(), 5);
+    /// ```
+    pub fn shaped(villages: usize, seed: u64, shape: VillageShape) -> Geography {
         let villages = villages.max(1);
         let n_counties = villages.div_ceil(VILLAGES_PER_COUNTY);
         let n_provinces = n_counties.div_ceil(20).min(mainland_provinces().count());
@@ -150,6 +212,8 @@ impl Geography {
             counties: Vec::with_capacity(n_counties),
             townships: Vec::new(),
             villages: Vec::with_capacity(villages),
+            shape,
+            seed,
         };
         let mut county_index = 0;
         for (p, (pcode, pname)) in mainland_provinces().take(n_provinces).enumerate() {
@@ -204,12 +268,26 @@ impl Geography {
         let [x0, y0, x1, y1] = rect;
         let (w, h) = (x1 - x0, y1 - y0);
         let side = (w * h / villages as f64).sqrt();
-        let n_strips = ((h / side).round() as usize).clamp(1, villages);
+        let mut n_strips = ((h / side).round() as usize).clamp(1, villages);
+        let grid = self.shape == VillageShape::Grid;
+        // A grid has the same cells in every strip (but the last, which holds the rest).
+        let per_strip = villages.div_ceil(n_strips);
+        if grid {
+            n_strips = villages.div_ceil(per_strip);
+        }
+        let cells_in = |s: usize| {
+            if grid {
+                per_strip.min(villages - per_strip * s)
+            } else {
+                villages * (s + 1) / n_strips - villages * s / n_strips
+            }
+        };
+        let jitter = if grid { 0.0 } else { 1.0 };
         let strip_h = h / n_strips as f64;
         // Cuts of every strip: evenly spaced, jittered by up to a quarter cell.
         let strips: Vec<Vec<f64>> = (0..n_strips)
             .map(|s| {
-                let cells = villages * (s + 1) / n_strips - villages * s / n_strips;
+                let cells = cells_in(s);
                 let cell_w = w / cells as f64;
                 (0..=cells)
                     .map(|c| {
@@ -218,7 +296,7 @@ impl Geography {
                         } else if c == cells {
                             x1
                         } else {
-                            x0 + cell_w * (c as f64 + rng.random_range(-0.25..0.25))
+                            x0 + cell_w * (c as f64 + jitter * rng.random_range(-0.25..0.25))
                         }
                     })
                     .collect()
@@ -243,7 +321,7 @@ impl Geography {
                         let dy = if b == 0 || b == n_strips {
                             0.0
                         } else {
-                            strip_h * rng.random_range(-0.2..0.2)
+                            jitter * strip_h * rng.random_range(-0.2..0.2)
                         };
                         (x, round6(y + dy))
                     })
@@ -313,6 +391,14 @@ impl Geography {
         let within = |&&(x, _): &&(f64, f64)| x >= xl && x <= xr;
         let mut ring: Vec<(f64, f64)> = county.borders[s].iter().filter(within).copied().collect();
         ring.extend(county.borders[s + 1].iter().rev().filter(within));
+        if self.shape == VillageShape::Slivers {
+            let stream = (v.county as u64) << 32 | (s as u64) << 16 | c as u64;
+            let mut rng = ChaCha8Rng::seed_from_u64(crate::mix(self.seed, stream));
+            for (x, y) in &mut ring {
+                *x = round6(*x + rng.random_range(-SLIVER..SLIVER));
+                *y = round6(*y + rng.random_range(-SLIVER..SLIVER));
+            }
+        }
         ring.push(ring[0]);
         ring
     }
@@ -513,7 +599,63 @@ mod tests {
 
     #[test]
     fn villages_are_valid_tile_their_county_and_hold_their_points() {
-        let g = Geography::new(1_000, 3);
+        for shape in [VillageShape::Tiling, VillageShape::Grid] {
+            valid_holding_points(&Geography::shaped(1_000, 3, shape));
+        }
+    }
+
+    #[test]
+    fn grid_cells_are_rectangles_with_straight_shared_borders() {
+        let g = Geography::shaped(1_000, 3, VillageShape::Grid);
+        for v in &g.villages {
+            let ring = g.ring(v);
+            // Every edge is horizontal or vertical.
+            assert!(
+                ring.windows(2)
+                    .all(|e| e[0].0 == e[1].0 || e[0].1 == e[1].1),
+                "{}: {ring:?}",
+                v.code
+            );
+        }
+        // Most cells are plain rectangles (a strip with fewer cells adds corners to its border).
+        let rectangles = g.villages.iter().filter(|v| g.ring(v).len() == 5).count();
+        assert!(rectangles * 10 > g.villages.len() * 9, "{rectangles}");
+    }
+
+    #[test]
+    fn slivers_move_each_vertex_a_little_so_neighbours_share_none() {
+        let tiling = Geography::shaped(1_000, 3, VillageShape::Tiling);
+        let slivers = Geography::shaped(1_000, 3, VillageShape::Slivers);
+        let mut shared = (0, 0);
+        for (t, s) in tiling.villages.iter().zip(&slivers.villages) {
+            let (a, b) = (tiling.ring(t), slivers.ring(s));
+            assert_eq!(a.len(), b.len());
+            for (p, q) in a.iter().zip(&b) {
+                let moved = (p.0 - q.0).abs().max((p.1 - q.1).abs());
+                assert!(moved <= SLIVER + 1e-6, "{}: {p:?} → {q:?}", t.code);
+            }
+        }
+        // Neighbours in a strip: the tiling's share a border, the slivers' not one vertex.
+        for pair in tiling.villages.windows(2).zip(slivers.villages.windows(2)) {
+            let common = |g: &Geography, v: &[Village]| {
+                let second = g.ring(&v[1]);
+                g.ring(&v[0]).iter().filter(|p| second.contains(p)).count()
+            };
+            shared.0 += common(&tiling, pair.0);
+            shared.1 += common(&slivers, pair.1);
+        }
+        assert!(shared.0 > 1_000, "{shared:?}");
+        assert_eq!(shared.1, 0);
+        valid_holding_points_within(&slivers, 1e-3);
+    }
+
+    fn valid_holding_points(g: &Geography) {
+        valid_holding_points_within(g, 1e-9);
+    }
+
+    /// Every village is a valid counter-clockwise polygon holding its points, and the villages
+    /// of a county add up to its area (within `tolerance`, relative).
+    fn valid_holding_points_within(g: &Geography, tolerance: f64) {
         let mut rng = ChaCha8Rng::seed_from_u64(9);
         for county in &g.counties {
             let [x0, y0, x1, y1] = county.rect;
@@ -530,7 +672,7 @@ mod tests {
             }
             let rect = (x1 - x0) * (y1 - y0);
             assert!(
-                (area - rect).abs() < 1e-9 * rect.max(1.0),
+                (area - rect).abs() < tolerance * rect.max(1.0),
                 "{}: {area} vs {rect}",
                 county.code
             );

@@ -7,7 +7,7 @@
 //! use riskcensus_synth::{generate, Options};
 //!
 //! let schemas = SchemaSet::load(std::path::Path::new("schemas")).unwrap();
-//! let options = Options { villages: 2_000, rows: 20_000, seed: 7, defect_rate: 0.01 };
+//! let options = Options { villages: 2_000, rows: 20_000, seed: 7, defect_rate: 0.01, village_shape: Default::default() };
 //! let summary = generate(&options, &schemas, std::path::Path::new("schemas"), "target/synth".as_ref()).unwrap();
 //! assert_eq!(summary.rows, 20_000);
 //! ```
@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 
 use riskcensus_core::SchemaSet;
 
-pub use geography::Geography;
+pub use geography::{Geography, VillageShape};
 pub use returns::{
     class_mix, class_short, credit_code_with, numbered_credit_code, random_value, Defect,
 };
@@ -46,6 +46,8 @@ pub struct Options {
     pub seed: u64,
     /// Share of rows (0–1) that carry one planted defect.
     pub defect_rate: f64,
+    /// How villages tile their county.
+    pub village_shape: VillageShape,
 }
 
 /// What was generated.
@@ -59,6 +61,8 @@ pub struct Summary {
     pub townships: usize,
     /// Villages.
     pub villages: usize,
+    /// How they tile their county.
+    pub village_shape: VillageShape,
     /// Return rows.
     pub rows: usize,
     /// Return files.
@@ -144,7 +148,7 @@ pub fn generate(
             options.villages
         )));
     }
-    let geo = Geography::new(options.villages, options.seed);
+    let geo = Geography::shaped(options.villages, options.seed, options.village_shape);
     let floor = geo.villages.len() + geo.townships.len();
     if options.rows < floor {
         return Err(SynthError::Options(format!(
@@ -179,6 +183,7 @@ pub fn generate(
         counties: geo.counties.len(),
         townships: geo.townships.len(),
         villages: geo.villages.len(),
+        village_shape: options.village_shape,
         rows: written.files.iter().map(|f| f.rows).sum(),
         files: written.files.len(),
         defects: written.defects,

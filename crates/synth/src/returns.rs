@@ -745,10 +745,11 @@ pub(crate) fn write_pipeline(
         rows,
         seed,
         defect_rate,
+        village_shape,
     } = options;
     let _ = writeln!(
         s,
-        "# Synthetic census: riskcensus synth --villages {villages} --rows {rows} --seed {seed} --defect-rate {defect_rate}\n# Paths are relative to this file."
+        "# Synthetic census: riskcensus synth --villages {villages} --rows {rows} --seed {seed} --defect-rate {defect_rate} --village-shape {village_shape}\n# Paths are relative to this file."
     );
     let _ = writeln!(s, "name = \"synth-{villages}v-{rows}r-s{seed}\"");
     s.push_str("reference_date = \"2020-12-31\"\noutput = \"db\"\nschemas = \"schemas\"\n");

@@ -65,12 +65,14 @@ pub fn dispatch(args: Args) -> ExitCode {
             out,
             defect_rate,
             schemas,
+            village_shape,
         } => synth::synth(
             &riskcensus_synth::Options {
                 villages,
                 rows,
                 seed,
                 defect_rate,
+                village_shape,
             },
             &schemas,
             &out,
