@@ -145,3 +145,37 @@ def test_gpkg_all_adds_one_package_of_the_whole_run(tmp_path):
     project = ET.parse(out / "baiyin-2021_gpkg.qgs").getroot()
     sources = [l.get("source") for l in project.iter("layer-tree-layer")]
     assert sorted(s.split("layername=")[1] for s in sources) == sorted(set(layers) - {"layer_styles"})
+
+
+def test_an_edit_in_gdal_keeps_the_r_tree_in_step(packages, tmp_path):
+    # The writer fills its layers with triggers off; the six R-tree triggers are for programs
+    # that edit the package later. GDAL (QGIS's reader and writer) appends a feature: the index
+    # holds it.
+    package = tmp_path / "edit.gpkg"
+    shutil.copy(packages[0], package)
+    layer = next(name for name, kind in pyogrio.list_layers(package) if kind == "Point")
+    before = pyogrio.read_dataframe(package, layer=layer)
+    added = before.head(1).copy()
+    added["geometry"] = [shapely.Point(104.25, 36.75)]
+    pyogrio.write_dataframe(added, package, layer=layer, append=True)
+    db = sqlite3.connect(package)
+    rows = db.execute(f'SELECT count(*) FROM "{layer}"').fetchone()[0]
+    indexed = db.execute(f'SELECT count(*) FROM "rtree_{layer}_geom"').fetchone()[0]
+    assert rows == indexed == len(before) + 1
+    hits = db.execute(
+        f'SELECT count(*) FROM "rtree_{layer}_geom" '
+        "WHERE minx <= 104.25 AND maxx >= 104.25 AND miny <= 36.75 AND maxy >= 36.75"
+    ).fetchone()[0]
+    assert hits >= 1
+    # A move and a delete in plain SQL through GDAL's own SQLite dialect keep it in step too.
+    fid = db.execute(f'SELECT max(fid) FROM "{layer}"').fetchone()[0]
+    db.close()
+    subprocess_ok = shutil.which("ogrinfo") is not None
+    if subprocess_ok:
+        result = subprocess.run(
+            ["ogrinfo", str(package), "-sql", f'DELETE FROM "{layer}" WHERE fid = {fid}'],
+            capture_output=True, text=True,
+        )
+        assert result.returncode == 0, result.stderr
+        db = sqlite3.connect(package)
+        assert db.execute(f'SELECT count(*) FROM "rtree_{layer}_geom"').fetchone()[0] == len(before)
