@@ -33,6 +33,7 @@ mod error;
 mod gcj02;
 mod index;
 mod near_duplicates;
+mod overlap_bound;
 mod points;
 mod polygon_checks;
 
