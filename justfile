@@ -22,6 +22,12 @@ bench-layer *ARGS:
     cargo build --release --workspace --example layer_cost
     target/release/examples/layer_cost {{ARGS}}
 
+# What one county package costs, table by table against from a template (ms per package):
+# `just bench-package [PACKAGES] [ROWS] [DIR]`.
+bench-package *ARGS:
+    cargo build --release --workspace --example package_cost
+    target/release/examples/package_cost {{ARGS}}
+
 # A synthetic census at national scale (5.4 M rows, 600 k villages) under target/national.
 synth-national:
     cargo run --release -- synth --villages 600000 --rows 5400000 --seed 1 --out target/national

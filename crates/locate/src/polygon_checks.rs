@@ -285,7 +285,7 @@ pub fn check_villages(
                 }
                 // Nor where a tighter bound rules an overlap of `reported` out: neighbours whose
                 // borders differ by slivers, as in digitised boundaries (those intersections
-                // took most of the check of 600 k such villages; this bound cut it by a sixth).
+                // took most of the check of 600 k such villages; this bound cut it by a seventh).
                 let (a, b) = (&kept[j].1.geometry, &kept[k].1.geometry);
                 if crate::overlap_bound::shares_less_than(a, b, reported) {
                     continue;

@@ -13,8 +13,7 @@ use riskcensus_core::Level;
 use riskcensus_publish::grouped::HashingFile;
 use riskcensus_publish::{
     county_packages, findings_frame, qgis, write_geoparquet, write_geoparquet_rows, Geometries,
-    PublishError,
-    Written,
+    PublishError, Written,
 };
 use serde_json::json;
 
