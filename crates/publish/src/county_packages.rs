@@ -140,73 +140,121 @@ pub fn write_county_packages(
         .filter(|(_, own): &(_, Vec<_>)| !own.is_empty())
         .collect();
     let last_change = format!("{reference_date}T00:00:00.000Z");
-    let templates = Templates::new(&last_change);
     // The run-wide layers, read once and filtered into each package.
     let read = |name: &str| {
         let path = root.join(name);
         read_layer(&path).map_err(|message| io_error(&path, std::io::Error::other(message)))
     };
     let (county_rows, findings) = (read("counties.parquet")?, read("findings.parquet")?);
-    let written: Vec<Vec<(PathBuf, Written)>> = by_county
+    let shared = Shared {
+        dir: &dir,
+        counties,
+        county_rows: &county_rows,
+        findings: &findings,
+    };
+    // Counties with the same layers are written together from one set of templates, dropped
+    // once they are written: kept for the whole run, the templates of a national census's 680
+    // layer sets took 2 GB.
+    let mut groups: BTreeMap<LayerSet<'_>, Vec<(&str, Own<'_>)>> = BTreeMap::new();
+    for (code, own) in by_county {
+        let layers = own.iter().map(|(_, l)| l.path.as_str()).collect();
+        let outlined = counties.contains_key(code);
+        groups
+            .entry((layers, outlined))
+            .or_default()
+            .push((code, own));
+    }
+    let written: Vec<Vec<(PathBuf, Written)>> = groups
         .into_par_iter()
-        .map(|(code, own)| {
-            let (name, outline) = counties
-                .get(code)
-                .map(|(n, g)| (n.as_str(), Some(g)))
-                .unwrap_or(("", None));
-            let safe: String = name
-                .chars()
-                .filter(|c| !matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|'))
-                .collect();
-            let file = format!("{code}_{safe}.gpkg");
-            let path = dir.join(&file);
-            let planned = plan(code, &own, &county_rows, &findings);
-            let styles: Vec<String> = planned.iter().map(|p| qgis::qml(&p.kind)).collect();
-            let package: Vec<PackageLayer<'_>> = planned
-                .iter()
-                .zip(&styles)
-                // Findings are those located in the county; without its outline, none.
-                .filter(|(p, _)| !p.within || outline.is_some())
-                .map(|(p, style)| PackageLayer {
-                    source: p.source,
-                    table: &p.table,
-                    description: &p.name,
-                    qml: Some(style),
-                    county_code: p.county_code.then_some(code),
-                    within: if p.within { outline } else { None },
-                })
-                .collect();
-            let results = write_from_template(&path, &package, &templates)
-                .map_err(|message| io_error(&path, std::io::Error::other(message)))?;
-            let rows = results.iter().map(|r| r.rows).sum();
-            let project_layers: Vec<ProjectLayer> = planned
-                .into_iter()
-                .filter(|p| !p.within || outline.is_some())
-                .zip(&results)
-                .map(|(p, r)| ProjectLayer {
-                    path: format!("{file}|layername={}", p.table),
-                    name: p.name,
-                    group: p.group,
-                    kind: if r.drawn {
-                        p.kind
-                    } else {
-                        qgis::LayerKind::Table
-                    },
-                })
-                .collect();
-            let project = path.with_extension("qgs");
-            let title = format!("{code} {name}");
-            finish(
-                path,
-                rows,
-                project,
-                &title,
-                &project_layers,
-                extent(outline),
-            )
+        .map(|(_, members)| {
+            let templates = Templates::new(&last_change);
+            let written: Vec<Vec<(PathBuf, Written)>> = (members.into_iter())
+                .map(|(code, own)| write_county(&shared, code, &own, &templates))
+                .collect::<Result<_, PublishError>>()?;
+            Ok(written.into_iter().flatten().collect())
         })
         .collect::<Result<_, PublishError>>()?;
-    Ok(written.into_iter().flatten().collect())
+    // In county order (file names start with the code), as the manifest lists them.
+    let mut written: Vec<(PathBuf, Written)> = written.into_iter().flatten().collect();
+    written.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(written)
+}
+
+/// A county's layers of the run's layers.
+type Own<'a> = Vec<&'a (CountyLayer, &'a ProjectLayer)>;
+
+/// What makes counties' packages hold the same tables: their layers' paths, and whether the
+/// county has an outline (and so a findings layer).
+type LayerSet<'a> = (Vec<&'a str>, bool);
+
+/// What every county package is written from.
+struct Shared<'a> {
+    dir: &'a Path,
+    counties: &'a Counties,
+    county_rows: &'a LayerData,
+    findings: &'a LayerData,
+}
+
+/// One county's package and project: their paths and what was written.
+fn write_county(
+    shared: &Shared<'_>,
+    code: &str,
+    own: &Own<'_>,
+    templates: &Templates,
+) -> Result<Vec<(PathBuf, Written)>, PublishError> {
+    let (name, outline) = (shared.counties.get(code))
+        .map(|(n, g)| (n.as_str(), Some(g)))
+        .unwrap_or(("", None));
+    let safe: String = name
+        .chars()
+        .filter(|c| !matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|'))
+        .collect();
+    let file = format!("{code}_{safe}.gpkg");
+    let path = shared.dir.join(&file);
+    let planned = plan(code, own, shared.county_rows, shared.findings);
+    let styles: Vec<String> = planned.iter().map(|p| qgis::qml(&p.kind)).collect();
+    let package: Vec<PackageLayer<'_>> = planned
+        .iter()
+        .zip(&styles)
+        // Findings are those located in the county; without its outline, none.
+        .filter(|(p, _)| !p.within || outline.is_some())
+        .map(|(p, style)| PackageLayer {
+            source: p.source,
+            table: &p.table,
+            description: &p.name,
+            qml: Some(style),
+            county_code: p.county_code.then_some(code),
+            within: if p.within { outline } else { None },
+        })
+        .collect();
+    let results = write_from_template(&path, &package, templates)
+        .map_err(|message| io_error(&path, std::io::Error::other(message)))?;
+    let rows = results.iter().map(|r| r.rows).sum();
+    let project_layers: Vec<ProjectLayer> = planned
+        .into_iter()
+        .filter(|p| !p.within || outline.is_some())
+        .zip(&results)
+        .map(|(p, r)| ProjectLayer {
+            path: format!("{file}|layername={}", p.table),
+            name: p.name,
+            group: p.group,
+            kind: if r.drawn {
+                p.kind
+            } else {
+                qgis::LayerKind::Table
+            },
+        })
+        .collect();
+    let project = path.with_extension("qgs");
+    let title = format!("{code} {name}");
+    finish(
+        path,
+        rows,
+        project,
+        &title,
+        &project_layers,
+        extent(outline),
+    )
 }
 
 /// The run-wide package `<name>.gpkg` (`--gpkg all`): one layer per class with every county's
