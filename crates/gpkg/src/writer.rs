@@ -303,14 +303,8 @@ impl GpkgWriter {
         columns: &[Column],
         rows: impl IntoIterator<Item = Vec<Value>>,
     ) -> Result<usize, String> {
-        let names: Vec<String> = columns.iter().map(|c| quote(&c.name)).collect();
-        let placeholders = vec!["?"; columns.len()].join(", ");
         let mut insert = (self.db)
-            .prepare(&format!(
-                "INSERT INTO {} ({}) VALUES ({placeholders})",
-                quote(table),
-                names.join(", ")
-            ))
+            .prepare(&insert_sql(table, false, columns))
             .map_err(sql)?;
         let mut count = 0usize;
         for values in rows {
@@ -330,19 +324,11 @@ impl GpkgWriter {
         columns: &[Column],
         rows: impl IntoIterator<Item = (Option<Geometry<f64>>, Vec<Value>)>,
     ) -> Result<usize, String> {
-        let placeholders = vec!["?"; columns.len() + 1].join(", ");
-        let names: Vec<String> = std::iter::once("geom".to_string())
-            .chain(columns.iter().map(|c| quote(&c.name)))
-            .collect();
         let mut count = 0usize;
         let mut extent: Option<geo_types::Rect<f64>> = None;
         {
             let mut insert = (self.db)
-                .prepare(&format!(
-                    "INSERT INTO {} ({}) VALUES ({placeholders})",
-                    quote(table),
-                    names.join(", ")
-                ))
+                .prepare(&insert_sql(table, true, columns))
                 .map_err(sql)?;
             let mut index = (self.db)
                 .prepare(&format!(
@@ -438,6 +424,19 @@ impl GpkgWriter {
         self.db.execute_batch("COMMIT").map_err(sql)?;
         self.db.close().map_err(|(_, e)| sql(e))
     }
+}
+
+/// `INSERT INTO table (geom?, columns…) VALUES (?, …)`.
+fn insert_sql(table: &str, geometry: bool, columns: &[Column]) -> String {
+    let names: Vec<String> = (geometry.then(|| "geom".to_string()).into_iter())
+        .chain(columns.iter().map(|c| quote(&c.name)))
+        .collect();
+    let placeholders = vec!["?"; names.len()].join(", ");
+    format!(
+        "INSERT INTO {} ({}) VALUES ({placeholders})",
+        quote(table),
+        names.join(", ")
+    )
 }
 
 /// The six triggers of the R-tree extension (OGC 12-128r18 annex F.3) that keep the index of

@@ -133,6 +133,16 @@ pub struct ReturnConf {
     pub sheet: Option<String>,
 }
 
+impl ReturnConf {
+    /// The encoding to read it in: the one named (checked when the pipeline is prepared), else
+    /// detected.
+    pub fn read_encoding(&self) -> riskcensus_ingest::Encoding {
+        (self.encoding.as_deref())
+            .and_then(riskcensus_ingest::Encoding::parse)
+            .unwrap_or_default()
+    }
+}
+
 /// A pipeline file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

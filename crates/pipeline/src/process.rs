@@ -561,11 +561,7 @@ fn ingest<'a>(ctx: &Context<'a>, index: usize) -> Result<Ingested<'a>, PipelineE
         .cloned()
         .ok_or_else(|| PipelineError::Internal(format!("class {}", conf.class)))?;
     let shown = ctx.pipeline.display_path(&conf.path);
-    let encoding = conf
-        .encoding
-        .as_deref()
-        .and_then(Encoding::parse)
-        .unwrap_or_default();
+    let encoding = conf.read_encoding();
     let chunk_bytes = ctx.pipeline.chunk_mib.map_or(
         riskcensus_ingest::chunks::CHUNK_BYTES,
         // At least a byte (a record per chunk); checked finite and above 0 in `prepare`.

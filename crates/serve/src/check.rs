@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use riskcensus_core::{Change, FieldType, Finding, SchemaSet};
-use riskcensus_ingest::Encoding;
 use riskcensus_pipeline::{FileReport, Pipeline, Progress};
 use riskcensus_report::{render, Format, Lang, Options, Report};
 
@@ -104,11 +103,7 @@ pub fn check(
             shown: &file.file,
             path: &conf.path,
             sheet: conf.sheet.as_deref(),
-            encoding: conf
-                .encoding
-                .as_deref()
-                .and_then(Encoding::parse)
-                .unwrap_or_default(),
+            encoding: conf.read_encoding(),
         };
         let name = &uploads[i].name;
         match riskcensus_fix::fix_file(&ret, class, &report.findings, &report.changes) {

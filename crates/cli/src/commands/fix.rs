@@ -8,7 +8,6 @@
 use std::path::{Path, PathBuf};
 
 use riskcensus_core::{Change, SchemaSet};
-use riskcensus_ingest::Encoding;
 use riskcensus_pipeline::{Pipeline, PipelineError};
 
 pub fn fix(
@@ -33,11 +32,7 @@ pub fn fix(
             shown,
             path: &conf.path,
             sheet: conf.sheet.as_deref(),
-            encoding: conf
-                .encoding
-                .as_deref()
-                .and_then(Encoding::parse)
-                .unwrap_or_default(),
+            encoding: conf.read_encoding(),
         };
         let fixed = riskcensus_fix::fix_file(&ret, class, &report.findings, &report.changes)
             .map_err(|e| PipelineError::Internal(e.to_string()))?;
