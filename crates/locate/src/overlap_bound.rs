@@ -10,7 +10,7 @@
 //! shared area is the sum over the halves), up to [`MAX_DEPTH`] times. Neighbours that overlap in
 //! a thin sliver along a straight border are ruled out without a boolean intersection.
 //!
-//! ```ignore
+//! ```text
 //! let limit = 1e-7;
 //! if shares_less_than(&a, &b, limit) {
 //!     // not intersected: they cannot overlap by more than `limit`
